@@ -1,0 +1,106 @@
+// The local stack: Postgres (real or PGlite), the migrations, the verse-operations
+// function (Deno or Node) behind a Supabase-shaped gateway, and dev tokens.
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { createHandler } from '../../supabase/functions/verse-operations/handler.ts';
+import { createBatchStore } from '../../supabase/functions/verse-operations/store.ts';
+import { startDatabase, type Database } from './database.ts';
+import { startDenoFunction } from './deno.ts';
+import { startGateway } from './gateway.ts';
+import { proxyTo, type WebHandler } from './http.ts';
+import { migrate } from './migrate.ts';
+import { signAccessToken, signAnonKey, type TokenOptions } from './tokens.ts';
+
+export type StackOptions = {
+  /** A real Postgres server; PGlite in-process without it. */
+  databaseUrl?: string;
+  /** On a real server, use a fresh database dropped at stop (for tests). */
+  isolateDatabase?: boolean;
+  /** PGlite's data folder; memory when absent. */
+  dataDir?: string;
+  /** Port PGlite is served on (0: any). */
+  dbPort?: number;
+  /** Port of the gateway (0: any). */
+  port?: number;
+  /** Who runs the function: real Deno (as deployed) or Node (same handler, faster start). */
+  runtime?: 'deno' | 'node';
+  /** HS256 secret; a random one when absent. */
+  jwtSecret?: string;
+  /** Wraps the function, e.g. with a fault or latency proxy. */
+  wrapFunction?: (handler: WebHandler) => WebHandler;
+  log?: (line: string) => void;
+};
+
+export type Stack = {
+  /** What supabase-js takes as its URL. */
+  url: string;
+  functionUrl: string;
+  anonKey: string;
+  jwtSecret: string;
+  runtime: 'deno' | 'node';
+  database: Database;
+  /** A superuser connection for checks and set-up; bypasses RLS. */
+  sql: postgres.Sql;
+  tokenFor(userId: string, options?: Omit<TokenOptions, 'userId' | 'secret'>): Promise<string>;
+  stop(): Promise<void>;
+};
+
+/** Starts everything verses-sync needs on this machine; stop() tears it down. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const log = options.log ?? (() => {});
+  const runtime = options.runtime ?? 'node';
+  const jwtSecret = options.jwtSecret ?? randomBytes(32).toString('base64url');
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch((e) => log(`stop: ${(e as Error).message}`));
+  };
+  try {
+    const database = await startDatabase({
+      url: options.databaseUrl,
+      isolate: options.isolateDatabase,
+      dataDir: options.dataDir,
+      port: options.dbPort,
+    });
+    stops.push(() => database.stop());
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+    stops.push(() => sql.end({ timeout: 5 }));
+    const applied = await migrate(sql);
+    log(`database (${database.kind}) ready; ${applied.length} migration(s) applied`);
+
+    // PGlite runs one session at a time: keep the function's pool small there.
+    const pool = database.kind === 'pglite' ? 2 : 8;
+    let handler: WebHandler;
+    if (runtime === 'deno') {
+      const fn = await startDenoFunction({
+        name: 'verse-operations',
+        env: { SUPABASE_DB_URL: database.url, SUPABASE_JWT_SECRET: jwtSecret, VERSE_OPERATIONS_DB_POOL: String(pool) },
+        log,
+      });
+      stops.push(() => fn.stop());
+      handler = proxyTo(fn.origin);
+    } else {
+      const store = createBatchStore(database.url, { maxConnections: pool });
+      stops.push(() => store.close());
+      handler = createHandler({ store, jwtSecret, log });
+    }
+    const gateway = await startGateway({
+      port: options.port,
+      functions: { 'verse-operations': options.wrapFunction ? options.wrapFunction(handler) : handler },
+    });
+    stops.push(() => gateway.close());
+    return {
+      url: gateway.url,
+      functionUrl: `${gateway.url}/functions/v1/verse-operations`,
+      anonKey: await signAnonKey(jwtSecret),
+      jwtSecret,
+      runtime,
+      database,
+      sql,
+      tokenFor: (userId, tokenOptions) => signAccessToken({ ...tokenOptions, userId, secret: jwtSecret }),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,199 @@
+// The verse-operations HTTP handler: a plain (Request) => Response, so Deno.serve
+// runs it in Supabase and the local stack runs the very same code under Node.
+import {
+  applyBatchRequestSchema,
+  describeIssues,
+  LEGACY_ACTIONS,
+  legacyRequestSchema,
+  LIMITS,
+  REQUEST_ERRORS,
+  validatePayload,
+  type ApplyBatchResponse,
+  type OperationResult,
+  type RequestErrorCode,
+  type WireOperation,
+} from '../_shared/protocol.ts';
+import { verifyAccessToken } from './auth.ts';
+import type { BatchStore } from './store.ts';
+
+export type HandlerOptions = {
+  store: BatchStore;
+  jwtSecret: string;
+  limits?: { maxOperations?: number; maxBodyBytes?: number };
+  log?: (line: string) => void;
+};
+
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Headers': 'authorization, x-client-info, apikey, content-type, x-region',
+  'Access-Control-Allow-Methods': 'POST, OPTIONS',
+  'Access-Control-Expose-Headers': 'retry-after',
+};
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { ...CORS_HEADERS, 'Content-Type': 'application/json', ...headers },
+  });
+}
+
+function fail(code: RequestErrorCode, message: string, headers?: Record<string, string>): Response {
+  return json(REQUEST_ERRORS[code], { error: { code, message } }, headers);
+}
+
+type BodyRead = { ok: true; text: string } | { ok: false; response: Response };
+
+// Reads at most maxBytes, so a 10 MB body costs us maxBytes, not 10 MB.
+async function readBody(req: Request, maxBytes: number): Promise<BodyRead> {
+  const tooLarge = (): BodyRead => ({
+    ok: false,
+    response: fail('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBytes} bytes; send smaller batches`),
+  });
+  const declared = Number(req.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) return tooLarge();
+  if (!req.body) return { ok: true, text: '' };
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    return { ok: false, response: fail('INVALID_JSON', 'request body is not valid UTF-8') };
+  }
+}
+
+type ParsedBatch = { batchId: string; operations: Array<{ id: string; seq: number; type: string; payload: unknown; localRecordId?: string }> };
+
+// Accepts apply_batch and the seed's per-type actions; both become one ordered list.
+function parseBatch(body: unknown, maxOperations: number): { ok: true; batch: ParsedBatch } | { ok: false; response: Response } {
+  const action = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { action?: unknown }).action : undefined;
+  if (typeof action !== 'string') {
+    return { ok: false, response: fail('INVALID_BODY', 'body must be a JSON object with an action') };
+  }
+  const operationCount = (body as { operations?: unknown }).operations;
+  if (Array.isArray(operationCount) && operationCount.length > maxOperations) {
+    return {
+      ok: false,
+      response: fail('PAYLOAD_TOO_LARGE', `a batch holds at most ${maxOperations} operations; got ${operationCount.length}`),
+    };
+  }
+  let batch: ParsedBatch;
+  if (action === 'apply_batch') {
+    const parsed = applyBatchRequestSchema.safeParse(body);
+    if (!parsed.success) return { ok: false, response: fail('INVALID_BODY', describeIssues(parsed.error)) };
+    batch = parsed.data;
+  } else if (action in LEGACY_ACTIONS) {
+    const parsed = legacyRequestSchema.safeParse(body);
+    if (!parsed.success) return { ok: false, response: fail('INVALID_BODY', describeIssues(parsed.error)) };
+    const type = LEGACY_ACTIONS[parsed.data.action];
+    batch = {
+      batchId: parsed.data.batchId ?? crypto.randomUUID(),
+      operations: parsed.data.operations.map(({ id, localRecordId, ...payload }, seq) => ({
+        id,
+        seq,
+        type,
+        // The seed sends a card's local id as localRecordId; it is the card's id here too.
+        payload: type === 'CREATE_VERSE' && payload.verseCardId === undefined ? { ...payload, verseCardId: localRecordId } : payload,
+        localRecordId,
+      })),
+    };
+  } else {
+    return {
+      ok: false,
+      response: fail('UNKNOWN_ACTION', `unknown action '${action.slice(0, 64)}'; use apply_batch or one of ${Object.keys(LEGACY_ACTIONS).join(', ')}`),
+    };
+  }
+  const seen = new Set<string>();
+  for (const op of batch.operations) {
+    if (seen.has(op.id)) {
+      return { ok: false, response: fail('DUPLICATE_OPERATION_ID', `operation id ${op.id} appears more than once in the batch`) };
+    }
+    seen.add(op.id);
+  }
+  return { ok: true, batch };
+}
+
+// Postgres and driver errors that mean "try again later", not "your input is bad".
+function isTransientDbError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== 'string') return true;
+  if (/^(08|40|53|55|57|58)/.test(code)) return true;
+  return ['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code);
+}
+
+/** Builds the function's request handler around a store and the project's JWT secret. */
+export function createHandler(options: HandlerOptions): (req: Request) => Promise<Response> {
+  const secret = new TextEncoder().encode(options.jwtSecret);
+  const maxOperations = options.limits?.maxOperations ?? LIMITS.maxOperations;
+  const maxBodyBytes = options.limits?.maxBodyBytes ?? LIMITS.maxBodyBytes;
+  const log = options.log ?? ((line: string) => console.error(line));
+
+  return async function handle(req: Request): Promise<Response> {
+    if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_HEADERS });
+    if (req.method !== 'POST') return fail('METHOD_NOT_ALLOWED', 'use POST');
+
+    const auth = await verifyAccessToken(req.headers.get('authorization'), secret);
+    if (!auth.ok) return fail(auth.failure.code, auth.failure.message);
+
+    const read = await readBody(req, maxBodyBytes);
+    if (!read.ok) return read.response;
+    let body: unknown;
+    try {
+      body = JSON.parse(read.text);
+    } catch {
+      return fail('INVALID_JSON', 'request body is not valid JSON');
+    }
+    const parsed = parseBatch(body, maxOperations);
+    if (!parsed.ok) return parsed.response;
+    const { batchId, operations } = parsed.batch;
+
+    // Per-operation validation: a bad operation gets its own error, the rest still apply.
+    const rejected = new Map<string, OperationResult>();
+    const valid: WireOperation[] = [];
+    for (const op of operations) {
+      const checked = validatePayload(op.type, op.payload);
+      if (checked.ok) {
+        valid.push({ id: op.id, seq: op.seq, type: op.type as WireOperation['type'], payload: checked.payload, localRecordId: op.localRecordId });
+      } else {
+        rejected.set(op.id, { id: op.id, success: false, error: checked.error });
+      }
+    }
+
+    let applied: OperationResult[] = [];
+    if (valid.length > 0) {
+      try {
+        applied = await options.store.applyBatch(auth.claims, batchId, valid);
+      } catch (error) {
+        const code = (error as { code?: unknown })?.code;
+        log(`verse-operations: batch ${batchId} not applied (${String(code ?? 'no code')}): ${(error as Error)?.message ?? error}`);
+        if (isTransientDbError(error)) {
+          return fail('UNAVAILABLE', 'the database is unavailable; the batch was not applied, retry later', { 'Retry-After': '1' });
+        }
+        return fail('SERVER_ERROR', 'the batch could not be applied and nothing was written; retry later');
+      }
+    }
+    const appliedById = new Map(applied.map((result) => [result.id, result]));
+    const results = [...operations]
+      .sort((a, b) => a.seq - b.seq)
+      .map((op) => rejected.get(op.id) ?? appliedById.get(op.id))
+      .filter((result): result is OperationResult => result !== undefined);
+    const response: ApplyBatchResponse = { batchId, results };
+    return json(200, response);
+  };
+}

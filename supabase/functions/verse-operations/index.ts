@@ -1,0 +1,19 @@
+// Supabase Edge Function entry point. Deploy with `supabase functions deploy verse-operations`
+// after `supabase secrets set SUPABASE_JWT_SECRET=...` (the project's JWT secret).
+import { createHandler } from './handler.ts';
+import { createBatchStore } from './store.ts';
+
+function requireEnv(name: string): string {
+  const value = Deno.env.get(name);
+  if (!value) throw new Error(`verse-operations: environment variable ${name} is not set`);
+  return value;
+}
+
+const store = createBatchStore(requireEnv('SUPABASE_DB_URL'), {
+  maxConnections: Number(Deno.env.get('VERSE_OPERATIONS_DB_POOL') ?? 4),
+});
+const handler = createHandler({ store, jwtSecret: requireEnv('SUPABASE_JWT_SECRET') });
+
+// Supabase's runtime picks the port itself; the local stack names one.
+const port = Deno.env.get('VERSE_OPERATIONS_PORT');
+Deno.serve(port ? { port: Number(port), hostname: '127.0.0.1', onListen: () => console.log(`verse-operations listening on ${port}`) } : {}, handler);
