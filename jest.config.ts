@@ -8,6 +8,8 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts', '**/*.test.tsx'],
+  // Tests that need a real PostgreSQL server (pgTAP, pg_prove) run when DATABASE_URL names one.
+  testPathIgnorePatterns: ['/node_modules/', ...(process.env.DATABASE_URL ? [] : ['<rootDir>/__tests__/server/'])],
   setupFiles: ['fake-indexeddb/auto'],
   transform: {
     '^.+\\.(t|j)sx?$': [
