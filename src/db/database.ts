@@ -1,0 +1,57 @@
+// The one IndexedDB database of verses-sync: app tables and the outbox side by
+// side, so a local write and its sync operation commit in one transaction.
+import { Dexie, type EntityTable } from 'dexie';
+import type {
+  ActorSnapshotRow,
+  Alias,
+  MetaRow,
+  Profile,
+  ReviewLog,
+  SyncBatch,
+  SyncOperation,
+  Verse,
+  VerseCard,
+} from './types.ts';
+
+export type VersesDb = Dexie & {
+  verses: EntityTable<Verse, 'id'>;
+  verseCards: EntityTable<VerseCard, 'id'>;
+  reviewLogs: EntityTable<ReviewLog, 'id'>;
+  aliases: EntityTable<Alias, 'id'>;
+  profile: EntityTable<Profile, 'id'>;
+  syncOperations: EntityTable<SyncOperation, 'id'>;
+  syncBatches: EntityTable<SyncBatch, 'id'>;
+  actorSnapshots: EntityTable<ActorSnapshotRow, 'id'>;
+  meta: EntityTable<MetaRow, 'key'>;
+};
+
+export const DEFAULT_DB_NAME = 'verses-sync';
+
+/** The tables the app's own records live in (the write-back targets of sync). */
+export const APP_TABLES = ['verses', 'verseCards', 'reviewLogs', 'aliases', 'profile'] as const;
+export type AppTableName = (typeof APP_TABLES)[number];
+
+/**
+ * Version 1 of the schema. A later change is `db.version(2).stores(...).upgrade(...)`;
+ * this block stays as it is so existing databases upgrade instead of breaking.
+ */
+const SCHEMA_V1 = {
+  verses: 'id, &[reference+translation], remoteId',
+  verseCards: 'id, verseId, nextReviewAt, userId',
+  reviewLogs: 'id, verseCardId, reviewDate',
+  aliases: 'id, verseCardId',
+  profile: 'id',
+  // [status+seq]: the queue in order; [status+userId]: per-user pending counts;
+  // &seq: a duplicate seq fails the transaction instead of reordering the queue.
+  syncOperations: 'id, &seq, [status+seq], [status+userId], batchId, localRecordId, userId',
+  syncBatches: 'id, status, createdAt',
+  actorSnapshots: 'id',
+  meta: 'key',
+};
+
+/** Opens (lazily) the verses-sync database under `name`. */
+export function createVersesDb(name: string = DEFAULT_DB_NAME): VersesDb {
+  const db = new Dexie(name) as VersesDb;
+  db.version(1).stores(SCHEMA_V1);
+  return db;
+}

@@ -1,0 +1,122 @@
+// The rows verses-sync keeps in IndexedDB. Every row is plain data: it must
+// survive structured clone (IndexedDB) and JSON (the wire, the snapshots).
+import type { OperationType, Priority } from '../../machines/types.ts';
+
+/** An entry of the shared verse catalogue, as this client knows it. */
+export type Verse = {
+  id: string;
+  reference: string;
+  translation: string;
+  text?: string;
+  /** The server's catalogue id, learnt from a CREATE_VERSE answer. */
+  remoteId?: string;
+};
+
+/** A verse the user memorises, with its local review schedule. */
+export type VerseCard = {
+  id: string;
+  verseId: string;
+  reference: string;
+  customText?: string;
+  /** ISO 8601. */
+  createdAt: string;
+  updatedAt: string;
+  nextReviewAt: string;
+  reviewCount: number;
+  correctCount: number;
+  deletedAt?: string;
+  /** When the server last applied a change of this card (ISO 8601). */
+  syncedAt?: string;
+  remoteId?: string;
+  userId?: string;
+};
+
+export type ReviewLog = {
+  id: string;
+  verseCardId: string;
+  correct: boolean;
+  /** ISO 8601. */
+  reviewDate: string;
+  syncedAt?: string;
+};
+
+export type Alias = {
+  id: string;
+  verseCardId: string;
+  alias: string;
+  createdAt: string;
+  syncedAt?: string;
+};
+
+/** One row per user (id = user id, or 'local' before sign-in). */
+export type Profile = {
+  id: string;
+  displayName?: string;
+  translation?: string;
+  dailyGoal?: number;
+  updatedAt: string;
+  syncedAt?: string;
+};
+
+export type OperationStatus = 'queued' | 'inFlight' | 'dead';
+
+/** Why an operation last failed. Plain data only: an Error instance would not survive structured clone. */
+export type StoredError = {
+  code: string;
+  message: string;
+  retryable: boolean;
+  /** ISO 8601. */
+  at: string;
+};
+
+/** An outbox entry: the seed's SyncOperation plus ordering and delivery state. */
+export type SyncOperation = {
+  id: string;
+  type: OperationType;
+  payload: Record<string, unknown>;
+  /** Enqueue time, epoch milliseconds. */
+  timestamp: number;
+  priority: Priority;
+  retryCount: number;
+  maxRetries: number;
+  localRecordId?: string;
+  userId?: string;
+  /** Monotonic per client, unique; the only ordering key of the outbox. */
+  seq: number;
+  status: OperationStatus;
+  /** Set while inFlight: the batch that claimed it. */
+  batchId?: string;
+  lastError?: StoredError;
+  /** Epoch milliseconds; reserved for per-operation backoff (claimBatch does not read it). */
+  nextAttemptAt?: number;
+};
+
+export type SyncBatchStatus = 'pending' | 'syncing' | 'completed' | 'failed' | 'partial';
+
+/** The seed's SyncBatch without the embedded operations (they stay in syncOperations). */
+export type SyncBatch = {
+  id: string;
+  status: SyncBatchStatus;
+  opIds: string[];
+  opCount: number;
+  /** Bytes of the batch's operations as JSON. */
+  bytes: number;
+  /** ISO 8601. */
+  createdAt: string;
+  syncedAt?: string;
+  errorMessage?: string;
+  successCount: number;
+  failureCount: number;
+  /** The user the batch was claimed for. */
+  userId?: string;
+};
+
+/** `actor.getPersistedSnapshot()` of one long-lived actor, as JSON-safe data. */
+export type ActorSnapshotRow = {
+  id: string;
+  snapshot: unknown;
+  /** ISO 8601. */
+  updatedAt: string;
+};
+
+export type MetaRow = { key: string; value: unknown };

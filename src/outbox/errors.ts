@@ -1,0 +1,35 @@
+import type { OperationError } from '../../supabase/functions/_shared/protocol.ts';
+import type { StoredError } from '../db/types.ts';
+
+export type OutboxErrorCode =
+  | 'NO_TRANSACTION' // enqueueOperation called outside a suitable Dexie transaction
+  | 'INVALID_OPERATION' // payload, type, priority or maxRetries rejected; nothing was written
+  | 'BATCH_NOT_FOUND'
+  | 'BATCH_EXISTS'
+  | 'OPERATION_NOT_FOUND';
+
+/** An outbox function refused its input; `code` says which rule, `message` what to change. */
+export class OutboxError extends Error {
+  readonly code: OutboxErrorCode;
+  /** For INVALID_OPERATION: the protocol's own verdict (code VALIDATION_FAILED or UNKNOWN_TYPE). */
+  readonly detail?: OperationError;
+
+  constructor(code: OutboxErrorCode, message: string, detail?: OperationError) {
+    super(message);
+    this.name = 'OutboxError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+const MAX_MESSAGE = 1000;
+
+/** Plain-data error for the outbox: strings only, bounded, safe for structured clone. */
+export function storedError(code: unknown, message: unknown, retryable: boolean, at: Date): StoredError {
+  return {
+    code: String(code ?? 'UNKNOWN').slice(0, 100),
+    message: String(message ?? '').slice(0, MAX_MESSAGE),
+    retryable: Boolean(retryable),
+    at: at.toISOString(),
+  };
+}
