@@ -1,0 +1,241 @@
+// Connection quality from latency probes and the Network Information API; decides the batch config.
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { DEFAULT_BATCH_CONFIG, type BatchConfig, type Quality } from './types.ts';
+
+export type ConnectionInfo = { rtt?: number; effectiveType?: string; saveData?: boolean };
+
+export type NetworkQualityInput = {
+  online: boolean;
+  config?: Partial<Record<Quality, Partial<BatchConfig>>>;
+  /** Between two probes while online (default 30 s). */
+  probeIntervalMs?: number;
+  /** A probe without an answer after this long counts as a poor sample (default 10 s). */
+  probeTimeoutMs?: number;
+  /** Latency at or under `excellentMs` is excellent, at or under `goodMs` good, else poor. */
+  thresholds?: { excellentMs: number; goodMs: number };
+  /** Consecutive samples that must agree before the quality changes (default 2). */
+  hysteresis?: number;
+  connection?: ConnectionInfo;
+};
+
+export type NetworkQualityContext = {
+  online: boolean;
+  quality: Quality;
+  /** The config of the current quality. */
+  batchConfig: BatchConfig;
+  configs: Record<Quality, BatchConfig>;
+  lastLatencyMs: number | null;
+  connection: ConnectionInfo;
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  thresholds: { excellentMs: number; goodMs: number };
+  hysteresis: number;
+  /** A quality the last samples agree on that differs from `quality`, and how many agree. */
+  candidate: Quality | null;
+  candidateCount: number;
+};
+
+export type NetworkQualityEvent =
+  | { type: 'network.online' }
+  | { type: 'network.offline' }
+  | ({ type: 'network.info' } & ConnectionInfo)
+  | { type: 'probe.now' };
+
+export type QualityChangedEvent = { type: 'quality.changed'; online: boolean; quality: Quality; batchConfig: BatchConfig };
+
+const RANK: Record<Quality, number> = { poor: 0, good: 1, excellent: 2 };
+const worst = (a: Quality, b: Quality): Quality => (RANK[a] <= RANK[b] ? a : b);
+
+/** The best quality the browser's own estimate allows (saveData and 2g mean poor, 3g at most good). */
+export function connectionCap(connection: ConnectionInfo): Quality {
+  if (connection.saveData) return 'poor';
+  if (connection.effectiveType === 'slow-2g' || connection.effectiveType === '2g') return 'poor';
+  if (connection.effectiveType === '3g') return 'good';
+  return 'excellent';
+}
+
+/** One sample's quality: latency by thresholds (a failed probe is poor), capped by the connection info. */
+export function classifySample(
+  latencyMs: number | null,
+  thresholds: { excellentMs: number; goodMs: number },
+  connection: ConnectionInfo,
+): Quality {
+  const byLatency: Quality =
+    latencyMs === null ? 'poor' : latencyMs <= thresholds.excellentMs ? 'excellent' : latencyMs <= thresholds.goodMs ? 'good' : 'poor';
+  return worst(byLatency, connectionCap(connection));
+}
+
+const changed = (context: NetworkQualityContext, online: boolean, quality: Quality): QualityChangedEvent => ({
+  type: 'quality.changed',
+  online,
+  quality,
+  batchConfig: context.configs[quality],
+});
+
+/** A probe's answer as a latency; anything else (a rejection, a timeout) is a failed sample. */
+const latencyOf = (event: unknown): number | null => {
+  const output = (event as { output?: unknown }).output;
+  return typeof output === 'number' && Number.isFinite(output) ? output : null;
+};
+
+const qualityState = (quality: Quality) => {
+  const others = (['poor', 'good', 'excellent'] as const).filter((q) => q !== quality);
+  return {
+    initial: 'idle' as const,
+    // Samples and connection info change `quality` in context; the state follows it.
+    always: others.map((q) => ({ guard: { type: 'isQuality' as const, params: { quality: q } }, target: `#networkQuality.online.${q}` })),
+    on: {
+      // The browser's estimate is already smoothed: it applies at once, without hysteresis.
+      'network.info': { actions: 'apply connection info' as const },
+    },
+    states: {
+      idle: {
+        after: { probeInterval: 'measuring' },
+        on: { 'probe.now': 'measuring' },
+      },
+      measuring: {
+        invoke: {
+          id: 'probe',
+          src: 'probeLatency' as const,
+          onDone: { target: 'idle', actions: 'take sample' as const },
+          onError: { target: 'idle', actions: 'take sample' as const },
+        },
+        after: { probeTimeout: { target: 'idle', actions: 'take sample' as const } },
+      },
+    },
+  };
+};
+
+export const networkQualityMachine = setup({
+  types: {
+    context: {} as NetworkQualityContext,
+    events: {} as NetworkQualityEvent,
+    input: {} as NetworkQualityInput,
+    emitted: {} as QualityChangedEvent,
+    tags: {} as 'offline',
+  },
+  actors: {
+    probeLatency: fromPromise<number>(async () => {
+      throw new Error("provide 'probeLatency' via .provide()");
+    }),
+  },
+  guards: {
+    isOnline: ({ context }) => context.online,
+    isQuality: ({ context }, params: { quality: Quality }) => context.quality === params.quality,
+    sampleIs: ({ context, event }, params: { quality: Quality }) =>
+      classifySample(latencyOf(event), context.thresholds, context.connection) === params.quality,
+  },
+  delays: {
+    probeInterval: ({ context }) => context.probeIntervalMs,
+    probeTimeout: ({ context }) => context.probeTimeoutMs,
+  },
+  actions: {
+    'remember connection': assign({
+      connection: ({ context, event }) => (event.type === 'network.info' ? connectionOf(event, context.connection) : context.connection),
+    }),
+    'apply connection info': enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'network.info') return;
+      const connection = connectionOf(event, context.connection);
+      const quality = classifySample(event.rtt ?? context.lastLatencyMs, context.thresholds, connection);
+      enqueue.assign({ connection, quality, batchConfig: context.configs[quality], candidate: null, candidateCount: 0 });
+      if (quality !== context.quality) enqueue.emit(changed(context, true, quality));
+    }),
+    // The first sample after coming online sets the quality at once (and announces being online).
+    'take first sample': enqueueActions(({ context, event, enqueue }) => {
+      const latencyMs = latencyOf(event);
+      const quality = classifySample(latencyMs, context.thresholds, context.connection);
+      enqueue.assign({ quality, batchConfig: context.configs[quality], lastLatencyMs: latencyMs, candidate: null, candidateCount: 0 });
+      enqueue.emit(changed(context, true, quality));
+    }),
+    // Later samples change the quality only when `hysteresis` of them in a row agree.
+    'take sample': enqueueActions(({ context, event, enqueue }) => {
+      const latencyMs = latencyOf(event);
+      const sample = classifySample(latencyMs, context.thresholds, context.connection);
+      if (sample === context.quality) {
+        enqueue.assign({ lastLatencyMs: latencyMs ?? context.lastLatencyMs, candidate: null, candidateCount: 0 });
+        return;
+      }
+      const count = sample === context.candidate ? context.candidateCount + 1 : 1;
+      if (count >= context.hysteresis) {
+        enqueue.assign({ quality: sample, batchConfig: context.configs[sample], lastLatencyMs: latencyMs ?? context.lastLatencyMs, candidate: null, candidateCount: 0 });
+        enqueue.emit(changed(context, true, sample));
+      } else {
+        enqueue.assign({ lastLatencyMs: latencyMs ?? context.lastLatencyMs, candidate: sample, candidateCount: count });
+      }
+    }),
+    'go online': assign({ online: true }),
+    'go offline': enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ online: false, candidate: null, candidateCount: 0 });
+      enqueue.emit(changed(context, false, context.quality));
+    }),
+  },
+}).createMachine({
+  id: 'networkQuality',
+  context: ({ input }) => {
+    const configs = {
+      poor: { ...DEFAULT_BATCH_CONFIG.poor, ...input.config?.poor },
+      good: { ...DEFAULT_BATCH_CONFIG.good, ...input.config?.good },
+      excellent: { ...DEFAULT_BATCH_CONFIG.excellent, ...input.config?.excellent },
+    };
+    return {
+      online: input.online,
+      // Until a probe says otherwise, assume the worst.
+      quality: 'poor',
+      batchConfig: configs.poor,
+      configs,
+      lastLatencyMs: null,
+      connection: { ...input.connection },
+      probeIntervalMs: input.probeIntervalMs ?? 30_000,
+      probeTimeoutMs: input.probeTimeoutMs ?? 10_000,
+      thresholds: input.thresholds ?? { excellentMs: 100, goodMs: 500 },
+      hysteresis: Math.max(1, input.hysteresis ?? 2),
+      candidate: null,
+      candidateCount: 0,
+    };
+  },
+  initial: 'offline',
+  on: {
+    'network.info': { actions: 'remember connection' },
+  },
+  states: {
+    offline: {
+      tags: 'offline',
+      // `online` comes from input at start; afterwards only 'network.online' sets it.
+      always: { guard: 'isOnline', target: 'online' },
+      on: { 'network.online': 'online' },
+    },
+    online: {
+      entry: 'go online',
+      on: {
+        'network.offline': { target: 'offline', actions: 'go offline' },
+      },
+      initial: 'probing',
+      states: {
+        probing: {
+          invoke: {
+            id: 'probe',
+            src: 'probeLatency',
+            onDone: [
+              { guard: { type: 'sampleIs', params: { quality: 'poor' } }, target: 'poor', actions: 'take first sample' },
+              { guard: { type: 'sampleIs', params: { quality: 'good' } }, target: 'good', actions: 'take first sample' },
+              { target: 'excellent', actions: 'take first sample' },
+            ],
+            onError: { target: 'poor', actions: 'take first sample' },
+          },
+          after: { probeTimeout: { target: 'poor', actions: 'take first sample' } },
+        },
+        poor: qualityState('poor'),
+        good: qualityState('good'),
+        excellent: qualityState('excellent'),
+      },
+    },
+  },
+});
+
+function connectionOf(event: ConnectionInfo, previous: ConnectionInfo): ConnectionInfo {
+  return {
+    rtt: event.rtt ?? previous.rtt,
+    effectiveType: event.effectiveType ?? previous.effectiveType,
+    saveData: event.saveData ?? previous.saveData,
+  };
+}
