@@ -1,0 +1,218 @@
+// One in-flight batch: claim ops from the outbox, send them in one request, record or release.
+import { assign, fromPromise, setup } from 'xstate';
+import type {
+  ClaimBatchInput,
+  ClaimedBatch,
+  OperationResult,
+  RecordOutcome,
+  RecordResultsInput,
+  ReleaseBatchInput,
+  ReleaseOutcome,
+  TransportFailure,
+  UploadBatchInput,
+  UploadResult,
+} from './types.ts';
+
+export type BatchInput = {
+  batchId: string;
+  maxOps: number;
+  maxBytes: number;
+  /** How long the upload may take before it counts as a 'timeout' failure (default 30 s). */
+  requestTimeoutMs?: number;
+  /** How long claiming, recording or releasing in the local outbox may take (default 15 s). */
+  storageTimeoutMs?: number;
+};
+
+export type BatchStatus = 'empty' | 'completed' | 'partial' | 'failed';
+
+export type BatchOutput = {
+  batchId: string;
+  status: BatchStatus;
+  opCount: number;
+  bytes: number;
+  outcome?: RecordOutcome | ReleaseOutcome;
+  failure?: TransportFailure;
+};
+
+export type BatchContext = {
+  batchId: string;
+  maxOps: number;
+  maxBytes: number;
+  requestTimeoutMs: number;
+  storageTimeoutMs: number;
+  claimed: ClaimedBatch | null;
+  results: OperationResult[];
+  status: BatchStatus | null;
+  outcome?: RecordOutcome | ReleaseOutcome;
+  failure?: TransportFailure;
+};
+
+/** The batch machine takes no events from outside; it runs to completion on its actors. */
+export type BatchEvent = { type: 'batch.noop' };
+
+/** Plain data from whatever was thrown, so it can be stored and sent (never an Error object). */
+export const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+
+const outputOf = <T>(event: unknown): T => (event as { output: T }).output;
+const errorOf = (event: unknown): unknown => (event as { error?: unknown }).error;
+
+const fail = (kind: TransportFailure['kind'], message: string): TransportFailure => ({ kind, message });
+
+export const batchMachine = setup({
+  types: {
+    context: {} as BatchContext,
+    events: {} as BatchEvent,
+    input: {} as BatchInput,
+    output: {} as BatchOutput,
+    tags: {} as 'busy',
+  },
+  actors: {
+    claimBatch: fromPromise<ClaimedBatch | null, ClaimBatchInput>(async () => {
+      throw new Error("provide 'claimBatch' via .provide()");
+    }),
+    uploadBatch: fromPromise<UploadResult, UploadBatchInput>(async () => {
+      throw new Error("provide 'uploadBatch' via .provide()");
+    }),
+    recordResults: fromPromise<RecordOutcome, RecordResultsInput>(async () => {
+      throw new Error("provide 'recordResults' via .provide()");
+    }),
+    releaseBatch: fromPromise<ReleaseOutcome, ReleaseBatchInput>(async () => {
+      throw new Error("provide 'releaseBatch' via .provide()");
+    }),
+  },
+  guards: {
+    nothingClaimed: ({ event }) => {
+      const claimed = outputOf<ClaimedBatch | null>(event);
+      return !claimed || claimed.operations.length === 0;
+    },
+    uploadSucceeded: ({ event }) => outputOf<UploadResult>(event).ok,
+    recordedAs: ({ event }, params: { status: RecordOutcome['status'] }) => outputOf<RecordOutcome>(event).status === params.status,
+  },
+  delays: {
+    requestTimeout: ({ context }) => context.requestTimeoutMs,
+    storageTimeout: ({ context }) => context.storageTimeoutMs,
+  },
+  actions: {
+    'keep claimed ops': assign({ claimed: ({ event }) => outputOf<ClaimedBatch>(event) }),
+    'keep results': assign({
+      results: ({ event }) => {
+        const result = outputOf<UploadResult>(event);
+        return result.ok ? result.results : [];
+      },
+    }),
+    'keep upload failure': assign({
+      failure: ({ event }) => {
+        const result = outputOf<UploadResult>(event);
+        return result.ok ? undefined : { ...result.failure };
+      },
+    }),
+    // A rejected upload never reached an HTTP answer: the network failed.
+    'keep network failure': assign({ failure: ({ event }) => fail('network', messageOf(errorOf(event))) }),
+    'keep request timeout': assign({
+      failure: ({ context }) => fail('timeout', `no answer to batch ${context.batchId} within ${context.requestTimeoutMs} ms`),
+    }),
+    'keep storage error': assign({
+      failure: ({ event }, params: { step: string }) => fail('server', `${params.step} failed: ${messageOf(errorOf(event))}`),
+    }),
+    'keep storage timeout': assign({
+      failure: ({ context }, params: { step: string }) => fail('timeout', `${params.step} took longer than ${context.storageTimeoutMs} ms`),
+    }),
+    // Every op failed on its own: retry if some went back to the queue, else they are all dead letters.
+    'keep outcome': assign({
+      outcome: ({ event }) => ({ ...outputOf<RecordOutcome | ReleaseOutcome>(event) }),
+      failure: ({ context, event }) => {
+        const outcome = outputOf<RecordOutcome | ReleaseOutcome>(event);
+        if (!('status' in outcome) || outcome.status !== 'failed') return context.failure;
+        return outcome.requeued > 0
+          ? fail('server', `every operation of batch ${context.batchId} failed; ${outcome.requeued} will be retried`)
+          : fail('fatal', `every operation of batch ${context.batchId} failed permanently`);
+      },
+    }),
+    'set status': assign({ status: (_, params: { status: BatchStatus }) => params.status }),
+  },
+}).createMachine({
+  id: 'batch',
+  context: ({ input }) => ({
+    batchId: input.batchId,
+    maxOps: input.maxOps,
+    maxBytes: input.maxBytes,
+    requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
+    storageTimeoutMs: input.storageTimeoutMs ?? 15_000,
+    claimed: null,
+    results: [],
+    status: null,
+  }),
+  initial: 'claiming',
+  states: {
+    claiming: {
+      tags: 'busy',
+      invoke: {
+        id: 'claimBatch',
+        src: 'claimBatch',
+        input: ({ context }) => ({ batchId: context.batchId, maxOps: context.maxOps, maxBytes: context.maxBytes }),
+        onDone: [{ guard: 'nothingClaimed', target: 'empty' }, { target: 'sending', actions: 'keep claimed ops' }],
+        onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'claimBatch' } } },
+      },
+      after: { storageTimeout: { target: 'failed', actions: { type: 'keep storage timeout', params: { step: 'claimBatch' } } } },
+    },
+    sending: {
+      tags: 'busy',
+      // Leaving this state stops the upload actor, which aborts its request through `signal`.
+      invoke: {
+        id: 'uploadBatch',
+        src: 'uploadBatch',
+        input: ({ context }) => ({ batchId: context.batchId, operations: context.claimed?.operations ?? [] }),
+        onDone: [
+          { guard: 'uploadSucceeded', target: 'recording', actions: 'keep results' },
+          { target: 'releasing', actions: 'keep upload failure' },
+        ],
+        onError: { target: 'releasing', actions: 'keep network failure' },
+      },
+      after: { requestTimeout: { target: 'releasing', actions: 'keep request timeout' } },
+    },
+    recording: {
+      tags: 'busy',
+      invoke: {
+        id: 'recordResults',
+        src: 'recordResults',
+        input: ({ context }) => ({ batchId: context.batchId, results: context.results }),
+        onDone: [
+          { guard: { type: 'recordedAs', params: { status: 'completed' } }, target: 'completed', actions: 'keep outcome' },
+          { guard: { type: 'recordedAs', params: { status: 'partial' } }, target: 'partial', actions: 'keep outcome' },
+          { target: 'failed', actions: 'keep outcome' },
+        ],
+        // The server applied the ops; releasing them resends later, and its ledger makes that a no-op.
+        onError: { target: 'releasing', actions: { type: 'keep storage error', params: { step: 'recordResults' } } },
+      },
+      after: { storageTimeout: { target: 'releasing', actions: { type: 'keep storage timeout', params: { step: 'recordResults' } } } },
+    },
+    releasing: {
+      tags: 'busy',
+      invoke: {
+        id: 'releaseBatch',
+        src: 'releaseBatch',
+        // A 401 is not the ops' fault: putting them back must not spend one of their retries.
+        input: ({ context }) => {
+          const failure = context.failure ?? fail('server', 'unknown failure');
+          return { batchId: context.batchId, failure, countAttempt: failure.kind !== 'auth' };
+        },
+        onDone: { target: 'failed', actions: 'keep outcome' },
+        onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'releaseBatch' } } },
+      },
+      after: { storageTimeout: { target: 'failed', actions: { type: 'keep storage timeout', params: { step: 'releaseBatch' } } } },
+    },
+    empty: { type: 'final', entry: { type: 'set status', params: { status: 'empty' } } },
+    completed: { type: 'final', entry: { type: 'set status', params: { status: 'completed' } } },
+    partial: { type: 'final', entry: { type: 'set status', params: { status: 'partial' } } },
+    failed: { type: 'final', entry: { type: 'set status', params: { status: 'failed' } } },
+  },
+  output: ({ context }) => ({
+    batchId: context.batchId,
+    status: context.status ?? 'failed',
+    opCount: context.claimed?.operations.length ?? 0,
+    bytes: context.claimed?.bytes ?? 0,
+    ...(context.outcome ? { outcome: context.outcome } : {}),
+    ...(context.failure ? { failure: context.failure } : {}),
+  }),
+});

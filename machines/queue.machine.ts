@@ -1,0 +1,366 @@
+// The outbox scheduler: decides when to send, one batch at a time. The Dexie outbox is the truth;
+// this machine holds counts and timers, never copies of operations.
+import { enqueueActions, setup } from 'xstate';
+import { batchMachine, type BatchOutput } from './batch.machine.ts';
+import { RETRY_BACKOFF_DEFAULTS, backoffDelay, retryBackoffMachine } from './retryBackoff.machine.ts';
+import type { BatchConfig, FailureKind, Priority, TransportFailure } from './types.ts';
+
+export type QueueInput = {
+  /** Ops queued in the outbox right now. */
+  pending: number;
+  online: boolean;
+  config: BatchConfig;
+  requestTimeoutMs?: number;
+  backoff?: { baseMs?: number; capMs?: number; maxAttempts?: number };
+  random?: () => number;
+  newBatchId?: () => string;
+  now?: () => number;
+};
+
+/**
+ * How long the batch window stays open, relative to `config.timeoutMs`:
+ * 'normal' 1×; 'high' a quarter (a high-priority op closes the window sooner, never later);
+ * 'low' 4× when only low-priority ops wait (they ride along with others, but still go on their own).
+ */
+export type WindowKind = 'low' | 'normal' | 'high';
+export const WINDOW_FACTOR: Record<WindowKind, number> = { low: 4, normal: 1, high: 0.25 };
+
+export type QueueContext = {
+  pending: number;
+  online: boolean;
+  config: BatchConfig;
+  requestTimeoutMs: number;
+  backoff: { baseMs: number; capMs: number; maxAttempts: number };
+  random: () => number;
+  newBatchId: () => string;
+  now: () => number;
+  windowKind: WindowKind;
+  windowOpenedAt: number;
+  /** The one batch actor running (`batch-<batchId>`), if any. */
+  inFlight: { batchId: string; maxOps: number } | null;
+  /** Ops enqueued since the batch in flight started (added to the outbox's count when it settles). */
+  enqueuedDuringBatch: number;
+  /** An 'immediate' op or 'sync.now' arrived during a batch: send the next one at once. */
+  flushAgain: boolean;
+  /** Consecutive failed batches (network, timeout, server). */
+  attempt: number;
+  retryDelayMs: number | null;
+  nextRetryAt: number | null;
+  lastSyncAt: number | null;
+  lastError: TransportFailure | null;
+  batchesSent: number;
+  batchesFailed: number;
+  opsAcked: number;
+  requestsSent: number;
+};
+
+export type BatchDoneEvent = { type: `xstate.done.actor.batch-${string}`; output: BatchOutput };
+
+export type QueueEvent =
+  | { type: 'op.enqueued'; priority: Priority; count?: number }
+  | { type: 'outbox.changed'; pending: number }
+  | { type: 'sync.now' }
+  | { type: 'network.changed'; online: boolean; config?: BatchConfig }
+  | { type: 'auth.expired' }
+  | { type: 'auth.refreshed' }
+  | BatchDoneEvent;
+
+export type QueueEmitted =
+  | { type: 'batch.settled'; output: BatchOutput }
+  | { type: 'queue.drained' }
+  | { type: 'sync.failed'; failure: TransportFailure; attempt: number; nextRetryAt: number | null; exhausted: boolean };
+
+type Route = 'auth' | 'retry' | 'idle' | 'flush' | 'collect';
+
+const RETRYABLE: ReadonlySet<FailureKind> = new Set(['network', 'timeout', 'server', 'rateLimited']);
+
+const batchActorId = (batchId: string) => `batch-${batchId}`;
+
+/** The output of the batch in flight, or null when the event is about another actor. */
+function currentBatchOutput(context: QueueContext, event: { type: string }): BatchOutput | null {
+  if (!context.inFlight || event.type !== `xstate.done.actor.${batchActorId(context.inFlight.batchId)}`) return null;
+  return (event as BatchDoneEvent).output;
+}
+
+const failureOf = (output: BatchOutput): TransportFailure | undefined =>
+  output.status === 'failed' ? (output.failure ?? { kind: 'server', message: `batch ${output.batchId} failed` }) : undefined;
+
+// The outbox's own count when the batch reports it, plus what was enqueued meanwhile. This may count
+// an op twice (never zero times): an extra claim finds nothing and the queue goes idle.
+function pendingAfter(context: QueueContext, output: BatchOutput): number {
+  if (output.outcome) return output.outcome.pending + context.enqueuedDuringBatch;
+  if (output.status === 'empty') return context.enqueuedDuringBatch;
+  return context.pending;
+}
+
+function routeOf(context: QueueContext, output: BatchOutput): Route {
+  const failure = failureOf(output);
+  if (failure?.kind === 'auth') return 'auth';
+  if (failure && RETRYABLE.has(failure.kind)) return 'retry';
+  const pending = pendingAfter(context, output);
+  if (pending === 0) return 'idle';
+  if (context.flushAgain || pending >= context.config.size) return 'flush';
+  return 'collect';
+}
+
+/** Everything a settled batch changes, as plain data; `paused` means no retry timer runs now. */
+function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
+  const failure = failureOf(output);
+  const succeeded = output.status === 'completed' || output.status === 'partial' || output.status === 'empty';
+  const waitServer = failure?.kind === 'rateLimited' && failure.retryAfterMs !== undefined;
+  const countsAttempt = failure !== undefined && RETRYABLE.has(failure.kind) && !waitServer;
+  const attempt = succeeded ? 0 : countsAttempt ? context.attempt + 1 : context.attempt;
+  const retry = failure !== undefined && RETRYABLE.has(failure.kind) && !paused;
+  const { baseMs, capMs, maxAttempts } = context.backoff;
+  // Past maxAttempts the wait stops growing but the queue keeps retrying: giving up on ops is the
+  // outbox's call (each op's retryCount/maxRetries sends it to dead letters), never the timer's.
+  const retryDelayMs = retry
+    ? backoffDelay({
+        attempt: Math.min(Math.max(0, attempt - 1), maxAttempts - 1),
+        baseMs,
+        capMs,
+        retryAfterMs: failure?.kind === 'rateLimited' ? failure.retryAfterMs : undefined,
+        random: context.random,
+      })
+    : null;
+  const now = context.now();
+  const outcome = output.outcome;
+  const patch: Partial<QueueContext> = {
+    pending: pendingAfter(context, output),
+    inFlight: null,
+    enqueuedDuringBatch: 0,
+    flushAgain: paused ? context.flushAgain : false,
+    attempt,
+    retryDelayMs,
+    nextRetryAt: retryDelayMs === null ? null : now + retryDelayMs,
+    lastSyncAt: output.status === 'completed' || output.status === 'partial' ? now : context.lastSyncAt,
+    lastError: failure ? plainFailure(failure) : succeeded ? null : context.lastError,
+    batchesSent: context.batchesSent + (output.status === 'completed' || output.status === 'partial' ? 1 : 0),
+    batchesFailed: context.batchesFailed + (output.status === 'failed' ? 1 : 0),
+    opsAcked: context.opsAcked + (outcome && 'succeeded' in outcome ? outcome.succeeded : 0),
+    requestsSent: context.requestsSent + (output.opCount > 0 ? 1 : 0),
+  };
+  const failed: QueueEmitted | null = failure
+    ? { type: 'sync.failed', failure: plainFailure(failure), attempt, nextRetryAt: patch.nextRetryAt ?? null, exhausted: attempt >= maxAttempts }
+    : null;
+  return { patch, failed };
+}
+
+/** Errors live in snapshots and IndexedDB: keep only plain fields. */
+function plainFailure(failure: TransportFailure): TransportFailure {
+  const plain: TransportFailure = { kind: failure.kind, message: String(failure.message) };
+  if (failure.status !== undefined) plain.status = failure.status;
+  if (failure.code !== undefined) plain.code = String(failure.code);
+  if (failure.retryAfterMs !== undefined) plain.retryAfterMs = failure.retryAfterMs;
+  return plain;
+}
+
+const windowLength = (context: QueueContext) => context.config.timeoutMs * WINDOW_FACTOR[context.windowKind];
+const windowOf = (priority: Priority): WindowKind => (priority === 'low' ? 'low' : priority === 'high' ? 'high' : 'normal');
+
+export const queueMachine = setup({
+  types: {
+    context: {} as QueueContext,
+    events: {} as QueueEvent,
+    input: {} as QueueInput,
+    emitted: {} as QueueEmitted,
+    tags: {} as 'busy' | 'offline' | 'error' | 'auth',
+  },
+  actors: {
+    batch: batchMachine,
+    retryBackoff: retryBackoffMachine,
+  },
+  guards: {
+    isOffline: ({ context }) => !context.online,
+    isOnline: ({ context }) => context.online,
+    hasWork: ({ context }) => context.pending > 0 || context.inFlight !== null,
+    windowFull: ({ context }) => context.pending >= context.config.size,
+    isImmediate: ({ event }) => event.type === 'op.enqueued' && event.priority === 'immediate',
+    // A higher priority closes the window sooner; a lower one never delays it.
+    narrowsWindow: ({ context, event }) =>
+      event.type === 'op.enqueued' && WINDOW_FACTOR[windowOf(event.priority)] < WINDOW_FACTOR[context.windowKind],
+    reportsPending: ({ event }) => event.type === 'outbox.changed' && event.pending > 0,
+    reportsNothing: ({ event }) => event.type === 'outbox.changed' && event.pending <= 0,
+    goesOffline: ({ event }) => event.type === 'network.changed' && !event.online,
+    comesOnline: ({ event }) => event.type === 'network.changed' && event.online,
+    isCurrentBatch: ({ context, event }) => currentBatchOutput(context, event) !== null,
+    routeIs: ({ context, event }, params: { route: Route }) => {
+      const output = currentBatchOutput(context, event);
+      return output !== null && routeOf(context, output) === params.route;
+    },
+  },
+  delays: {
+    batchWindow: ({ context }) => Math.max(0, context.windowOpenedAt + windowLength(context) - context.now()),
+  },
+  actions: {
+    'count enqueued': enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'op.enqueued') return;
+      const count = Math.max(0, event.count ?? 1);
+      enqueue.assign({
+        pending: context.pending + count,
+        enqueuedDuringBatch: context.inFlight ? context.enqueuedDuringBatch + count : context.enqueuedDuringBatch,
+        flushAgain: context.flushAgain || (context.inFlight !== null && event.priority === 'immediate'),
+      });
+    }),
+    recount: enqueueActions(({ event, enqueue }) => {
+      if (event.type === 'outbox.changed') enqueue.assign({ pending: Math.max(0, event.pending) });
+    }),
+    'open window': enqueueActions(({ context, event, enqueue }) => {
+      const windowKind = event.type === 'op.enqueued' ? windowOf(event.priority) : 'normal';
+      enqueue.assign({ windowKind, windowOpenedAt: context.now() });
+    }),
+    // The window keeps its opening time; only its length shrinks.
+    'narrow window': enqueueActions(({ event, enqueue }) => {
+      if (event.type === 'op.enqueued') enqueue.assign({ windowKind: windowOf(event.priority) });
+    }),
+    'flush again after this batch': enqueueActions(({ enqueue }) => enqueue.assign({ flushAgain: true })),
+    'apply network': enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'network.changed') return;
+      enqueue.assign({ online: event.online, config: event.config ?? context.config });
+    }),
+    'start batch': enqueueActions(({ context, enqueue }) => {
+      // One batch at a time: after a pause the earlier one may still be running; wait for it.
+      if (context.inFlight) return;
+      const batchId = context.newBatchId();
+      const { size, maxBatchOps, maxBatchBytes } = context.config;
+      // Backlog mode: more waiting than one window's worth, so the batch may grow.
+      const maxOps = context.pending > size ? Math.max(size, maxBatchOps) : size;
+      enqueue.assign({ inFlight: { batchId, maxOps }, enqueuedDuringBatch: 0, flushAgain: false });
+      enqueue.spawnChild('batch', {
+        id: batchActorId(batchId),
+        input: { batchId, maxOps, maxBytes: maxBatchBytes, requestTimeoutMs: context.requestTimeoutMs },
+      });
+    }),
+    'settle batch': enqueueActions(({ context, event, enqueue }, params: { paused: boolean }) => {
+      const output = currentBatchOutput(context, event);
+      if (!output) return;
+      const { patch, failed } = settle(context, output, params.paused);
+      enqueue.stopChild(batchActorId(output.batchId));
+      enqueue.assign(patch);
+      enqueue.emit({ type: 'batch.settled', output });
+      if (failed) enqueue.emit(failed);
+    }),
+    'announce drained': enqueueActions(({ enqueue }) => enqueue.emit({ type: 'queue.drained' })),
+    'forget retry': enqueueActions(({ enqueue }) => enqueue.assign({ nextRetryAt: null, retryDelayMs: null })),
+  },
+}).createMachine({
+  id: 'queue',
+  context: ({ input }) => {
+    const now = input.now ?? Date.now;
+    return {
+      pending: Math.max(0, input.pending),
+      online: input.online,
+      config: input.config,
+      requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
+      backoff: { ...RETRY_BACKOFF_DEFAULTS, ...input.backoff },
+      random: input.random ?? Math.random,
+      newBatchId: input.newBatchId ?? (() => crypto.randomUUID()),
+      now,
+      windowKind: 'normal',
+      windowOpenedAt: now(),
+      inFlight: null,
+      enqueuedDuringBatch: 0,
+      flushAgain: false,
+      attempt: 0,
+      retryDelayMs: null,
+      nextRetryAt: null,
+      lastSyncAt: null,
+      lastError: null,
+      batchesSent: 0,
+      batchesFailed: 0,
+      opsAcked: 0,
+      requestsSent: 0,
+    };
+  },
+  initial: 'resuming',
+  on: {
+    'op.enqueued': { actions: 'count enqueued' },
+    'outbox.changed': { actions: 'recount' },
+    'network.changed': [{ guard: 'goesOffline', target: '.paused.offline', actions: 'apply network' }, { actions: 'apply network' }],
+    'auth.expired': { guard: 'isOnline', target: '.paused.auth' },
+  },
+  states: {
+    // Where a start or a return to the network decides: anything left over goes out at once.
+    resuming: {
+      always: [{ guard: 'isOffline', target: 'paused.offline' }, { guard: 'hasWork', target: 'flushing' }, { target: 'idle' }],
+    },
+    idle: {
+      on: {
+        'op.enqueued': [
+          { guard: 'isImmediate', target: 'flushing', actions: 'count enqueued' },
+          { target: 'collecting', actions: ['count enqueued', 'open window'] },
+        ],
+        'outbox.changed': { guard: 'reportsPending', target: 'collecting', actions: ['recount', 'open window'] },
+        'sync.now': 'flushing',
+      },
+    },
+    collecting: {
+      always: { guard: 'windowFull', target: 'flushing' },
+      after: { batchWindow: 'flushing' },
+      on: {
+        'op.enqueued': [
+          { guard: 'isImmediate', target: 'flushing', actions: 'count enqueued' },
+          { guard: 'narrowsWindow', target: 'collecting', reenter: true, actions: ['count enqueued', 'narrow window'] },
+        ],
+        'outbox.changed': { guard: 'reportsNothing', target: 'idle', actions: ['recount', 'announce drained'] },
+        // A new quality changes size and window; re-entering re-arms the timer for what is left of it.
+        'network.changed': { guard: 'comesOnline', target: 'collecting', reenter: true, actions: 'apply network' },
+        'sync.now': 'flushing',
+      },
+    },
+    flushing: {
+      tags: 'busy',
+      entry: 'start batch',
+      on: {
+        'xstate.done.actor.*': [
+          { guard: { type: 'routeIs', params: { route: 'auth' } }, target: 'paused.auth', actions: { type: 'settle batch', params: { paused: true } } },
+          { guard: { type: 'routeIs', params: { route: 'retry' } }, target: 'backoff', actions: { type: 'settle batch', params: { paused: false } } },
+          { guard: { type: 'routeIs', params: { route: 'flush' } }, target: 'flushing', reenter: true, actions: { type: 'settle batch', params: { paused: false } } },
+          { guard: { type: 'routeIs', params: { route: 'collect' } }, target: 'collecting', actions: [{ type: 'settle batch', params: { paused: false } }, 'open window'] },
+          { guard: { type: 'routeIs', params: { route: 'idle' } }, target: 'idle', actions: [{ type: 'settle batch', params: { paused: false } }, 'announce drained'] },
+        ],
+        'sync.now': { actions: 'flush again after this batch' },
+      },
+    },
+    backoff: {
+      tags: 'error',
+      exit: 'forget retry',
+      invoke: {
+        id: 'retry-backoff',
+        src: 'retryBackoff',
+        // The queue drew the delay already (so it can publish nextRetryAt); the child waits exactly that.
+        input: ({ context }) => ({
+          attempt: Math.min(Math.max(0, context.attempt - 1), context.backoff.maxAttempts - 1),
+          baseMs: context.backoff.baseMs,
+          capMs: context.backoff.capMs,
+          maxAttempts: context.backoff.maxAttempts,
+          retryAfterMs: context.retryDelayMs ?? 0,
+        }),
+        onDone: 'flushing',
+      },
+      on: { 'sync.now': 'flushing' },
+    },
+    paused: {
+      initial: 'offline',
+      on: {
+        // A batch started before the pause may still finish or time out; record it and stay paused.
+        'xstate.done.actor.*': { guard: 'isCurrentBatch', actions: { type: 'settle batch', params: { paused: true } } },
+      },
+      states: {
+        offline: {
+          tags: 'offline',
+          on: {
+            'network.changed': [
+              { guard: 'comesOnline', target: '#queue.resuming', actions: 'apply network' },
+              { actions: 'apply network' },
+            ],
+          },
+        },
+        auth: {
+          tags: 'auth',
+          on: { 'auth.refreshed': '#queue.flushing' },
+        },
+      },
+    },
+  },
+});
