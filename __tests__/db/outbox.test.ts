@@ -1,0 +1,564 @@
+import { randomUUID } from 'node:crypto';
+import { Dexie } from 'dexie';
+import type { OperationResult } from '../../supabase/functions/_shared/protocol.ts';
+import type { Priority } from '../../machines/types.ts';
+import { createVersesDb, type SyncOperation, type VersesDb } from '../../src/db/index.ts';
+import {
+  claimBatch,
+  countPending,
+  discardDeadLetter,
+  enqueueOperation,
+  jsonBytes,
+  listDeadLetters,
+  OutboxError,
+  recordResults,
+  recoverInFlight,
+  releaseBatch,
+  retryDeadLetter,
+} from '../../src/outbox/index.ts';
+import { dump, freshDb, opsBySeq, serviceFor, USER_A, USER_B } from './fixtures.ts';
+
+let db: VersesDb;
+let name: string;
+let close: () => Promise<void>;
+beforeEach(() => {
+  ({ db, name, close } = freshDb());
+});
+afterEach(async () => {
+  await close();
+});
+
+const AT = new Date('2026-11-24T12:00:00.000Z');
+
+type Extra = { priority?: Priority; userId?: string; maxRetries?: number; localRecordId?: string };
+/** Enqueues one CREATE_VERSE (reference of `size` characters) in its own transaction. */
+function enqueueVerse(extra: Extra = {}, reference = 'John 3:16'): Promise<SyncOperation> {
+  return db.transaction('rw', db.syncOperations, db.meta, () => {
+    const verseCardId = randomUUID();
+    return enqueueOperation(db, { type: 'CREATE_VERSE', payload: { verseCardId, reference }, localRecordId: verseCardId, ...extra });
+  });
+}
+const enqueueMany = async (n: number, extra: Extra = {}) => {
+  const ops: SyncOperation[] = [];
+  for (let i = 0; i < n; i++) ops.push(await enqueueVerse(extra, `Ps ${i + 1}:1`));
+  return ops;
+};
+const ok = (id: string, extra: Partial<OperationResult> = {}): OperationResult => ({ id, success: true, appliedAt: AT.toISOString(), ...extra });
+const fail = (id: string, retryable: boolean, code = retryable ? 'DEADLOCK' : 'VALIDATION_FAILED'): OperationResult => ({
+  id,
+  success: false,
+  error: { code, message: `server said ${code}`, retryable },
+});
+const claim = (maxOps = 100, maxBytes = 512 * 1024, userId: string | undefined = USER_A) =>
+  claimBatch(db, { batchId: randomUUID(), maxOps, maxBytes }, { userId, now: AT });
+
+describe('enqueueOperation', () => {
+  test('refuses to run outside a transaction', async () => {
+    const error = await enqueueOperation(db, { type: 'DELETE_VERSE', payload: { verseCardId: randomUUID() } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutboxError);
+    expect((error as OutboxError).code).toBe('NO_TRANSACTION');
+    expect(await db.syncOperations.count()).toBe(0);
+  });
+
+  test('refuses a transaction without the outbox tables, or a read-only one', async () => {
+    await db.open();
+    const missing = await db
+      .transaction('rw', db.syncOperations, () => enqueueOperation(db, { type: 'DELETE_VERSE', payload: { verseCardId: randomUUID() } }))
+      .catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'NO_TRANSACTION' });
+    expect((missing as Error).message).toContain('meta');
+    const readOnly = await db
+      .transaction('r', db.syncOperations, db.meta, () => enqueueOperation(db, { type: 'DELETE_VERSE', payload: { verseCardId: randomUUID() } }))
+      .catch((e: unknown) => e);
+    expect(readOnly).toMatchObject({ code: 'NO_TRANSACTION' });
+  });
+
+  test("refuses another database's transaction", async () => {
+    const other = createVersesDb(`${name}-other`);
+    try {
+      const error = await other
+        .transaction('rw', other.syncOperations, other.meta, () =>
+          enqueueOperation(db, { type: 'DELETE_VERSE', payload: { verseCardId: randomUUID() } }),
+        )
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'NO_TRANSACTION' });
+    } finally {
+      await other.delete();
+    }
+  });
+
+  test('an invalid payload throws a typed error and writes nothing, not even a seq', async () => {
+    await enqueueVerse();
+    const before = await dump(db);
+    await db.transaction('rw', db.syncOperations, db.meta, async () => {
+      const error = await enqueueOperation(db, { type: 'CREATE_VERSE', payload: { verseCardId: 'nope', reference: '' } }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OutboxError);
+      expect(error).toMatchObject({ code: 'INVALID_OPERATION', detail: { code: 'VALIDATION_FAILED', retryable: false } });
+      expect((error as Error).message).toMatch(/verseCardId: must be a UUID/);
+      const unknownType = await enqueueOperation(db, { type: 'DROP_TABLE' as never, payload: {} as never }).catch((e: unknown) => e);
+      expect(unknownType).toMatchObject({ code: 'INVALID_OPERATION', detail: { code: 'UNKNOWN_TYPE' } });
+      const badRetries = await enqueueOperation(db, { type: 'DELETE_VERSE', payload: { verseCardId: randomUUID() }, maxRetries: 0 }).catch((e: unknown) => e);
+      expect(badRetries).toMatchObject({ code: 'INVALID_OPERATION' });
+    });
+    expect(await dump(db)).toEqual(before);
+  });
+
+  test('stores the cleaned payload and the seed fields', async () => {
+    const verseCardId = randomUUID();
+    const row = await db.transaction('rw', db.syncOperations, db.meta, () =>
+      enqueueOperation(db, {
+        type: 'CREATE_VERSE',
+        payload: { verseCardId, reference: 'John 1:1', extra: 'dropped' } as never,
+        priority: 'low',
+        userId: USER_A,
+        now: AT,
+      }),
+    );
+    expect(row).toEqual({
+      id: row.id,
+      type: 'CREATE_VERSE',
+      payload: { verseCardId, reference: 'John 1:1' },
+      timestamp: AT.getTime(),
+      priority: 'low',
+      retryCount: 0,
+      maxRetries: 3,
+      seq: 1,
+      status: 'queued',
+      userId: USER_A,
+    });
+    expect(await db.syncOperations.get(row.id)).toEqual(row);
+  });
+
+  test('parallel enqueues inside one transaction get distinct, increasing seqs', async () => {
+    const rows = await db.transaction('rw', db.syncOperations, db.meta, () =>
+      Promise.all(Array.from({ length: 10 }, () => enqueueOperation(db, { type: 'DELETE_VERSE', payload: { verseCardId: randomUUID() } }))),
+    );
+    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect((await db.meta.get('outbox.seq'))?.value).toBe(10);
+  });
+});
+
+describe('claimBatch', () => {
+  test('returns null and writes no batch when nothing is queued', async () => {
+    expect(await claim()).toBeNull();
+    expect(await db.syncBatches.count()).toBe(0);
+  });
+
+  test('takes the oldest ops by seq up to maxOps, marks them inFlight and records a syncing batch', async () => {
+    const ops = await enqueueMany(5);
+    const first = await claim(2);
+    expect(first?.operations.map((o) => o.id)).toEqual([ops[0].id, ops[1].id]);
+    expect(first?.operations[0]).toEqual({ id: ops[0].id, seq: ops[0].seq, type: 'CREATE_VERSE', payload: ops[0].payload, localRecordId: ops[0].localRecordId });
+    expect(first?.bytes).toBe(jsonBytes(first?.operations));
+    const rows = await opsBySeq(db);
+    expect(rows.map((r) => r.status)).toEqual(['inFlight', 'inFlight', 'queued', 'queued', 'queued']);
+    expect(rows[0].batchId).toBe(first?.batchId);
+    expect(await db.syncBatches.get(first!.batchId)).toEqual({
+      id: first!.batchId,
+      status: 'syncing',
+      opIds: [ops[0].id, ops[1].id],
+      opCount: 2,
+      bytes: first!.bytes,
+      createdAt: AT.toISOString(),
+      successCount: 0,
+      failureCount: 0,
+      userId: USER_A,
+    });
+    expect((await claim(2))?.operations.map((o) => o.seq)).toEqual([3, 4]);
+    expect((await claim(2))?.operations.map((o) => o.seq)).toEqual([5]);
+    expect(await claim(2)).toBeNull();
+  });
+
+  test('the exact boundary: pending == maxOps empties the queue in one batch and the next claim is null', async () => {
+    await enqueueMany(3);
+    expect(await countPending(db)).toBe(3);
+    const batch = await claim(3);
+    expect(batch?.operations).toHaveLength(3);
+    expect(await countPending(db)).toBe(0);
+    expect(await claim(3)).toBeNull();
+  });
+
+  test('orders by seq only, never by priority', async () => {
+    await enqueueVerse({ priority: 'low' });
+    await enqueueVerse({ priority: 'immediate' });
+    await enqueueVerse({ priority: 'normal' });
+    await enqueueVerse({ priority: 'high' });
+    expect((await claim())?.operations.map((o) => o.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  test('respects maxBytes exactly, and always takes at least one op', async () => {
+    await enqueueMany(3);
+    const all = (await opsBySeq(db)).map((op) => jsonBytes({ id: op.id, seq: op.seq, type: op.type, payload: op.payload, localRecordId: op.localRecordId }));
+    const twoOps = 2 + all[0] + 1 + all[1];
+    const fits = await claimBatch(db, { batchId: randomUUID(), maxOps: 10, maxBytes: twoOps }, { userId: USER_A });
+    expect(fits?.operations.map((o) => o.seq)).toEqual([1, 2]);
+    expect(fits?.bytes).toBe(twoOps);
+    await recoverInFlight(db);
+    const short = await claimBatch(db, { batchId: randomUUID(), maxOps: 10, maxBytes: twoOps - 1 }, { userId: USER_A });
+    expect(short?.operations.map((o) => o.seq)).toEqual([1]);
+    await recoverInFlight(db);
+    const tiny = await claimBatch(db, { batchId: randomUUID(), maxOps: 10, maxBytes: 10 }, { userId: USER_A });
+    expect(tiny?.operations.map((o) => o.seq)).toEqual([1]);
+  });
+
+  test('stops at an op that does not fit rather than letting a smaller later op overtake it', async () => {
+    await enqueueVerse({}, 'A 1:1');
+    await enqueueVerse({}, 'B'.repeat(200));
+    await enqueueVerse({}, 'C 1:1');
+    const sizes = (await opsBySeq(db)).map((op) => jsonBytes({ id: op.id, seq: op.seq, type: op.type, payload: op.payload, localRecordId: op.localRecordId }));
+    const batch = await claim(10, 2 + sizes[0] + 1 + sizes[2]);
+    expect(batch?.operations.map((o) => o.seq)).toEqual([1]);
+  });
+
+  test("skips other users' ops (they stay queued) and adopts user-less ones", async () => {
+    await enqueueVerse({ userId: USER_A });
+    const theirs = await enqueueVerse({ userId: USER_B });
+    const orphan = await enqueueVerse({});
+    await enqueueVerse({ userId: USER_A });
+    expect(await countPending(db)).toBe(4);
+    expect(await countPending(db, USER_A)).toBe(3);
+    expect(await countPending(db, USER_B)).toBe(2);
+
+    const batch = await claim(10, 512 * 1024, USER_A);
+    expect(batch?.operations.map((o) => o.seq)).toEqual([1, 3, 4]);
+    expect((await db.syncOperations.get(orphan.id))?.userId).toBe(USER_A);
+    expect(await db.syncOperations.get(theirs.id)).toEqual(theirs);
+    expect(await countPending(db, USER_A)).toBe(0);
+    expect(await countPending(db, USER_B)).toBe(1);
+    expect(await claim(10, 512 * 1024, USER_A)).toBeNull();
+    expect((await claim(10, 512 * 1024, USER_B))?.operations.map((o) => o.seq)).toEqual([2]);
+  });
+
+  test('signed out, only user-less ops are claimed and none is given a user', async () => {
+    await enqueueVerse({ userId: USER_A });
+    const orphan = await enqueueVerse({});
+    const batch = await claimBatch(db, { batchId: randomUUID(), maxOps: 10, maxBytes: 512 * 1024 }, {});
+    expect(batch?.operations.map((o) => o.id)).toEqual([orphan.id]);
+    expect((await db.syncOperations.get(orphan.id))?.userId).toBeUndefined();
+  });
+
+  test('walks past many skipped ops of another user (more than one page)', async () => {
+    await enqueueMany(450, { userId: USER_B });
+    const mine = await enqueueVerse({ userId: USER_A });
+    expect((await claim(5))?.operations.map((o) => o.id)).toEqual([mine.id]);
+  });
+
+  test('refuses a reused batch id and bad bounds', async () => {
+    await enqueueMany(2);
+    const batchId = randomUUID();
+    await claimBatch(db, { batchId, maxOps: 1, maxBytes: 1000 });
+    await expect(claimBatch(db, { batchId, maxOps: 1, maxBytes: 1000 })).rejects.toMatchObject({ code: 'BATCH_EXISTS' });
+    await expect(claimBatch(db, { batchId: randomUUID(), maxOps: 0, maxBytes: 1000 })).rejects.toMatchObject({ code: 'INVALID_OPERATION' });
+    await expect(claimBatch(db, { batchId: randomUUID(), maxOps: 1, maxBytes: 0 })).rejects.toMatchObject({ code: 'INVALID_OPERATION' });
+    expect(await countPending(db)).toBe(1);
+  });
+});
+
+describe('recordResults', () => {
+  test('successes leave the outbox and are written back onto every kind of local record', async () => {
+    const { service } = serviceFor(db);
+    const card = await service.addVerseCard('John 3:16');
+    const review = await service.recordReview(card.id, true);
+    const alias = await service.createAlias(card.id, 'gospel');
+    const profile = await service.updateProfile({ displayName: 'Ann' });
+    const gone = await service.addVerseCard('Jude 1:24');
+    await service.deleteVerse(gone.id);
+    const batch = await claim();
+    expect(batch?.operations).toHaveLength(6);
+    const remoteVerseId = randomUUID();
+    const remoteGoneVerse = randomUUID();
+    const [createOp, , , , createGone, deleteOp] = batch!.operations;
+
+    const outcome = await recordResults(
+      db,
+      {
+        batchId: batch!.batchId,
+        results: batch!.operations.map((op) =>
+          ok(op.id, op === createOp ? { remoteId: remoteVerseId } : op === createGone ? { remoteId: remoteGoneVerse } : {}),
+        ),
+      },
+      { now: new Date('2026-11-24T12:00:05.000Z') },
+    );
+    expect(outcome).toEqual({ status: 'completed', succeeded: 6, requeued: 0, dead: 0, pending: 0 });
+    expect(await db.syncOperations.count()).toBe(0);
+    const synced = AT.toISOString();
+    expect(await db.verseCards.get(card.id)).toMatchObject({ syncedAt: synced, remoteId: remoteVerseId });
+    expect((await db.verses.get(card.verseId))?.remoteId).toBe(remoteVerseId);
+    expect((await db.reviewLogs.get(review.id))?.syncedAt).toBe(synced);
+    expect((await db.aliases.get(alias.id))?.syncedAt).toBe(synced);
+    expect((await db.profile.get(profile.id))?.syncedAt).toBe(synced);
+    expect(await db.verseCards.get(gone.id)).toMatchObject({ syncedAt: synced, remoteId: remoteGoneVerse, deletedAt: expect.any(String) });
+    expect(deleteOp.type).toBe('DELETE_VERSE');
+    expect(await db.syncBatches.get(batch!.batchId)).toMatchObject({
+      status: 'completed',
+      successCount: 6,
+      failureCount: 0,
+      syncedAt: '2026-11-24T12:00:05.000Z',
+    });
+  });
+
+  test('without appliedAt, syncedAt is the local time of the answer', async () => {
+    const { service } = serviceFor(db);
+    const card = await service.addVerseCard('Ruth 1:16');
+    const batch = await claim();
+    await recordResults(db, { batchId: batch!.batchId, results: [{ id: batch!.operations[0].id, success: true }] }, { now: AT });
+    expect((await db.verseCards.get(card.id))?.syncedAt).toBe(AT.toISOString());
+  });
+
+  test('retryable errors requeue with retryCount+1 and lastError; fatal ones become dead letters; missing results retry', async () => {
+    const ops = await enqueueMany(4);
+    const batch = await claim();
+    const outcome = await recordResults(
+      db,
+      { batchId: batch!.batchId, results: [ok(ops[0].id), fail(ops[1].id, true), fail(ops[2].id, false)] },
+      { now: AT },
+    );
+    expect(outcome).toEqual({ status: 'partial', succeeded: 1, requeued: 2, dead: 1, pending: 2 });
+    expect(await db.syncOperations.get(ops[0].id)).toBeUndefined();
+    const retry = await db.syncOperations.get(ops[1].id);
+    expect(retry).toMatchObject({ status: 'queued', retryCount: 1, lastError: { code: 'DEADLOCK', message: 'server said DEADLOCK', retryable: true, at: AT.toISOString() } });
+    expect(retry).not.toHaveProperty('batchId');
+    expect(await db.syncOperations.get(ops[2].id)).toMatchObject({
+      status: 'dead',
+      lastError: { code: 'VALIDATION_FAILED', message: 'server said VALIDATION_FAILED', retryable: false },
+    });
+    expect(await db.syncOperations.get(ops[3].id)).toMatchObject({ status: 'queued', retryCount: 1, lastError: { code: 'NO_RESULT', retryable: true } });
+    expect(await db.syncBatches.get(batch!.batchId)).toMatchObject({
+      status: 'partial',
+      successCount: 1,
+      failureCount: 3,
+      errorMessage: expect.stringContaining('3 of 4 operations failed; first: DEADLOCK'),
+    });
+    // requeued ops keep their place: the next batch carries them in seq order
+    expect((await claim())?.operations.map((o) => o.id)).toEqual([ops[1].id, ops[3].id]);
+  });
+
+  test('a batch where nothing succeeded is failed', async () => {
+    const ops = await enqueueMany(2);
+    const batch = await claim();
+    const outcome = await recordResults(db, { batchId: batch!.batchId, results: [fail(ops[0].id, true), fail(ops[1].id, true)] });
+    expect(outcome).toMatchObject({ status: 'failed', succeeded: 0, requeued: 2, dead: 0, pending: 2 });
+    expect((await db.syncBatches.get(batch!.batchId))?.status).toBe('failed');
+  });
+
+  test('retryable failures become dead once retryCount reaches maxRetries', async () => {
+    const op = await enqueueVerse({ maxRetries: 2 });
+    let batch = await claim();
+    expect(await recordResults(db, { batchId: batch!.batchId, results: [fail(op.id, true)] })).toMatchObject({ requeued: 1, dead: 0 });
+    batch = await claim();
+    expect(await recordResults(db, { batchId: batch!.batchId, results: [] })).toMatchObject({ requeued: 0, dead: 1, pending: 0 });
+    expect(await db.syncOperations.get(op.id)).toMatchObject({ status: 'dead', retryCount: 2, lastError: { code: 'NO_RESULT' } });
+    expect(await claim()).toBeNull();
+  });
+
+  test('results for ops outside the batch are ignored; an unknown batch is an error', async () => {
+    const ops = await enqueueMany(2);
+    const batch = await claim(1);
+    const outcome = await recordResults(db, { batchId: batch!.batchId, results: [ok(ops[0].id), ok(ops[1].id)] });
+    expect(outcome).toMatchObject({ succeeded: 1, pending: 1 });
+    expect((await db.syncOperations.get(ops[1].id))?.status).toBe('queued');
+    await expect(recordResults(db, { batchId: randomUUID(), results: [] })).rejects.toMatchObject({ code: 'BATCH_NOT_FOUND' });
+  });
+
+  test('a late answer for a batch already released changes nothing', async () => {
+    const ops = await enqueueMany(1);
+    const batch = await claim();
+    await releaseBatch(db, { batchId: batch!.batchId, failure: { kind: 'timeout', message: 'no answer in 30 s' }, countAttempt: true });
+    const before = await dump(db);
+    const outcome = await recordResults(db, { batchId: batch!.batchId, results: [ok(ops[0].id)] });
+    expect(outcome).toEqual({ status: 'failed', succeeded: 0, requeued: 0, dead: 0, pending: 1 });
+    expect(await dump(db)).toEqual(before);
+  });
+
+  test('lastError is plain data that survives structuredClone and JSON', async () => {
+    const ops = await enqueueMany(2);
+    const batch = await claim();
+    await recordResults(db, { batchId: batch!.batchId, results: [fail(ops[0].id, false), fail(ops[1].id, true)] }, { now: AT });
+    for (const row of await opsBySeq(db)) {
+      expect(Object.keys(row.lastError!).sort()).toEqual(['at', 'code', 'message', 'retryable']);
+      expect(structuredClone(row)).toEqual(row);
+      expect(JSON.parse(JSON.stringify(row))).toEqual(row);
+    }
+  });
+});
+
+describe('releaseBatch', () => {
+  const network = { kind: 'network' as const, message: 'Failed to fetch' };
+
+  test('without countAttempt: ops back to queued, no attempt spent, batch failed', async () => {
+    const ops = await enqueueMany(3);
+    const batch = await claim();
+    const outcome = await releaseBatch(db, { batchId: batch!.batchId, failure: { kind: 'auth', message: 'JWT expired', status: 401 }, countAttempt: false }, { now: AT });
+    expect(outcome).toEqual({ requeued: 3, dead: 0, pending: 3 });
+    const rows = await opsBySeq(db);
+    expect(rows.map((r) => [r.status, r.retryCount])).toEqual([
+      ['queued', 0],
+      ['queued', 0],
+      ['queued', 0],
+    ]);
+    expect(rows[0].lastError).toEqual({ code: 'UNAUTHORIZED', message: 'JWT expired', retryable: true, at: AT.toISOString() });
+    expect(rows.some((r) => 'batchId' in r)).toBe(false);
+    expect(await db.syncBatches.get(batch!.batchId)).toMatchObject({ status: 'failed', errorMessage: 'JWT expired', failureCount: 3 });
+    expect((await claim())?.operations.map((o) => o.id)).toEqual(ops.map((o) => o.id));
+  });
+
+  test('with countAttempt: retryCount+1 each time, dead at maxRetries', async () => {
+    await enqueueVerse({ maxRetries: 2 });
+    let batch = await claim();
+    expect(await releaseBatch(db, { batchId: batch!.batchId, failure: network, countAttempt: true })).toEqual({ requeued: 1, dead: 0, pending: 1 });
+    expect((await opsBySeq(db))[0]).toMatchObject({ status: 'queued', retryCount: 1, lastError: { code: 'NETWORK', message: 'Failed to fetch' } });
+    batch = await claim();
+    expect(await releaseBatch(db, { batchId: batch!.batchId, failure: { ...network, code: 'ECONNRESET' }, countAttempt: true })).toEqual({
+      requeued: 0,
+      dead: 1,
+      pending: 0,
+    });
+    expect(await listDeadLetters(db)).toMatchObject([{ retryCount: 2, lastError: { code: 'ECONNRESET' } }]);
+  });
+
+  test("fatal: every op of the batch becomes a dead letter with the failure's reason", async () => {
+    await enqueueMany(2);
+    const batch = await claim();
+    const outcome = await releaseBatch(db, {
+      batchId: batch!.batchId,
+      failure: { kind: 'fatal', message: 'batch exceeds 1000 operations', status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      countAttempt: false,
+    });
+    expect(outcome).toEqual({ requeued: 0, dead: 2, pending: 0 });
+    const dead = await listDeadLetters(db);
+    expect(dead.map((d) => d.lastError)).toEqual([
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE', message: 'batch exceeds 1000 operations', retryable: false }),
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE', retryable: false }),
+    ]);
+  });
+
+  test('a failure carrying non-serializable extras still stores plain data', async () => {
+    await enqueueMany(1);
+    const batch = await claim();
+    const failure = { kind: 'server', message: 'Bad gateway', status: 502, cause: new Error('socket'), retry: () => undefined } as never;
+    await releaseBatch(db, { batchId: batch!.batchId, failure, countAttempt: true }, { now: AT });
+    const [row] = await opsBySeq(db);
+    expect(row.lastError).toEqual({ code: 'SERVER_ERROR', message: 'Bad gateway', retryable: true, at: AT.toISOString() });
+    expect(structuredClone(row)).toEqual(row);
+  });
+
+  test('only touches ops still inFlight in that batch', async () => {
+    await enqueueMany(2);
+    const first = await claim(1);
+    const second = await claim(1);
+    await releaseBatch(db, { batchId: first!.batchId, failure: network, countAttempt: true });
+    const rows = await opsBySeq(db);
+    expect(rows.map((r) => r.status)).toEqual(['queued', 'inFlight']);
+    expect(rows[1].batchId).toBe(second!.batchId);
+    await expect(releaseBatch(db, { batchId: randomUUID(), failure: network, countAttempt: true })).rejects.toMatchObject({ code: 'BATCH_NOT_FOUND' });
+  });
+});
+
+describe('recoverInFlight', () => {
+  test('after a reload, in-flight ops are queued again without spending an attempt and open batches fail as interrupted', async () => {
+    const ops = await enqueueMany(3);
+    const batch = await claim(2);
+    await db.syncBatches.add({ id: 'never-sent', status: 'pending', opIds: [], opCount: 0, bytes: 0, createdAt: AT.toISOString(), successCount: 0, failureCount: 0 });
+    db.close();
+    const reloaded = createVersesDb(name);
+    try {
+      expect(await recoverInFlight(reloaded)).toBe(2);
+      const rows = (await reloaded.syncOperations.toArray()).sort((a, b) => a.seq - b.seq);
+      expect(rows.map((r) => [r.status, r.retryCount, r.batchId])).toEqual([
+        ['queued', 0, undefined],
+        ['queued', 0, undefined],
+        ['queued', 0, undefined],
+      ]);
+      expect(await reloaded.syncBatches.get(batch!.batchId)).toMatchObject({ status: 'failed', errorMessage: 'interrupted' });
+      expect(await reloaded.syncBatches.get('never-sent')).toMatchObject({ status: 'failed', errorMessage: 'interrupted' });
+      expect(await countPending(reloaded, USER_A)).toBe(3);
+      const again = await claimBatch(reloaded, { batchId: randomUUID(), maxOps: 10, maxBytes: 100_000 }, { userId: USER_A });
+      expect(again?.operations.map((o) => o.id)).toEqual(ops.map((o) => o.id));
+      expect(await recoverInFlight(reloaded)).toBe(3);
+      expect(await recoverInFlight(reloaded)).toBe(0);
+    } finally {
+      reloaded.close();
+      await db.open();
+    }
+  });
+
+  test('leaves completed batches and dead letters alone', async () => {
+    const ops = await enqueueMany(2);
+    const batch = await claim();
+    await recordResults(db, { batchId: batch!.batchId, results: [ok(ops[0].id), fail(ops[1].id, false)] });
+    const before = await dump(db);
+    expect(await recoverInFlight(db)).toBe(0);
+    expect(await dump(db)).toEqual(before);
+  });
+});
+
+describe('dead letters', () => {
+  async function oneDead(): Promise<SyncOperation[]> {
+    const ops = await enqueueMany(3);
+    const batch = await claim(2);
+    await recordResults(db, { batchId: batch!.batchId, results: [fail(ops[0].id, false), ok(ops[1].id)] }, { now: AT });
+    return ops;
+  }
+
+  test('are listed in seq order with the reason', async () => {
+    const ops = await oneDead();
+    const dead = await listDeadLetters(db);
+    expect(dead.map((d) => d.id)).toEqual([ops[0].id]);
+    expect(dead[0].lastError).toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+    expect(await listDeadLetters(db, USER_A)).toHaveLength(1);
+    expect(await listDeadLetters(db, USER_B)).toHaveLength(0);
+    expect(await countPending(db)).toBe(1);
+  });
+
+  test('retry puts one back at its seq place with a fresh budget, keeping lastError until success', async () => {
+    const ops = await oneDead();
+    const row = await retryDeadLetter(db, ops[0].id);
+    expect(row).toMatchObject({ id: ops[0].id, status: 'queued', retryCount: 0, lastError: { code: 'VALIDATION_FAILED' } });
+    expect(await db.syncOperations.get(ops[0].id)).toEqual(row);
+    expect(await listDeadLetters(db)).toEqual([]);
+    expect(await countPending(db)).toBe(2);
+    const batch = await claim();
+    expect(batch?.operations.map((o) => o.id)).toEqual([ops[0].id, ops[2].id]);
+    await recordResults(db, { batchId: batch!.batchId, results: [ok(ops[0].id), ok(ops[2].id)] });
+    expect(await db.syncOperations.count()).toBe(0);
+  });
+
+  test('discard deletes it for good', async () => {
+    const ops = await oneDead();
+    expect(await discardDeadLetter(db, ops[0].id)).toBe(true);
+    expect(await db.syncOperations.get(ops[0].id)).toBeUndefined();
+    expect(await discardDeadLetter(db, ops[0].id)).toBe(false);
+  });
+
+  test('retry and discard ignore ops that are not dead', async () => {
+    const ops = await oneDead();
+    const queued = ops[2];
+    expect(await retryDeadLetter(db, queued.id)).toBeUndefined();
+    expect(await discardDeadLetter(db, queued.id)).toBe(false);
+    expect(await retryDeadLetter(db, randomUUID())).toBeUndefined();
+    expect((await db.syncOperations.get(queued.id))?.status).toBe('queued');
+  });
+});
+
+describe('countPending', () => {
+  test('counts queued ops only: not inFlight, not dead', async () => {
+    const ops = await enqueueMany(4, { userId: USER_A });
+    await enqueueVerse({ userId: USER_B });
+    await enqueueVerse({});
+    expect(await countPending(db)).toBe(6);
+    expect(await countPending(db, USER_A)).toBe(5);
+    const batch = await claim(2);
+    expect(await countPending(db, USER_A)).toBe(3);
+    await recordResults(db, { batchId: batch!.batchId, results: [fail(ops[0].id, false), fail(ops[1].id, false)] });
+    expect(await countPending(db)).toBe(4);
+    expect(await countPending(db, USER_A)).toBe(3);
+    expect(await countPending(db, USER_B)).toBe(2);
+  });
+
+  test('works inside a caller transaction', async () => {
+    await enqueueMany(2);
+    const n = await db.transaction('r', db.syncOperations, () => countPending(db));
+    expect(n).toBe(2);
+    expect(Dexie.currentTransaction).toBeFalsy();
+  });
+});
