@@ -442,7 +442,7 @@ describe('releaseBatch', () => {
     expect(structuredClone(row)).toEqual(row);
   });
 
-  test('only touches ops still inFlight in that batch', async () => {
+  test('only touches ops still inFlight in that batch; an unknown batch is a no-op', async () => {
     await enqueueMany(2);
     const first = await claim(1);
     const second = await claim(1);
@@ -450,8 +450,21 @@ describe('releaseBatch', () => {
     const rows = await opsBySeq(db);
     expect(rows.map((r) => r.status)).toEqual(['queued', 'inFlight']);
     expect(rows[1].batchId).toBe(second!.batchId);
-    await expect(releaseBatch(db, { batchId: randomUUID(), failure: network, countAttempt: true })).rejects.toMatchObject({ code: 'BATCH_NOT_FOUND' });
+    const before = await dump(db);
+    expect(await releaseBatch(db, { batchId: randomUUID(), failure: network, countAttempt: true })).toEqual({ requeued: 0, dead: 0, pending: 1 });
+    expect(await dump(db)).toEqual(before);
   });
+});
+
+test('a release issued while its claim is still running waits for it and puts the ops back (claim timeout)', async () => {
+  await enqueueMany(3);
+  const batchId = randomUUID();
+  const claiming = claimBatch(db, { batchId, maxOps: 10, maxBytes: 100_000 }, { userId: USER_A });
+  const releasing = releaseBatch(db, { batchId, failure: { kind: 'timeout', message: 'claim took too long' }, countAttempt: false });
+  const [claimed, released] = await Promise.all([claiming, releasing]);
+  expect(claimed?.operations).toHaveLength(3);
+  expect(released).toEqual({ requeued: 3, dead: 0, pending: 3 });
+  expect((await opsBySeq(db)).map((op) => op.status)).toEqual(['queued', 'queued', 'queued']);
 });
 
 describe('recoverInFlight', () => {

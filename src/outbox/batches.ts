@@ -190,12 +190,16 @@ const FAILURE_CODES: Record<FailureKind, string> = {
  * Gives a failed batch's operations back to the queue (spending an attempt only
  * when countAttempt; dead once maxRetries is reached), or, for a 'fatal'
  * failure, moves them all to dead letters. The batch row becomes 'failed'.
+ * An unknown batch id changes nothing (safe to call after a claim that timed out).
  */
 export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, options: SettleOptions = {}): Promise<ReleaseOutcome> {
   const now = options.now ?? new Date();
   const { failure, countAttempt } = input;
   return db.transaction('rw', db.syncOperations, db.syncBatches, async () => {
-    const batch = await requireBatch(db, input.batchId);
+    // Unknown batch: the claim found nothing or never committed. Releasing is
+    // then a no-op, so a machine may always release after a claim timeout.
+    const batch = await db.syncBatches.get(input.batchId);
+    if (!batch) return { requeued: 0, dead: 0, pending: await countPending(db) };
     const ops = await inFlightOf(db, input.batchId);
     const fatal = failure.kind === 'fatal';
     const lastError = storedError(failure.code ?? FAILURE_CODES[failure.kind] ?? 'REQUEST_FAILED', failure.message, !fatal, now);
