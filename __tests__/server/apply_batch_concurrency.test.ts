@@ -1,0 +1,91 @@
+// Exactly-once under concurrency: a client that times out and resends a batch while the
+// first request is still running on the server must get the first request's results,
+// not a permanent error for operations that did succeed. (pgTAP runs in one session,
+// so this needs two real connections.)
+import postgres from 'postgres';
+import { startDatabase, type Database } from '../../src/stack/database.ts';
+import { migrate } from '../../src/stack/migrate.ts';
+
+const USER = '11111111-1111-4111-8111-111111111111';
+const claims = JSON.stringify({ sub: USER, role: 'authenticated' });
+
+type Result = { id: string; success: boolean; error?: { code: string } };
+
+const cases: Array<[string, object[]]> = [
+  [
+    'CREATE_VERSE',
+    [{ id: '0a000000-0000-4000-8000-000000000001', seq: 1, type: 'CREATE_VERSE',
+       payload: { verseCardId: 'ca000000-0000-4000-8000-000000000001', reference: 'John 3:16' } }],
+  ],
+  [
+    'UPDATE_PROFILE',
+    [{ id: '0a000000-0000-4000-8000-000000000002', seq: 1, type: 'UPDATE_PROFILE',
+       payload: { displayName: 'Alice', updatedAt: '2026-01-01T00:00:00Z' } }],
+  ],
+];
+
+describe('apply_batch: a resend racing the original request', () => {
+  let database: Database | undefined;
+  let admin: postgres.Sql;
+  let first: postgres.Sql;
+  let second: postgres.Sql;
+
+  beforeAll(async () => {
+    database = await startDatabase({ url: process.env.DATABASE_URL, isolate: true });
+    admin = postgres(database.url, { max: 1, onnotice: () => {} });
+    await migrate(admin);
+    first = postgres(database.url, { max: 1, onnotice: () => {} });
+    second = postgres(database.url, { max: 1, onnotice: () => {} });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([first?.end({ timeout: 5 }), second?.end({ timeout: 5 }), admin?.end({ timeout: 5 })]);
+    await database?.stop();
+  }, 60_000);
+
+  const applyAsUser = async (tx: postgres.TransactionSql, batchId: string, ops: object[]) => {
+    await tx`select set_config('request.jwt.claims', ${claims}, true)`;
+    await tx.unsafe('set local role authenticated');
+    const [row] = await tx<{ r: { results: Result[] } }[]>`select public.apply_batch(${batchId}, ${tx.json(ops as never)}) as r`;
+    return row.r;
+  };
+
+  test.each(cases)('%s: the resend gets the recorded success, and the operation applies once', async (_type, ops) => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let applied!: () => void;
+    const firstApplied = new Promise<void>((resolve) => (applied = resolve));
+
+    // The original request: applied, not yet committed.
+    const original = first.begin(async (tx) => {
+      const result = await applyAsUser(tx, 'b0000000-0000-4000-8000-000000000001', ops);
+      applied();
+      await released;
+      return result;
+    });
+    await Promise.race([firstApplied, original]);
+
+    // The resend, on another connection, while the original is still open.
+    const resend = second.begin((tx) => applyAsUser(tx, 'b0000000-0000-4000-8000-000000000002', ops));
+
+    // Let the original commit once the resend is waiting on it.
+    for (let i = 0; ; i++) {
+      const [{ waiting }] = await admin<{ waiting: number }[]>`
+        select count(*)::int as waiting from pg_stat_activity
+         where datname = current_database() and wait_event_type = 'Lock'`;
+      if (waiting > 0) break;
+      if (i > 200) {
+        release();
+        throw new Error('the resend never waited for the original');
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    release();
+
+    const [a, b] = await Promise.all([original, resend]);
+    expect(a.results[0].success).toBe(true);
+    expect(b.results[0]).toEqual(a.results[0]);
+    const [{ n }] = await admin<{ n: number }[]>`select count(*)::int as n from public.sync_ledger where op_id = ${(ops[0] as { id: string }).id}`;
+    expect(n).toBe(1);
+  });
+});
