@@ -1,0 +1,116 @@
+import { createActor, SimulatedClock } from 'xstate';
+import { createTestModel } from 'xstate/graph';
+import { backoffDelay, retryBackoffMachine, type RetryBackoffInput } from '../../machines/retryBackoff.machine.ts';
+import { afterExecutors, createCoverage, seeded, settle, toTestMachine } from './fakes.ts';
+
+function start(input: RetryBackoffInput, clock = new SimulatedClock()) {
+  const actor = createActor(retryBackoffMachine, { input, clock });
+  actor.start();
+  return { actor, clock };
+}
+
+describe('retryBackoff machine', () => {
+  test('full jitter: every delay lies in [0, min(cap, base·2^attempt)) over many seeded draws', () => {
+    const random = seeded(42);
+    for (let attempt = 0; attempt < 12; attempt += 1) {
+      const ceiling = Math.min(60_000, 1_000 * 2 ** attempt);
+      let max = 0;
+      for (let i = 0; i < 500; i += 1) {
+        const { actor } = start({ attempt, random });
+        const { delayMs } = actor.getSnapshot().context;
+        expect(delayMs).toBeGreaterThanOrEqual(0);
+        expect(delayMs).toBeLessThan(ceiling);
+        expect(Number.isInteger(delayMs)).toBe(true);
+        max = Math.max(max, delayMs);
+        actor.stop();
+      }
+      // The draws spread over the range rather than sticking to one value.
+      if (attempt < 10) expect(max).toBeGreaterThan(ceiling * 0.9);
+    }
+  });
+
+  test('waits exactly the drawn delay, then is due', () => {
+    const { actor, clock } = start({ attempt: 3, baseMs: 1_000, random: () => 0.5 });
+    expect(actor.getSnapshot().context.delayMs).toBe(4_000);
+    expect(actor.getSnapshot().hasTag('error')).toBe(true);
+    clock.increment(3_999);
+    expect(actor.getSnapshot().value).toBe('waiting');
+    clock.increment(1);
+    expect(actor.getSnapshot().value).toBe('due');
+    expect(actor.getSnapshot().output).toEqual({ attempt: 3, delayMs: 4_000, exhausted: false });
+  });
+
+  test('Retry-After is honoured instead of the jitter, even above the cap', () => {
+    expect(backoffDelay({ attempt: 0, retryAfterMs: 120_000, random: () => 0.99 })).toBe(120_000);
+    const { actor, clock } = start({ attempt: 5, retryAfterMs: 7_000, random: () => 0 });
+    clock.increment(6_999);
+    expect(actor.getSnapshot().status).toBe('active');
+    clock.increment(1);
+    expect(actor.getSnapshot().output).toEqual({ attempt: 5, delayMs: 7_000, exhausted: false });
+  });
+
+  test('the cap bounds the delay', () => {
+    expect(backoffDelay({ attempt: 30, baseMs: 1_000, capMs: 60_000, random: () => 0.999999 })).toBe(59_999);
+  });
+
+  test('exhausted at once when attempt >= maxAttempts', () => {
+    const { actor } = start({ attempt: 10, maxAttempts: 10 });
+    expect(actor.getSnapshot().value).toBe('exhausted');
+    expect(actor.getSnapshot().hasTag('error')).toBe(false);
+    expect(actor.getSnapshot().output).toEqual({ attempt: 10, delayMs: 0, exhausted: true });
+  });
+
+  test("'retry.now' skips the wait", () => {
+    const { actor } = start({ attempt: 2, random: () => 0.9 });
+    actor.send({ type: 'retry.now' });
+    expect(actor.getSnapshot().value).toBe('due');
+  });
+
+  test('a persisted snapshot resumes the same wait', () => {
+    const { actor } = start({ attempt: 4, random: () => 0.25 });
+    const restored = createActor(retryBackoffMachine, { snapshot: actor.getPersistedSnapshot(), input: { attempt: 4 } });
+    expect(restored.getSnapshot().context.delayMs).toBe(4_000);
+  });
+});
+
+describe('retryBackoff model-based', () => {
+  test('every state and transition is reached by the generated paths, against the real machine', async () => {
+    const coverage = createCoverage(retryBackoffMachine, 'retryBackoff');
+    const inputs: RetryBackoffInput[] = [
+      { attempt: 2, maxAttempts: 3, random: () => 0.5 },
+      { attempt: 3, maxAttempts: 3 },
+    ];
+    let paths = 0;
+    for (const input of inputs) {
+      const model = createTestModel(toTestMachine(retryBackoffMachine));
+      for (const path of model.getShortestPaths({ input })) {
+        paths += 1;
+        const clock = new SimulatedClock();
+        const actor = createActor(retryBackoffMachine, { input, clock, inspect: coverage.inspect }).start();
+        await path.test({
+          states: {
+            '*': (state) => {
+              const real = actor.getSnapshot();
+              expect(real.value).toEqual(state.value);
+              expect(real.hasTag('error')).toBe(state.value === 'waiting');
+              if (real.status === 'done') expect(real.output).toEqual(state.output);
+            },
+          },
+          events: {
+            'retry.now': async () => void actor.send({ type: 'retry.now' }),
+            ...afterExecutors(retryBackoffMachine, () => actor.getSnapshot().context.delayMs, async (ms) => {
+              clock.increment(ms);
+              await settle(1);
+            }),
+          },
+        });
+        actor.stop();
+      }
+    }
+    const { line, missingStates, missingTransitions, unknown } = coverage.report();
+    console.log(`${line} (${paths} paths)`);
+    expect(unknown).toEqual([]);
+    expect(missingStates).toEqual([]);
+    expect(missingTransitions).toEqual([]);
+  });
+});
