@@ -16,7 +16,7 @@ import type { SyncBatch, SyncOperation } from '../db/types.ts';
 import { OutboxError, storedError } from './errors.ts';
 import { countPending } from './pending.ts';
 import { jsonBytes, toWireOperation } from './wire.ts';
-import { WRITE_BACK_TABLES, writeBack } from './writeBack.ts';
+import { WRITE_BACK_TABLES, writeBack, type Applied } from './writeBack.ts';
 
 export type ClaimOptions = { userId?: string; now?: Date };
 export type SettleOptions = { now?: Date };
@@ -37,8 +37,9 @@ function killed(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperation
 }
 
 async function inFlightOf(db: VersesDb, batchId: string): Promise<SyncOperation[]> {
-  const ops = await db.syncOperations.where('batchId').equals(batchId).filter((op) => op.status === 'inFlight').toArray();
-  return ops.sort((a, b) => a.seq - b.seq);
+  // Filter in memory: a Dexie filter() walks a cursor, which is far slower than getAll.
+  const ops = await db.syncOperations.where('batchId').equals(batchId).toArray();
+  return ops.filter((op) => op.status === 'inFlight').sort((a, b) => a.seq - b.seq);
 }
 
 async function requireBatch(db: VersesDb, batchId: string): Promise<SyncBatch> {
@@ -137,7 +138,8 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
       return { status, succeeded: 0, requeued: 0, dead: 0, pending: await countPending(db, batch.userId) };
     }
     const results = new Map(input.results.map((r) => [r.id, r]));
-    let succeeded = 0;
+    const applied: Applied[] = [];
+    const settled: SyncOperation[] = [];
     let requeuedCount = 0;
     let dead = 0;
     let firstFailure: OperationError | undefined;
@@ -145,10 +147,8 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
     for (const op of ops) {
       const result = results.get(op.id);
       if (result?.success === true) {
-        await db.syncOperations.delete(op.id);
         const syncedAt = typeof result.appliedAt === 'string' && !Number.isNaN(Date.parse(result.appliedAt)) ? result.appliedAt : now.toISOString();
-        await writeBack(db, op, result, syncedAt);
-        succeeded++;
+        applied.push({ op, result, syncedAt });
         continue;
       }
       const error: OperationError = result
@@ -158,13 +158,17 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
       const retryCount = op.retryCount + 1;
       const lastError = storedError(error.code, error.message, error.retryable === true, now);
       if (error.retryable === true && retryCount < op.maxRetries) {
-        await db.syncOperations.put(requeued(op, { retryCount, lastError }));
+        settled.push(requeued(op, { retryCount, lastError }));
         requeuedCount++;
       } else {
-        await db.syncOperations.put(killed(op, { retryCount, lastError }));
+        settled.push(killed(op, { retryCount, lastError }));
         dead++;
       }
     }
+    await db.syncOperations.bulkDelete(applied.map((a) => a.op.id));
+    await db.syncOperations.bulkPut(settled);
+    await writeBack(db, applied);
+    const succeeded = applied.length;
 
     const failures = requeuedCount + dead;
     const status = failures === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
@@ -205,16 +209,16 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
     const lastError = storedError(failure.code ?? FAILURE_CODES[failure.kind] ?? 'REQUEST_FAILED', failure.message, !fatal, now);
     let requeuedCount = 0;
     let dead = 0;
-    for (const op of ops) {
+    const settled = ops.map((op) => {
       const retryCount = countAttempt ? op.retryCount + 1 : op.retryCount;
       if (fatal || (countAttempt && retryCount >= op.maxRetries)) {
-        await db.syncOperations.put(killed(op, { retryCount, lastError }));
         dead++;
-      } else {
-        await db.syncOperations.put(requeued(op, { retryCount, lastError }));
-        requeuedCount++;
+        return killed(op, { retryCount, lastError });
       }
-    }
+      requeuedCount++;
+      return requeued(op, { retryCount, lastError });
+    });
+    await db.syncOperations.bulkPut(settled);
     if (ops.length > 0 || batch.status === 'syncing' || batch.status === 'pending') {
       await db.syncBatches.update(batch.id, { status: 'failed', errorMessage: failure.message.slice(0, 1000), failureCount: ops.length });
     }

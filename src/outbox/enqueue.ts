@@ -55,7 +55,8 @@ function requireTransaction(db: VersesDb): Transaction {
   return tx;
 }
 
-async function nextSeq(db: VersesDb, tx: Transaction): Promise<number> {
+/** Reserves `count` consecutive seqs in the current transaction; returns the first. */
+async function reserveSeqs(db: VersesDb, tx: Transaction, count: number): Promise<number> {
   const root = rootOf(tx);
   let counter = counters.get(root);
   if (!counter) {
@@ -63,17 +64,13 @@ async function nextSeq(db: VersesDb, tx: Transaction): Promise<number> {
     counters.set(root, counter);
   }
   const state = await counter;
-  const seq = state.next++;
-  await db.meta.put({ key: SEQ_META_KEY, value: seq });
-  return seq;
+  const first = state.next;
+  state.next += count;
+  await db.meta.put({ key: SEQ_META_KEY, value: first + count - 1 });
+  return first;
 }
 
-/**
- * Adds one validated operation to the outbox inside the caller's 'rw' transaction
- * (which must include OUTBOX_TABLES); returns the stored row.
- */
-export async function enqueueOperation<T extends OperationType>(db: VersesDb, input: EnqueueInput<T>): Promise<SyncOperation> {
-  const tx = requireTransaction(db);
+function buildRow<T extends OperationType>(input: EnqueueInput<T>): Omit<SyncOperation, 'seq'> {
   const priority = input.priority ?? 'normal';
   if (!PRIORITIES.includes(priority)) {
     throw new OutboxError('INVALID_OPERATION', `priority must be one of ${PRIORITIES.join(', ')}, got '${String(priority)}'`);
@@ -84,9 +81,7 @@ export async function enqueueOperation<T extends OperationType>(db: VersesDb, in
   }
   const checked = validatePayload(input.type, input.payload);
   if (!checked.ok) throw new OutboxError('INVALID_OPERATION', checked.error.message, checked.error);
-
-  const seq = await nextSeq(db, tx);
-  const row: SyncOperation = {
+  const row: Omit<SyncOperation, 'seq'> = {
     id: crypto.randomUUID(),
     type: input.type,
     payload: checked.payload as Record<string, unknown>,
@@ -94,11 +89,32 @@ export async function enqueueOperation<T extends OperationType>(db: VersesDb, in
     priority,
     retryCount: 0,
     maxRetries,
-    seq,
     status: 'queued',
   };
   if (input.localRecordId !== undefined) row.localRecordId = input.localRecordId;
   if (input.userId !== undefined) row.userId = input.userId;
-  await db.syncOperations.add(row);
   return row;
+}
+
+/**
+ * Adds one validated operation to the outbox inside the caller's 'rw' transaction
+ * (which must include OUTBOX_TABLES); returns the stored row.
+ */
+export async function enqueueOperation<T extends OperationType>(db: VersesDb, input: EnqueueInput<T>): Promise<SyncOperation> {
+  const [row] = await enqueueOperations(db, [input]);
+  return row;
+}
+
+/**
+ * enqueueOperation for many: all validated before anything is written, then
+ * consecutive seqs in input order and one bulk write.
+ */
+export async function enqueueOperations(db: VersesDb, inputs: ReadonlyArray<EnqueueInput>): Promise<SyncOperation[]> {
+  const tx = requireTransaction(db);
+  const drafts = inputs.map((input) => buildRow(input));
+  if (drafts.length === 0) return [];
+  const first = await reserveSeqs(db, tx, drafts.length);
+  const rows: SyncOperation[] = drafts.map((draft, i) => ({ ...draft, seq: first + i }));
+  await db.syncOperations.bulkAdd(rows);
+  return rows;
 }

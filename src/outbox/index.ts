@@ -1,4 +1,4 @@
-export { enqueueOperation, OUTBOX_TABLES, DEFAULT_MAX_RETRIES, type EnqueueInput } from './enqueue.ts';
+export { enqueueOperation, enqueueOperations, OUTBOX_TABLES, DEFAULT_MAX_RETRIES, type EnqueueInput } from './enqueue.ts';
 export { claimBatch, recordResults, releaseBatch, recoverInFlight, type ClaimOptions, type SettleOptions } from './batches.ts';
 export { countPending } from './pending.ts';
 export { coalesceQueued, type CoalesceOutcome } from './coalesce.ts';

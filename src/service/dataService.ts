@@ -5,7 +5,7 @@ import { LIMITS, type OperationPayloads } from '../../supabase/functions/_shared
 import type { Priority } from '../../machines/types.ts';
 import type { VersesDb } from '../db/database.ts';
 import type { Alias, Profile, ReviewLog, Verse, VerseCard } from '../db/types.ts';
-import { enqueueOperation, OUTBOX_TABLES } from '../outbox/enqueue.ts';
+import { enqueueOperation, enqueueOperations, OUTBOX_TABLES } from '../outbox/enqueue.ts';
 import { OutboxError } from '../outbox/errors.ts';
 import { scheduleNextReview } from './reviewSchedule.ts';
 
@@ -155,21 +155,23 @@ export function createDataService(options: DataServiceOptions): DataService {
     return write(['verses', 'verseCards', 'profile'], priority, (cards) => cards.length, async () => {
       const profile = await db.profile.get(userId ?? LOCAL_PROFILE_ID);
       const translation = profile?.translation ?? DEFAULT_TRANSLATION;
-      const verses = new Map<string, Verse>();
-      const cards: VerseCard[] = [];
-      for (const item of checked) {
-        let verse = verses.get(item.reference);
-        if (!verse) {
-          verse = await db.verses.where('[reference+translation]').equals([item.reference, translation]).first();
-          if (!verse) {
-            verse = { id: crypto.randomUUID(), reference: item.reference, translation };
-            await db.verses.add(verse);
-          }
-          verses.set(item.reference, verse);
-        }
+      const references = [...new Set(checked.map((item) => item.reference))];
+      const known = await db.verses
+        .where('[reference+translation]')
+        .anyOf(references.map((reference) => [reference, translation]))
+        .toArray();
+      const verses = new Map<string, Verse>(known.map((verse) => [verse.reference, verse]));
+      const newVerses: Verse[] = [];
+      for (const reference of references) {
+        if (verses.has(reference)) continue;
+        const verse: Verse = { id: crypto.randomUUID(), reference, translation };
+        verses.set(reference, verse);
+        newVerses.push(verse);
+      }
+      const cards = checked.map((item): VerseCard => {
         const card: VerseCard = {
           id: crypto.randomUUID(),
-          verseId: verse.id,
+          verseId: verses.get(item.reference)!.id,
           reference: item.reference,
           createdAt: iso,
           updatedAt: iso,
@@ -179,20 +181,18 @@ export function createDataService(options: DataServiceOptions): DataService {
         };
         if (item.customText !== undefined) card.customText = item.customText;
         if (userId !== undefined) card.userId = userId;
-        await db.verseCards.add(card);
-        const payload: OperationPayloads['CREATE_VERSE'] = { verseCardId: card.id, reference: item.reference, translation };
-        if (item.customText !== undefined) payload.customText = item.customText;
-        await enqueueOperation(db, {
-          type: 'CREATE_VERSE',
-          payload,
-          priority,
-          localRecordId: card.id,
-          userId,
-          maxRetries: DEFAULT_RETRIES,
-          now: at,
-        });
-        cards.push(card);
-      }
+        return card;
+      });
+      await db.verses.bulkAdd(newVerses);
+      await db.verseCards.bulkAdd(cards);
+      await enqueueOperations(
+        db,
+        cards.map((card) => {
+          const payload: OperationPayloads['CREATE_VERSE'] = { verseCardId: card.id, reference: card.reference, translation };
+          if (card.customText !== undefined) payload.customText = card.customText;
+          return { type: 'CREATE_VERSE', payload, priority, localRecordId: card.id, userId, maxRetries: DEFAULT_RETRIES, now: at };
+        }),
+      );
       return cards;
     });
   }
