@@ -8,6 +8,7 @@ import {
   countPending,
   discardDeadLetter,
   enqueueOperation,
+  enqueueOperations,
   jsonBytes,
   listDeadLetters,
   OutboxError,
@@ -136,6 +137,20 @@ describe('enqueueOperation', () => {
     expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect((await db.meta.get('outbox.seq'))?.value).toBe(10);
   });
+});
+
+test('enqueueOperations validates every input before writing any, then takes consecutive seqs', async () => {
+  await enqueueVerse();
+  const before = await dump(db);
+  const del = () => ({ type: 'DELETE_VERSE' as const, payload: { verseCardId: randomUUID() } });
+  const rejected = await db
+    .transaction('rw', db.syncOperations, db.meta, () => enqueueOperations(db, [del(), { type: 'DELETE_VERSE', payload: { verseCardId: 'x' } }, del()]))
+    .catch((e: unknown) => e);
+  expect(rejected).toMatchObject({ code: 'INVALID_OPERATION' });
+  expect(await dump(db)).toEqual(before);
+  const rows = await db.transaction('rw', db.syncOperations, db.meta, () => enqueueOperations(db, [del(), del(), del()]));
+  expect(rows.map((r) => r.seq)).toEqual([2, 3, 4]);
+  expect(await db.transaction('rw', db.syncOperations, db.meta, () => enqueueOperations(db, []))).toEqual([]);
 });
 
 describe('claimBatch', () => {
