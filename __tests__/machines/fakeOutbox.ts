@@ -34,6 +34,12 @@ export interface OutboxUnderTest {
   counts(): Promise<{ queued: number; inFlight: number; dead: number }>;
   /** The batch ids that hold inFlight ops. */
   inFlightBatchIds(): Promise<string[]>;
+  /** The operations themselves (for a test that builds its own actors around them). */
+  run: {
+    claimBatch(input: ClaimBatchInput): Promise<ClaimedBatch | null>;
+    recordResults(input: RecordResultsInput): Promise<RecordOutcome>;
+    releaseBatch(input: ReleaseBatchInput): Promise<ReleaseOutcome>;
+  };
   /** The real actor logic for `machine.provide({ actors })`. */
   actors: {
     claimBatch: ReturnType<typeof fromPromise<ClaimedBatch | null, ClaimBatchInput>>;
@@ -145,27 +151,32 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     return { requeued, dead, pending: queuedCount() };
   };
 
-  function actor<I, O>(name: OutboxActorName, run: (input: I) => O) {
-    return fromPromise<O, I>(({ input }) => {
+  function call<I, O>(name: OutboxActorName, run: (input: I) => O) {
+    return (input: I): Promise<O> => {
       if (!manual.has(name)) return Promise.resolve().then(() => run(input));
       return new Promise<O>((resolve, reject) => {
-        const call: HeldCall = {
+        const held: HeldCall = {
           name,
           input,
           state: 'open',
           proceed: () => {
-            call.state = 'done';
+            held.state = 'done';
             resolve(run(input));
           },
           fail: (message) => {
-            call.state = 'failed';
+            held.state = 'failed';
             reject(new Error(message));
           },
         };
-        calls.push(call);
+        calls.push(held);
       });
-    });
+    };
   }
+  const runners = {
+    claimBatch: call('claimBatch', claim),
+    recordResults: call('recordResults', record),
+    releaseBatch: call('releaseBatch', release),
+  };
 
   return {
     async enqueue(count) {
@@ -190,10 +201,11 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     async inFlightBatchIds() {
       return [...new Set(list().filter((o) => o.status === 'inFlight').map((o) => o.batchId as string))];
     },
+    run: runners,
     actors: {
-      claimBatch: actor('claimBatch', claim),
-      recordResults: actor('recordResults', record),
-      releaseBatch: actor('releaseBatch', release),
+      claimBatch: fromPromise(({ input }: { input: ClaimBatchInput }) => runners.claimBatch(input)),
+      recordResults: fromPromise(({ input }: { input: RecordResultsInput }) => runners.recordResults(input)),
+      releaseBatch: fromPromise(({ input }: { input: ReleaseBatchInput }) => runners.releaseBatch(input)),
     },
     held: (name) => calls.filter((c) => c.state === 'open' && (!name || c.name === name)),
   };

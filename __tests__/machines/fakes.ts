@@ -23,34 +23,33 @@ export type TransportOptions = {
 /** A transport that logs every request; stopping the actor aborts it through `signal`. */
 export function createFakeTransport(options: TransportOptions = {}) {
   const requests: SentRequest[] = [];
-  const uploadBatch = fromPromise<UploadResult, UploadBatchInput>(
-    ({ input, signal }) =>
-      new Promise<UploadResult>((resolve, reject) => {
-        const request: SentRequest = {
-          batchId: input.batchId,
-          operations: input.operations,
-          state: 'open',
-          answer: (result) => {
-            if (request.state !== 'open') return;
-            request.state = 'answered';
-            resolve(result);
-          },
-          reject: (message) => {
-            if (request.state !== 'open') return;
-            request.state = 'rejected';
-            reject(new Error(message));
-          },
-        };
-        signal.addEventListener('abort', () => {
-          if (request.state === 'open') request.state = 'aborted';
-        });
-        requests.push(request);
-        const auto = options.respond?.(input, requests.length - 1);
-        if (auto) queueMicrotask(() => request.answer(auto));
-      }),
-  );
+  const upload = (input: UploadBatchInput, signal: AbortSignal) =>
+    new Promise<UploadResult>((resolve, reject) => {
+      const request: SentRequest = {
+        batchId: input.batchId,
+        operations: input.operations,
+        state: 'open',
+        answer: (result) => {
+          if (request.state !== 'open') return;
+          request.state = 'answered';
+          resolve(result);
+        },
+        reject: (message) => {
+          if (request.state !== 'open') return;
+          request.state = 'rejected';
+          reject(new Error(message));
+        },
+      };
+      signal.addEventListener('abort', () => {
+        if (request.state === 'open') request.state = 'aborted';
+      });
+      requests.push(request);
+      const auto = options.respond?.(input, requests.length - 1);
+      if (auto) queueMicrotask(() => request.answer(auto));
+    });
   return {
-    uploadBatch,
+    upload,
+    uploadBatch: fromPromise<UploadResult, UploadBatchInput>(({ input, signal }) => upload(input, signal)),
     requests,
     open: () => requests.filter((r) => r.state === 'open'),
   };
@@ -70,25 +69,26 @@ export const httpFailure = (kind: TransportFailure['kind'], extra: Partial<Trans
 
 /** A latency probe the test answers call by call. */
 export function createFakeProbe() {
-  const calls: Array<{ state: 'open' | 'done'; resolve(ms: number): void; reject(message: string): void }> = [];
-  const probeLatency = fromPromise<number>(
-    () =>
-      new Promise<number>((resolve, reject) => {
-        const call = {
-          state: 'open' as 'open' | 'done',
-          resolve: (ms: number) => {
-            call.state = 'done';
-            resolve(ms);
-          },
-          reject: (message: string) => {
-            call.state = 'done';
-            reject(new Error(message));
-          },
-        };
-        calls.push(call);
-      }),
-  );
-  return { probeLatency, calls, open: () => calls.filter((c) => c.state === 'open') };
+  const calls: Array<{ state: 'open' | 'done' | 'aborted'; resolve(ms: number): void; reject(message: string): void }> = [];
+  const probe = (signal?: AbortSignal) =>
+    new Promise<number>((resolve, reject) => {
+      const call = {
+        state: 'open' as 'open' | 'done' | 'aborted',
+        resolve: (ms: number) => {
+          call.state = 'done';
+          resolve(ms);
+        },
+        reject: (message: string) => {
+          call.state = 'done';
+          reject(new Error(message));
+        },
+      };
+      signal?.addEventListener('abort', () => {
+        if (call.state === 'open') call.state = 'aborted';
+      });
+      calls.push(call);
+    });
+  return { probe, probeLatency: fromPromise<number>(({ signal }) => probe(signal)), calls, open: () => calls.filter((c) => c.state === 'open') };
 }
 
 /** Seeded PRNG (mulberry32), so jitter tests are reproducible. */

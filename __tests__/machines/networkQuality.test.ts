@@ -1,0 +1,209 @@
+import { createActor, fromPromise, SimulatedClock, type SnapshotFrom } from 'xstate';
+import { createTestModel } from 'xstate/graph';
+import {
+  networkQualityMachine,
+  type NetworkQualityEvent,
+  type NetworkQualityInput,
+  type QualityChangedEvent,
+} from '../../machines/networkQuality.machine.ts';
+import { DEFAULT_BATCH_CONFIG } from '../../machines/types.ts';
+import { afterExecutors, createCoverage, createFakeProbe, settle, toTestMachine } from './fakes.ts';
+
+function start(input: NetworkQualityInput) {
+  const clock = new SimulatedClock();
+  const probe = createFakeProbe();
+  const machine = networkQualityMachine.provide({ actors: { probeLatency: probe.probeLatency } });
+  const actor = createActor(machine, { input, clock });
+  const changes: QualityChangedEvent[] = [];
+  actor.on('quality.changed', (event) => changes.push(event));
+  actor.start();
+  const answer = async (ms: number | Error) => {
+    const call = probe.open()[0];
+    if (!call) throw new Error('no probe in flight');
+    if (ms instanceof Error) call.reject(ms.message);
+    else call.resolve(ms);
+    await settle(2);
+  };
+  const tick = async (ms: number) => {
+    clock.increment(ms);
+    await settle(2);
+  };
+  return { actor, machine, clock, probe, changes, answer, tick };
+}
+
+const qualityOf = (actor: { getSnapshot(): SnapshotFrom<typeof networkQualityMachine> }) => actor.getSnapshot().context.quality;
+
+describe('networkQuality machine', () => {
+  test('starts offline with the offline tag, and probes once on coming online', async () => {
+    const { actor, probe, changes, answer } = start({ online: false });
+    expect(actor.getSnapshot().hasTag('offline')).toBe(true);
+    expect(probe.calls).toHaveLength(0);
+    actor.send({ type: 'network.online' });
+    expect(actor.getSnapshot().matches({ online: 'probing' })).toBe(true);
+    expect(probe.calls).toHaveLength(1);
+    await answer(50);
+    expect(actor.getSnapshot().matches({ online: 'excellent' })).toBe(true);
+    expect(changes).toEqual([{ type: 'quality.changed', online: true, quality: 'excellent', batchConfig: DEFAULT_BATCH_CONFIG.excellent }]);
+    expect(actor.getSnapshot().context.lastLatencyMs).toBe(50);
+  });
+
+  test('classifies by thresholds at once on the first probe: poor, good, excellent', async () => {
+    for (const [ms, quality] of [[900, 'poor'], [300, 'good'], [100, 'excellent']] as const) {
+      const { actor, answer } = start({ online: true });
+      await answer(ms);
+      expect(qualityOf(actor)).toBe(quality);
+      expect(actor.getSnapshot().context.batchConfig).toEqual(DEFAULT_BATCH_CONFIG[quality]);
+    }
+  });
+
+  test('a failed or hung probe is a poor sample', async () => {
+    const failed = start({ online: true });
+    await failed.answer(new Error('fetch failed'));
+    expect(qualityOf(failed.actor)).toBe('poor');
+    const hung = start({ online: true, probeTimeoutMs: 5_000 });
+    await hung.tick(5_000);
+    expect(qualityOf(hung.actor)).toBe('poor');
+  });
+
+  test('hysteresis: one slow probe does not flap; two in a row change the quality', async () => {
+    const { actor, answer, tick, changes, probe } = start({ online: true, probeIntervalMs: 30_000 });
+    await answer(50);
+    expect(qualityOf(actor)).toBe('excellent');
+    await tick(30_000);
+    expect(probe.calls).toHaveLength(2);
+    await answer(900);
+    expect(qualityOf(actor)).toBe('excellent');
+    expect(actor.getSnapshot().context.candidate).toBe('poor');
+    await tick(30_000);
+    await answer(50); // agrees with the current quality: the slow sample is forgotten
+    expect(actor.getSnapshot().context.candidate).toBeNull();
+    await tick(30_000);
+    await answer(900);
+    await tick(30_000);
+    await answer(900);
+    expect(actor.getSnapshot().matches({ online: 'poor' })).toBe(true);
+    expect(changes.map((c) => c.quality)).toEqual(['excellent', 'poor']);
+  });
+
+  test('probe.now measures at once; no probe runs while offline', async () => {
+    const { actor, answer, tick, probe } = start({ online: true, probeIntervalMs: 30_000 });
+    await answer(300);
+    actor.send({ type: 'probe.now' });
+    expect(probe.open()).toHaveLength(1);
+    await answer(300);
+    actor.send({ type: 'network.offline' });
+    await tick(120_000);
+    expect(probe.open()).toHaveLength(0);
+  });
+
+  test('going offline is announced as a change, with the offline tag', async () => {
+    const { actor, answer, changes } = start({ online: true });
+    await answer(300);
+    actor.send({ type: 'network.offline' });
+    expect(actor.getSnapshot().hasTag('offline')).toBe(true);
+    expect(changes.at(-1)).toEqual({ type: 'quality.changed', online: false, quality: 'good', batchConfig: DEFAULT_BATCH_CONFIG.good });
+  });
+
+  test('Network Information: saveData and 2g mean poor, 3g at most good, rtt by thresholds', async () => {
+    const { actor, answer } = start({ online: true });
+    await answer(50);
+    actor.send({ type: 'network.info', effectiveType: '3g' });
+    expect(qualityOf(actor)).toBe('good');
+    actor.send({ type: 'network.info', effectiveType: '4g', rtt: 40 });
+    expect(qualityOf(actor)).toBe('excellent');
+    actor.send({ type: 'network.info', saveData: true });
+    expect(qualityOf(actor)).toBe('poor');
+    expect(actor.getSnapshot().matches({ online: 'poor' })).toBe(true);
+    actor.send({ type: 'network.info', saveData: false, effectiveType: 'slow-2g' });
+    expect(qualityOf(actor)).toBe('poor');
+
+    const capped = start({ online: true, connection: { effectiveType: '2g' } });
+    await capped.answer(10);
+    expect(qualityOf(capped.actor)).toBe('poor');
+  });
+
+  test('input overrides merge into the default batch config', async () => {
+    const { actor, answer } = start({ online: true, config: { good: { size: 7 } } });
+    await answer(300);
+    expect(actor.getSnapshot().context.batchConfig).toEqual({ ...DEFAULT_BATCH_CONFIG.good, size: 7 });
+  });
+});
+
+describe('networkQuality model-based', () => {
+  test('every state and transition is reached by the generated paths, against the real machine', async () => {
+    const base = { hysteresis: 2, probeIntervalMs: 30_000, probeTimeoutMs: 10_000 };
+    const inputs: NetworkQualityInput[] = [{ ...base, online: false }, { ...base, online: true }];
+    const testMachine = toTestMachine(networkQualityMachine);
+    const latencies = [50, 300, 900];
+    const model = createTestModel(testMachine, {
+      events: [
+        { type: 'network.online' },
+        { type: 'network.offline' },
+        { type: 'network.info', rtt: 50, effectiveType: '4g', saveData: false },
+        { type: 'network.info', rtt: 50, effectiveType: '2g' },
+        { type: 'probe.now' },
+        ...latencies.map((output) => ({ type: 'xstate.done.actor.probe', output }) as unknown as NetworkQualityEvent),
+        { type: 'xstate.error.actor.probe', error: 'probe failed' } as unknown as NetworkQualityEvent,
+      ],
+    });
+    // The abstract state: where it is and what decides the next step (not the raw latency).
+    const abstract = (s: SnapshotFrom<typeof networkQualityMachine>) =>
+      JSON.stringify([s.value, s.context.quality, s.context.candidate, s.context.candidateCount, s.context.connection.effectiveType ?? null]);
+    const paths = inputs.flatMap((input) => model.getShortestPaths({
+      input,
+      serializeState: (s, event, prev) =>
+        abstract(s as never) + (event ? ` via ${JSON.stringify(event)} from ${abstract(prev as never)}` : ''),
+    }).map((path) => ({ path, input })));
+
+    // One provided machine for every path, so coverage is counted on the state nodes the actors run.
+    let probe = createFakeProbe();
+    const machine = networkQualityMachine.provide({ actors: { probeLatency: fromPromise<number>(({ signal }) => probe.probe(signal)) } });
+    const coverage = createCoverage(machine, 'networkQuality');
+    for (const { path, input } of paths) {
+      probe = createFakeProbe();
+      const clock = new SimulatedClock();
+      const actor = createActor(machine, { input, clock, inspect: coverage.inspect }).start();
+      await path.test({
+        states: {
+          '*': (state) => {
+            const real = actor.getSnapshot();
+            expect(real.value).toEqual(state.value);
+            expect(real.context.quality).toBe(state.context.quality);
+            expect(real.context.candidate).toBe(state.context.candidate);
+            expect(real.hasTag('offline')).toBe(state.hasTag('offline'));
+            // Offline never probes; online at most one probe at a time.
+            expect(probe.open().length).toBeLessThanOrEqual(real.matches('offline') ? 0 : 1);
+          },
+        },
+        events: {
+          'network.online': async () => void actor.send({ type: 'network.online' }),
+          'network.offline': async () => void actor.send({ type: 'network.offline' }),
+          'network.info': async ({ event }) => void actor.send(event as NetworkQualityEvent),
+          'probe.now': async () => void actor.send({ type: 'probe.now' }),
+          ['xstate.done.actor.probe' as never]: async ({ event }: { event: { output: number } }) => {
+            probe.open()[0]?.resolve(event.output);
+            await settle(2);
+          },
+          ['xstate.error.actor.probe' as never]: async () => {
+            probe.open()[0]?.reject('probe failed');
+            await settle(2);
+          },
+          ...afterExecutors(
+            machine,
+            (delay) => (delay === 'probeInterval' ? input.probeIntervalMs! : input.probeTimeoutMs!),
+            async (ms) => {
+              clock.increment(ms);
+              await settle(2);
+            },
+          ),
+        },
+      });
+      actor.stop();
+    }
+    const { line, missingStates, missingTransitions, unknown } = coverage.report();
+    console.log(`${line} (${paths.length} paths)`);
+    expect(unknown).toEqual([]);
+    expect(missingStates).toEqual([]);
+    expect(missingTransitions).toEqual([]);
+  });
+});
