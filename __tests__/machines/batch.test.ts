@@ -1,0 +1,244 @@
+import { createActor, fromPromise, SimulatedClock, toPromise, type SnapshotFrom } from 'xstate';
+import { createTestModel } from 'xstate/graph';
+import { batchMachine, type BatchInput } from '../../machines/batch.machine.ts';
+import type { OperationResult, ReleaseBatchInput, UploadResult } from '../../machines/types.ts';
+import { createFakeOutbox, predictRecord, type OutboxOptions, type OutboxUnderTest } from './fakeOutbox.ts';
+import { afterExecutors, createCoverage, createFakeTransport, httpFailure, okResults, settle, toTestMachine } from './fakes.ts';
+
+const input: BatchInput = { batchId: 'b1', maxOps: 3, maxBytes: 1_000_000, requestTimeoutMs: 30_000, storageTimeoutMs: 15_000 };
+
+async function start(queued: number, outboxOptions: OutboxOptions = {}, respond?: Parameters<typeof createFakeTransport>[0]) {
+  const outbox = createFakeOutbox(outboxOptions);
+  await outbox.enqueue(queued);
+  const transport = createFakeTransport(respond);
+  const released: ReleaseBatchInput[] = [];
+  const machine = batchMachine.provide({
+    actors: {
+      ...outbox.actors,
+      releaseBatch: fromPromise(({ input: i }: { input: ReleaseBatchInput }) => {
+        released.push(i);
+        return outbox.run.releaseBatch(i);
+      }),
+      uploadBatch: transport.uploadBatch,
+    },
+  });
+  const clock = new SimulatedClock();
+  const actor = createActor(machine, { input, clock }).start();
+  await settle();
+  return { actor, outbox, transport, clock, released };
+}
+
+describe('batch machine', () => {
+  test('claims, sends one request, records: completed', async () => {
+    const { actor, outbox, transport } = await start(2, {}, { respond: (i) => ({ ok: true, results: okResults(i.operations) }) });
+    const output = await toPromise(actor);
+    expect(transport.requests).toHaveLength(1);
+    expect(output).toMatchObject({ batchId: 'b1', status: 'completed', opCount: 2, bytes: 200 });
+    expect(output.outcome).toEqual({ status: 'completed', succeeded: 2, requeued: 0, dead: 0, pending: 0 });
+    expect(await outbox.counts()).toEqual({ queued: 0, inFlight: 0, dead: 0 });
+  });
+
+  test('claims at most maxOps', async () => {
+    const { actor, transport } = await start(5, {}, { respond: (i) => ({ ok: true, results: okResults(i.operations) }) });
+    const output = await toPromise(actor);
+    expect(transport.requests[0]!.operations).toHaveLength(3);
+    expect(output.outcome).toMatchObject({ pending: 2 });
+  });
+
+  test('nothing queued ends empty without a request', async () => {
+    const { actor, transport } = await start(0);
+    expect(await toPromise(actor)).toEqual({ batchId: 'b1', status: 'empty', opCount: 0, bytes: 0 });
+    expect(transport.requests).toHaveLength(0);
+  });
+
+  test('one failed op makes it partial; the op goes back to the queue', async () => {
+    const { actor, outbox } = await start(3, {}, { respond: (i) => ({ ok: true, results: okResults(i.operations, { retryable: true }) }) });
+    const output = await toPromise(actor);
+    expect(output.status).toBe('partial');
+    expect(output.outcome).toEqual({ status: 'partial', succeeded: 2, requeued: 1, dead: 0, pending: 1 });
+    expect(await outbox.counts()).toEqual({ queued: 1, inFlight: 0, dead: 0 });
+  });
+
+  test('a hung upload times out: request aborted, ops released, failure kind timeout', async () => {
+    const { actor, outbox, transport, clock } = await start(2);
+    expect(actor.getSnapshot().value).toBe('sending');
+    expect(actor.getSnapshot().hasTag('busy')).toBe(true);
+    clock.increment(29_999);
+    expect(actor.getSnapshot().value).toBe('sending');
+    clock.increment(1);
+    await settle();
+    const output = await toPromise(actor);
+    expect(transport.requests[0]!.state).toBe('aborted');
+    expect(output.status).toBe('failed');
+    expect(output.failure?.kind).toBe('timeout');
+    expect(output.outcome).toEqual({ requeued: 2, dead: 0, pending: 2 });
+    expect(await outbox.counts()).toEqual({ queued: 2, inFlight: 0, dead: 0 });
+  });
+
+  test("a 401 releases the ops without spending a retry (countAttempt false); other failures count", async () => {
+    const auth = await start(2, {}, { respond: () => httpFailure('auth', { status: 401 }) });
+    expect((await toPromise(auth.actor)).failure?.kind).toBe('auth');
+    expect(auth.released).toEqual([{ batchId: 'b1', failure: { kind: 'auth', message: 'request failed: auth', status: 401 }, countAttempt: false }]);
+    const server = await start(2, {}, { respond: () => httpFailure('server', { status: 503 }) });
+    await toPromise(server.actor);
+    expect(server.released[0]!.countAttempt).toBe(true);
+  });
+
+  test('a rejected upload is a network failure; fatal dead-letters the ops', async () => {
+    const net = await start(1);
+    net.transport.open()[0]!.reject('fetch failed');
+    expect((await toPromise(net.actor)).failure).toEqual({ kind: 'network', message: 'fetch failed' });
+    const fatal = await start(2, {}, { respond: () => httpFailure('fatal', { status: 413 }) });
+    expect((await toPromise(fatal.actor)).outcome).toEqual({ requeued: 0, dead: 2, pending: 0 });
+  });
+
+  test('claim, record or release rejecting still ends failed with a retryable failure', async () => {
+    const claim = await start(2, { manual: ['claimBatch'] });
+    claim.outbox.held('claimBatch')[0]!.fail('disk full');
+    expect((await toPromise(claim.actor)).failure).toEqual({ kind: 'server', message: 'claimBatch failed: disk full' });
+
+    const record = await start(2, { manual: ['recordResults'] }, { respond: (i) => ({ ok: true, results: okResults(i.operations) }) });
+    await settle();
+    record.outbox.held('recordResults')[0]!.fail('quota exceeded');
+    const out = await toPromise(record.actor);
+    expect(out.status).toBe('failed');
+    expect(out.failure).toEqual({ kind: 'server', message: 'recordResults failed: quota exceeded' });
+    expect(out.outcome).toEqual({ requeued: 2, dead: 0, pending: 2 });
+  });
+
+  test("default actors reject with \"provide '<name>' via .provide()\"", async () => {
+    const actor = createActor(batchMachine, { input }).start();
+    const output = await toPromise(actor);
+    expect(output.failure?.message).toBe("claimBatch failed: provide 'claimBatch' via .provide()");
+  });
+});
+
+describe('batch model-based', () => {
+  test('every state and transition is reached by the generated paths, against the real machine', async () => {
+    const twoOps = [1, 2].map((n) => ({ id: `m${n}`, seq: n, type: 'UPDATE_PROFILE', payload: { dailyGoal: n, updatedAt: '2026-11-24T00:00:00.000Z' } }));
+    const uploads: UploadResult[] = [
+      { ok: true, results: okResults(twoOps as never) },
+      { ok: true, results: okResults(twoOps as never, { retryable: true }) },
+      { ok: true, results: twoOps.map((o) => ({ id: o.id, success: false, error: { code: 'X', message: 'later', retryable: true } })) },
+      httpFailure('server', { status: 503 }),
+      httpFailure('auth', { status: 401 }),
+      httpFailure('rateLimited', { status: 429, retryAfterMs: 5_000 }),
+      httpFailure('fatal', { status: 413 }),
+    ];
+    type Snap = SnapshotFrom<typeof batchMachine>;
+    const model = createTestModel(toTestMachine(batchMachine), {
+      events: (state) => {
+        const s = state as unknown as Snap;
+        const n = s.context.claimed?.operations.length ?? 0;
+        const kind = s.context.failure?.kind;
+        return [
+          { type: 'xstate.done.actor.claimBatch', output: null },
+          { type: 'xstate.done.actor.claimBatch', output: { batchId: 'b1', operations: twoOps, bytes: 200 } },
+          { type: 'xstate.error.actor.claimBatch', error: 'disk full' },
+          ...uploads.map((output) => ({ type: 'xstate.done.actor.uploadBatch', output })),
+          { type: 'xstate.error.actor.uploadBatch', error: 'fetch failed' },
+          { type: 'xstate.done.actor.recordResults', output: predictRecord(s.context.results, 0) },
+          { type: 'xstate.error.actor.recordResults', error: 'quota' },
+          { type: 'xstate.done.actor.releaseBatch', output: kind === 'fatal' ? { requeued: 0, dead: n, pending: 0 } : { requeued: n, dead: 0, pending: n } },
+          { type: 'xstate.error.actor.releaseBatch', error: 'locked' },
+        ] as never;
+      },
+    });
+    const abstract = (s: Snap) =>
+      JSON.stringify([s.value, s.context.claimed?.operations.length ?? 0, s.context.results.map((r) => r.success), s.context.failure?.kind ?? null]);
+    const paths = model.getShortestPaths({
+      input,
+      serializeState: (s, event, prev) => abstract(s as never) + (event ? ` via ${JSON.stringify(event)} from ${abstract(prev as never)}` : ''),
+    });
+
+    let outbox: OutboxUnderTest = createFakeOutbox();
+    let transport = createFakeTransport();
+    const machine = batchMachine.provide({
+      actors: {
+        claimBatch: fromPromise(({ input: i }: { input: Parameters<OutboxUnderTest['run']['claimBatch']>[0] }) => outbox.run.claimBatch(i)),
+        recordResults: fromPromise(({ input: i }: { input: Parameters<OutboxUnderTest['run']['recordResults']>[0] }) => outbox.run.recordResults(i)),
+        releaseBatch: fromPromise(({ input: i }: { input: ReleaseBatchInput }) => outbox.run.releaseBatch(i)),
+        uploadBatch: fromPromise(({ input: i, signal }) => transport.upload(i, signal)),
+      },
+    });
+    const coverage = createCoverage(machine, 'batch');
+    for (const path of paths) {
+      outbox = createFakeOutbox({ manual: ['claimBatch', 'recordResults', 'releaseBatch'] });
+      await outbox.enqueue(2);
+      transport = createFakeTransport();
+      const clock = new SimulatedClock();
+      const actor = createActor(machine, { input, clock, inspect: coverage.inspect }).start();
+      const proceed = async (name: 'claimBatch' | 'recordResults' | 'releaseBatch') => {
+        outbox.held(name)[0]!.proceed();
+        await settle(3);
+      };
+      const fail = async (name: 'claimBatch' | 'recordResults' | 'releaseBatch', message: string) => {
+        outbox.held(name)[0]!.fail(message);
+        await settle(3);
+      };
+      await path.test({
+        states: {
+          '*': async (state) => {
+            const real = actor.getSnapshot();
+            const model = state as unknown as Snap;
+            expect(real.value).toEqual(model.value);
+            expect(real.context.failure?.kind).toBe(model.context.failure?.kind);
+            expect(real.hasTag('busy')).toBe(real.status === 'active');
+            const counts = await outbox.counts();
+            // One request at most, and only while sending.
+            expect(transport.open()).toHaveLength(real.matches('sending') ? 1 : 0);
+            if (real.matches('sending') || real.matches('recording')) {
+              expect(counts.inFlight).toBe(2);
+              expect(await outbox.inFlightBatchIds()).toEqual(['b1']);
+            }
+            if (real.matches('empty') || real.matches('completed') || real.matches('partial')) expect(counts.inFlight).toBe(0);
+            if (real.status === 'done') {
+              expect(real.output!.status).toBe(model.output!.status);
+              expect(real.output!.outcome).toEqual(model.output!.outcome);
+            }
+          },
+        },
+        events: {
+          ['xstate.done.actor.claimBatch' as never]: async ({ event }: { event: { output: unknown } }) => {
+            if (event.output === null) await outbox.setQueued(0);
+            await proceed('claimBatch');
+          },
+          ['xstate.error.actor.claimBatch' as never]: () => fail('claimBatch', 'disk full'),
+          ['xstate.done.actor.uploadBatch' as never]: async ({ event }: { event: { output: UploadResult } }) => {
+            const request = transport.open()[0]!;
+            const result = event.output;
+            // The same answer, for the real ops of the request (matched by position).
+            request.answer(
+              result.ok
+                ? { ok: true, results: result.results.map((r: OperationResult, i) => ({ ...r, id: request.operations[i]!.id })) }
+                : result,
+            );
+            await settle(3);
+          },
+          ['xstate.error.actor.uploadBatch' as never]: async () => {
+            transport.open()[0]!.reject('fetch failed');
+            await settle(3);
+          },
+          ['xstate.done.actor.recordResults' as never]: () => proceed('recordResults'),
+          ['xstate.error.actor.recordResults' as never]: () => fail('recordResults', 'quota'),
+          ['xstate.done.actor.releaseBatch' as never]: () => proceed('releaseBatch'),
+          ['xstate.error.actor.releaseBatch' as never]: () => fail('releaseBatch', 'locked'),
+          ...afterExecutors(
+            machine,
+            (delay) => (delay === 'requestTimeout' ? input.requestTimeoutMs! : input.storageTimeoutMs!),
+            async (ms) => {
+              clock.increment(ms);
+              await settle(3);
+            },
+          ),
+        },
+      });
+      actor.stop();
+    }
+    const { line, missingStates, missingTransitions, unknown } = coverage.report();
+    console.log(`${line} (${paths.length} paths)`);
+    expect(unknown).toEqual([]);
+    expect(missingStates).toEqual([]);
+    expect(missingTransitions).toEqual([]);
+  });
+});
