@@ -1,5 +1,6 @@
 // Runs the verse-operations function under real Deno, exactly as deployed.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from './migrate.ts';
@@ -24,16 +25,25 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** The npm package's launcher; it finds (or links) the platform binary itself. */
-export const DENO_LAUNCHER = path.join(REPO_ROOT, 'node_modules', 'deno', 'bin.cjs');
+/**
+ * The Deno binary the npm package `deno` brings. Spawned directly, never through
+ * its bin.cjs launcher: killing the launcher would orphan the real process.
+ */
+export function denoExecutable(): string {
+  const linked = path.join(REPO_ROOT, 'node_modules', 'deno', 'deno');
+  if (existsSync(linked)) return linked;
+  // The package's own installer links the platform binary when npm skipped its install script.
+  const installer = require(path.join(REPO_ROOT, 'node_modules', 'deno', 'install_api.cjs')) as { runInstall(): string };
+  return installer.runInstall();
+}
 
 /** Starts `deno run` on supabase/functions/<name>/index.ts and waits until it answers. */
 export async function startDenoFunction(options: DenoFunctionOptions): Promise<DenoFunction> {
   const port = await freePort();
   const entry = path.join(REPO_ROOT, 'supabase', 'functions', options.name, 'index.ts');
   const child: ChildProcess = spawn(
-    process.execPath,
-    [DENO_LAUNCHER, 'run', '--allow-net', '--allow-env', '--allow-read', '--no-prompt', entry],
+    denoExecutable(),
+    ['run', '--allow-net', '--allow-env', '--allow-read', '--no-prompt', entry],
     {
       cwd: REPO_ROOT,
       env: {

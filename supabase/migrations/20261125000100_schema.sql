@@ -91,13 +91,18 @@ create policy "owner updates cards" on public.verse_cards
 
 create policy "owner reads reviews" on public.review_logs
   for select to authenticated using (user_id = auth.uid());
+-- A review or alias may only point at the writer's own card.
 create policy "owner inserts reviews" on public.review_logs
-  for insert to authenticated with check (user_id = auth.uid());
+  for insert to authenticated with check (
+    user_id = auth.uid()
+    and exists (select 1 from public.verse_cards c where c.id = verse_card_id and c.user_id = auth.uid()));
 
 create policy "owner reads aliases" on public.verse_aliases
   for select to authenticated using (user_id = auth.uid());
 create policy "owner inserts aliases" on public.verse_aliases
-  for insert to authenticated with check (user_id = auth.uid());
+  for insert to authenticated with check (
+    user_id = auth.uid()
+    and exists (select 1 from public.verse_cards c where c.id = verse_card_id and c.user_id = auth.uid()));
 
 create policy "owner reads profile" on public.profiles
   for select to authenticated using (user_id = auth.uid());

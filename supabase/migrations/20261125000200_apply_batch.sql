@@ -220,8 +220,16 @@ begin
       get stacked diagnostics
         v_state = returned_sqlstate, v_message = message_text,
         v_hint = pg_exception_hint, v_constraint = constraint_name;
-      v_result := jsonb_build_object('id', v_op ->> 'id', 'success', false,
-        'error', private.classify_error(v_state, v_message, v_hint, v_constraint));
+      v_result := null;
+      -- A resend that raced the original request waited for it to commit and then
+      -- hit its rows: the ledger now holds the original's result, which is the answer.
+      if v_state = '23505' then
+        select result into v_result from public.sync_ledger where op_id = v_op_id;
+      end if;
+      if v_result is null then
+        v_result := jsonb_build_object('id', v_op ->> 'id', 'success', false,
+          'error', private.classify_error(v_state, v_message, v_hint, v_constraint));
+      end if;
     end;
     v_results := v_results || jsonb_build_array(v_result);
   end loop;
