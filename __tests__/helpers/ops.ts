@@ -6,7 +6,7 @@ let seq = 0;
 const nextSeq = () => ++seq;
 
 export const op = {
-  createVerse: (verseCardId = randomUUID(), reference = 'John 3:16', extra: Record<string, unknown> = {}): WireOperation<'CREATE_VERSE'> => ({
+  createVerse: (verseCardId: string = randomUUID(), reference = 'John 3:16', extra: Record<string, unknown> = {}): WireOperation<'CREATE_VERSE'> => ({
     id: randomUUID(),
     seq: nextSeq(),
     type: 'CREATE_VERSE',
