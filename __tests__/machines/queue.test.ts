@@ -481,7 +481,7 @@ describe('queue model-based', () => {
             await send(event as QueueEvent);
           },
           'outbox.changed': async ({ event }) => {
-            await outbox.setQueued((event as { pending: number }).pending);
+            await outbox.setQueued((event as unknown as { pending: number }).pending);
             await send(event as QueueEvent);
           },
           'sync.now': ({ event }) => send(event as QueueEvent),
