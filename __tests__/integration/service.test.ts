@@ -1,0 +1,162 @@
+// BatchSyncService through the real stack: dataService → Dexie outbox → machines → supabase-js → function → Postgres.
+import { randomUUID } from 'node:crypto';
+import type { WebHandler } from '../../src/stack/http.ts';
+import { eventually, openDevice, type TestDevice } from '../helpers/client.ts';
+import { useStack } from '../helpers/stack.ts';
+
+type Sent = { batchId: string; operations: Array<{ id: string; seq: number; type: string }> };
+const sent: Sent[] = [];
+let fault: ((req: Request, real: WebHandler) => Promise<Response>) | undefined;
+const stack = useStack({
+  wrapFunction: (real) => async (req) => {
+    const body = (await req.clone().json().catch(() => null)) as Sent | null;
+    if (body?.operations) sent.push(body);
+    return fault ? fault(req, real) : real(req);
+  },
+});
+
+const devices: TestDevice[] = [];
+beforeEach(() => {
+  sent.length = 0;
+  fault = undefined;
+});
+afterEach(async () => {
+  await Promise.all(devices.splice(0).map((d) => d.close()));
+});
+async function device(options?: Parameters<typeof openDevice>[1]) {
+  const d = await openDevice(stack(), options);
+  devices.push(d);
+  return d;
+}
+
+async function serverCounts(userId: string) {
+  const [row] = await stack().sql`
+    select (select count(*) from verse_cards where user_id = ${userId})::int as cards,
+           (select count(*) from verse_cards where user_id = ${userId} and deleted_at is not null)::int as deleted,
+           (select count(*) from review_logs where user_id = ${userId})::int as reviews,
+           (select count(*) from verse_aliases where user_id = ${userId})::int as aliases,
+           (select count(*) from sync_ledger where user_id = ${userId})::int as ledger`;
+  return row;
+}
+
+const drained = async (d: TestDevice) => {
+  const state = d.sync.getState();
+  expect(state.pending).toBe(0);
+  expect(state.syncing).toBe(false);
+  expect(await d.db.syncOperations.count()).toBe(0);
+};
+
+test('200 mixed operations reach Postgres exactly once, in seq order, in few requests', async () => {
+  const d = await device();
+  const cards = await d.data.addVerseCards(Array.from({ length: 40 }, (_, i) => ({ reference: `Proverbs ${i + 1}:1` })));
+  for (let i = 0; i < 100; i++) await d.data.recordReview(cards[i % 40].id, i % 3 !== 0);
+  for (let i = 0; i < 20; i++) await d.data.createAlias(cards[i].id, `alias ${i}`);
+  for (let i = 0; i < 30; i++) await d.data.updateProfile({ dailyGoal: i + 1 });
+  for (let i = 30; i < 40; i++) await d.data.deleteVerse(cards[i].id);
+
+  await eventually(() => drained(d));
+  expect(await serverCounts(d.userId)).toEqual({ cards: 40, deleted: 10, reviews: 100, aliases: 20, ledger: 200 });
+  const [profile] = await stack().sql`select daily_goal from profiles where user_id = ${d.userId}`;
+  expect(profile.daily_goal).toBe(30);
+
+  const ops = sent.flatMap((b) => b.operations);
+  expect(new Set(ops.map((o) => o.id)).size).toBe(200);
+  expect(ops).toHaveLength(200); // nothing sent twice without a fault
+  const seqs = ops.map((o) => o.seq);
+  expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  expect(sent.length).toBeLessThan(200 / 5);
+  const local = await d.db.verseCards.toArray();
+  expect(local.every((c) => c.syncedAt !== undefined && c.remoteId !== undefined)).toBe(true);
+  console.log(`200 ops in ${sent.length} requests; metrics ${JSON.stringify({ ...d.sync.getMetrics(), queueSizeHistory: undefined })}`);
+});
+
+test('offline: writes stay local; online: the queue drains', async () => {
+  const d = await device();
+  d.sync.setOnline(false);
+  await eventually(() => expect(d.sync.getState().paused).toBe('offline'));
+  for (let i = 0; i < 5; i++) await d.data.addVerseCard(`Genesis ${i + 1}:1`);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(sent).toHaveLength(0);
+  expect(d.sync.getState()).toMatchObject({ pending: 5, online: false });
+  await expect(d.sync.forceSyncAll()).rejects.toMatchObject({ code: 'OFFLINE' });
+
+  d.sync.setOnline(true);
+  await eventually(() => drained(d));
+  expect(await serverCounts(d.userId)).toMatchObject({ cards: 5, ledger: 5 });
+  expect(d.sync.getState().lastSync).toBeInstanceOf(Date);
+});
+
+test('a client restarted with a batch in flight re-sends on start; the server keeps one copy', async () => {
+  const d = await device();
+  let committed = 0;
+  // The server commits, the answer never comes back.
+  fault = async (req, real) => {
+    await real(req);
+    committed++;
+    return new Promise<Response>(() => {});
+  };
+  await d.data.addVerseCards([{ reference: 'Micah 6:8' }, { reference: 'Amos 5:24' }], { priority: 'immediate' });
+  await eventually(() => expect(committed).toBe(1));
+  expect(await d.db.syncOperations.where('status').equals('inFlight').count()).toBe(2);
+
+  fault = undefined;
+  await d.restart(); // stop mid-request, start again on the same database
+  await eventually(() => drained(d));
+  expect(sent).toHaveLength(2);
+  expect(sent[1].operations.map((o) => o.id)).toEqual(sent[0].operations.map((o) => o.id));
+  expect(await serverCounts(d.userId)).toMatchObject({ cards: 2, ledger: 2 });
+});
+
+test('a poisoned op lands in dead letters while the rest sync', async () => {
+  const d = await device();
+  const card = await d.data.addVerseCard('Joshua 1:9');
+  const poisonId = await d.sync.queueOperation({
+    type: 'RECORD_REVIEW',
+    payload: { reviewId: randomUUID(), verseCardId: randomUUID(), correct: true, reviewDate: new Date().toISOString() },
+  });
+  await d.data.recordReview(card.id, true);
+  await eventually(async () => expect(await d.db.syncOperations.where('status').equals('queued').count()).toBe(0));
+  const dead = await d.db.syncOperations.toArray();
+  expect(dead).toEqual([expect.objectContaining({ id: poisonId, status: 'dead', lastError: expect.objectContaining({ code: 'CARD_NOT_FOUND' }) })]);
+  expect(await serverCounts(d.userId)).toMatchObject({ cards: 1, reviews: 1, ledger: 2 });
+  await eventually(() => expect(d.sync.getState().deadLetters).toBe(1));
+});
+
+test('a 401 mid-queue refreshes the session and continues without spending a retry', async () => {
+  const userId = randomUUID();
+  const expired = await stack().tokenFor(userId, { expiresIn: -5 });
+  let refreshes = 0;
+  const d = await device({
+    userId,
+    token: expired,
+    service: {
+      refreshSession: async () => {
+        refreshes++;
+        d.setToken(await stack().tokenFor(userId));
+        return true;
+      },
+    },
+  });
+  await d.data.addVerseCard('Psalm 46:10');
+  await d.data.updateProfile({ displayName: 'Hannah' });
+  await eventually(() => drained(d));
+  expect(refreshes).toBe(1);
+  expect(sent.length).toBeGreaterThanOrEqual(2);
+  expect(await serverCounts(userId)).toMatchObject({ cards: 1, ledger: 2 });
+  const batches = await d.db.syncBatches.toArray();
+  expect(batches.some((b) => b.status === 'failed')).toBe(true);
+  expect(d.sync.getMetrics().batchesFailed).toBeGreaterThanOrEqual(1);
+});
+
+test('a server error is retried with backoff until it succeeds', async () => {
+  const d = await device();
+  let failures = 2;
+  fault = async (req, real) => {
+    if (failures-- > 0) return new Response(JSON.stringify({ error: { code: 'SERVER_ERROR', message: 'boom' } }), { status: 500, headers: { 'Content-Type': 'application/json' } });
+    return real(req);
+  };
+  await d.data.addVerseCard('Lamentations 3:22');
+  await eventually(() => drained(d));
+  expect(sent).toHaveLength(3);
+  expect(await serverCounts(d.userId)).toMatchObject({ cards: 1, ledger: 1 });
+});

@@ -1,0 +1,146 @@
+// The root: runs the network-quality and queue actors under stable system ids,
+// forwards the outside world's events to them, tells the queue when the network
+// changes, and refreshes the session when the queue pauses for auth.
+import { enqueueActions, fromPromise, raise, sendTo, setup } from 'xstate';
+import { networkQualityMachine, type ConnectionInfo, type NetworkQualityInput } from './networkQuality.machine.ts';
+import { queueMachine, type QueueInput } from './queue.machine.ts';
+import { DEFAULT_BATCH_CONFIG, type BatchConfig, type Priority, type Quality } from './types.ts';
+
+export type SyncInput = {
+  online: boolean;
+  /** Ops queued in the outbox at start. */
+  pending: number;
+  connection?: ConnectionInfo;
+  network?: Omit<NetworkQualityInput, 'online' | 'connection'>;
+  queue?: Pick<QueueInput, 'requestTimeoutMs' | 'backoff' | 'now' | 'random' | 'newBatchId'>;
+};
+
+export type SyncContext = {
+  online: boolean;
+  quality: Quality;
+  batchConfig: BatchConfig;
+  pendingAtStart: number;
+  queueInput: SyncInput['queue'];
+  networkInput: NetworkQualityInput;
+};
+
+export type SyncEvent =
+  | { type: 'op.enqueued'; priority: Priority; count?: number }
+  | { type: 'outbox.changed'; pending: number }
+  | { type: 'sync.now' }
+  | { type: 'network.online' }
+  | { type: 'network.offline' }
+  | ({ type: 'network.info' } & ConnectionInfo)
+  | { type: 'probe.now' }
+  | { type: 'auth.expired' }
+  /** A user signed in, or the session was renewed outside the machine. */
+  | { type: 'session.started' }
+  | { type: 'queue.authPaused' };
+
+/** System ids, stable so the inspector and `actor.system.get(id)` find the same actors every run. */
+export const SYSTEM_IDS = { network: 'network', queue: 'queue', retryBackoff: 'retry-backoff' } as const;
+
+export const syncMachine = setup({
+  types: {
+    context: {} as SyncContext,
+    events: {} as SyncEvent,
+    input: {} as SyncInput,
+    tags: {} as 'auth' | 'signedOut',
+  },
+  actors: {
+    networkQuality: networkQualityMachine,
+    queue: queueMachine,
+    refreshSession: fromPromise<boolean>(async () => {
+      throw new Error("provide 'refreshSession' via .provide()");
+    }),
+  },
+  actions: {
+    'forward to queue': sendTo(SYSTEM_IDS.queue, ({ event }) => event),
+    'forward to network': sendTo(SYSTEM_IDS.network, ({ event }) => event),
+    'tell queue the session is back': sendTo(SYSTEM_IDS.queue, { type: 'auth.refreshed' }),
+  },
+}).createMachine({
+  id: 'sync',
+  context: ({ input }) => {
+    const networkInput: NetworkQualityInput = { ...input.network, online: input.online, connection: input.connection };
+    const configs = { ...DEFAULT_BATCH_CONFIG };
+    for (const quality of Object.keys(configs) as Quality[]) {
+      configs[quality] = { ...configs[quality], ...input.network?.config?.[quality] };
+    }
+    return {
+      online: input.online,
+      quality: 'good',
+      batchConfig: configs.good,
+      pendingAtStart: input.pending,
+      queueInput: input.queue,
+      networkInput,
+    };
+  },
+  invoke: [
+    {
+      id: SYSTEM_IDS.network,
+      systemId: SYSTEM_IDS.network,
+      src: 'networkQuality',
+      input: ({ context }) => context.networkInput,
+      onSnapshot: {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          const { online, quality, batchConfig } = event.snapshot.context;
+          if (online === context.online && quality === context.quality && batchConfig === context.batchConfig) return;
+          enqueue.assign({ online, quality, batchConfig });
+          enqueue.sendTo(SYSTEM_IDS.queue, { type: 'network.changed', online, config: batchConfig });
+        }),
+      },
+    },
+    {
+      id: SYSTEM_IDS.queue,
+      systemId: SYSTEM_IDS.queue,
+      src: 'queue',
+      input: ({ context }) => ({
+        ...context.queueInput,
+        pending: context.pendingAtStart,
+        online: context.online,
+        config: context.batchConfig,
+      }),
+      onSnapshot: {
+        actions: enqueueActions(({ event, enqueue }) => {
+          if (event.snapshot.hasTag('auth')) enqueue(raise({ type: 'queue.authPaused' }));
+        }),
+      },
+    },
+  ],
+  on: {
+    'op.enqueued': { actions: 'forward to queue' },
+    'outbox.changed': { actions: 'forward to queue' },
+    'sync.now': { actions: 'forward to queue' },
+    'auth.expired': { actions: 'forward to queue' },
+    'network.online': { actions: 'forward to network' },
+    'network.offline': { actions: 'forward to network' },
+    'network.info': { actions: 'forward to network' },
+    'probe.now': { actions: 'forward to network' },
+  },
+  initial: 'ready',
+  states: {
+    ready: {
+      on: { 'queue.authPaused': 'refreshingSession' },
+    },
+    // The queue waits in paused.auth; no retry is spent while the session is renewed.
+    refreshingSession: {
+      tags: 'auth',
+      invoke: {
+        src: 'refreshSession',
+        onDone: [
+          { guard: ({ event }) => event.output === true, target: 'ready', actions: 'tell queue the session is back' },
+          { target: 'signedOut' },
+        ],
+        onError: 'signedOut',
+      },
+    },
+    // Nobody can renew the session: ops wait, durable, until someone signs in.
+    signedOut: {
+      tags: ['auth', 'signedOut'],
+      on: { 'session.started': { target: 'ready', actions: 'tell queue the session is back' } },
+    },
+  },
+});
+
+export type SyncMachine = typeof syncMachine;

@@ -1,0 +1,382 @@
+// The facade over the actor system: the seed's public API, with the real actors
+// (Dexie outbox, supabase-js transport) given to the pure machines.
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { liveQuery, type Subscription } from 'dexie';
+import { createActor, fromPromise, type Actor, type AnyActorRef, type InspectionEvent, type Snapshot } from 'xstate';
+import { batchMachine, type BatchOutput } from '../../machines/batch.machine.ts';
+import { networkQualityMachine, type ConnectionInfo } from '../../machines/networkQuality.machine.ts';
+import { queueMachine, type QueueContext } from '../../machines/queue.machine.ts';
+import { SYSTEM_IDS, syncMachine, type SyncInput } from '../../machines/sync.machine.ts';
+import type { ClaimBatchInput, Priority, Quality, RecordResultsInput, ReleaseBatchInput, UploadBatchInput } from '../../machines/types.ts';
+import type { OperationPayloads, OperationType } from '../../supabase/functions/_shared/protocol.ts';
+import { loadActorSnapshot, saveActorSnapshot, type VersesDb } from '../db/index.ts';
+import { claimBatch, countPending, enqueueOperation, OUTBOX_TABLES, recordResults, recoverInFlight, releaseBatch } from '../outbox/index.ts';
+import { createTransport } from '../transport/transport.ts';
+
+export type SyncState = {
+  pending: number;
+  syncing: boolean;
+  lastSync?: Date;
+  online: boolean;
+  quality: Quality;
+  deadLetters: number;
+  /** Why nothing is being sent, if so. */
+  paused: 'offline' | 'auth' | null;
+  lastError: { kind: string; message: string } | null;
+  nextRetryAt: Date | null;
+};
+
+export type SyncMetrics = {
+  batchSuccessRate: number;
+  opsPerBatch: number;
+  enqueueToAckMs: { p50: number; p95: number; samples: number };
+  queueSizeHistory: Array<{ at: number; pending: number }>;
+  requestsSent: number;
+  bytesSent: number;
+  batchesSent: number;
+  batchesFailed: number;
+  opsAcked: number;
+};
+
+export type SyncServiceErrorCode = 'OFFLINE' | 'NOT_STARTED';
+
+export class SyncServiceError extends Error {
+  readonly code: SyncServiceErrorCode;
+  constructor(code: SyncServiceErrorCode, message: string) {
+    super(message);
+    this.name = 'SyncServiceError';
+    this.code = code;
+  }
+}
+
+export type BatchSyncServiceOptions = {
+  db: VersesDb;
+  client: SupabaseClient;
+  /** The signed-in user; their ops (and ops queued while signed out) are the ones sent. */
+  getUserId: () => string | undefined;
+  /** Renews the session after a 401; resolves false when nobody is signed in. */
+  refreshSession?: () => Promise<boolean>;
+  /** Measures a round trip to the server in ms (the network-quality probe). */
+  probeLatency?: () => Promise<number>;
+  online?: boolean;
+  connection?: ConnectionInfo;
+  network?: SyncInput['network'];
+  queue?: SyncInput['queue'];
+  /** Per-request timeout of the transport (the batch machine aborts at its own timeout first). */
+  requestTimeoutMs?: number;
+  /** xstate's clock, e.g. a SimulatedClock in tests. */
+  clock?: Parameters<typeof createActor>[1] extends infer O ? (O extends { clock?: infer C } ? C : never) : never;
+  /** An inspector (e.g. @statelyai/inspect's `inspector.inspect`). */
+  inspect?: (event: InspectionEvent) => void;
+  /** Keep the actors' snapshots in Dexie so a reload resumes (default true). */
+  persistSnapshots?: boolean;
+};
+
+const SNAPSHOT_ID = 'sync';
+const HISTORY_LIMIT = 500;
+const LATENCY_SAMPLES = 2000;
+
+type QueueRef = AnyActorRef & { getSnapshot(): { context: QueueContext; matches(v: string): boolean; hasTag(t: string): boolean } };
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** The sync engine of one device: start() it, feed it writes, watch it with subscribe(). */
+export class BatchSyncService {
+  private readonly options: BatchSyncServiceOptions;
+  private root: Actor<typeof syncMachine> | undefined;
+  private counts = { pending: 0, deadLetters: 0 };
+  private countsSubscription: Subscription | undefined;
+  private readonly listeners = new Set<(state: SyncState) => void>();
+  private readonly enqueuedAt = new Map<string, number>();
+  private readonly latencies: number[] = [];
+  private readonly history: Array<{ at: number; pending: number }> = [];
+  private bytesSent = 0;
+  private persisting: Promise<void> = Promise.resolve();
+  private lastPersisted = '';
+
+  constructor(options: BatchSyncServiceOptions) {
+    this.options = options;
+  }
+
+  /** The root actor, for those who want the raw actor system. */
+  get actor(): Actor<typeof syncMachine> {
+    if (!this.root) throw new SyncServiceError('NOT_STARTED', 'call start() first');
+    return this.root;
+  }
+
+  private get queue(): QueueRef {
+    return this.actor.system.get(SYSTEM_IDS.queue) as QueueRef;
+  }
+
+  /** Recovers what a closed page left in flight, restores the actors' snapshots and starts them. */
+  async start(): Promise<void> {
+    if (this.root) return;
+    const { db } = this.options;
+    await recoverInFlight(db);
+    const pending = await countPending(db, this.options.getUserId());
+    const machine = this.provideMachine();
+    const input: SyncInput = {
+      online: this.options.online ?? true,
+      pending,
+      connection: this.options.connection,
+      network: this.options.network,
+      queue: { requestTimeoutMs: this.options.requestTimeoutMs, ...this.options.queue },
+    };
+    const restored = this.options.persistSnapshots === false ? undefined : await loadActorSnapshot<Snapshot<unknown>>(db, SNAPSHOT_ID);
+    // Absent options must be absent keys: xstate reads a `snapshot: undefined` key as a restore.
+    const root = createActor(machine, {
+      input,
+      ...(restored ? { snapshot: this.rehydrate(restored) as never } : {}),
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+    });
+    this.root = root;
+    root.subscribe({ next: () => this.onSnapshot(), error: (error) => console.error('verses-sync: sync actor failed', error) });
+    root.start();
+    const queue = this.queue;
+    queue.on('batch.settled', (event: { output: BatchOutput }) => {
+      if (event.output.opCount > 0) this.bytesSent += event.output.bytes;
+    });
+    this.countsSubscription = liveQuery(async () => ({
+      pending: await countPending(db, this.options.getUserId()),
+      deadLetters: await db.syncOperations.where('status').equals('dead').count(),
+    })).subscribe({
+      next: (counts) => {
+        this.counts = counts;
+        this.history.push({ at: Date.now(), pending: counts.pending });
+        if (this.history.length > HISTORY_LIMIT) this.history.shift();
+        this.notify();
+      },
+      error: (error) => console.error('verses-sync: outbox count failed', error),
+    });
+    // The outbox is the truth: whatever the restored snapshot believed, recount and go.
+    root.send({ type: 'outbox.changed', pending });
+    if (restored && pending > 0) root.send({ type: 'sync.now' });
+  }
+
+  /** Stops the actors after saving their snapshot; queued ops stay in the outbox. */
+  async stop(): Promise<void> {
+    if (!this.root) return;
+    this.persist();
+    await this.persisting;
+    this.countsSubscription?.unsubscribe();
+    this.root.stop();
+    this.root = undefined;
+  }
+
+  /** Call after a write committed ops to the outbox (dataService's onEnqueued). */
+  notifyEnqueued = (event: { priority: Priority; count?: number }): void => {
+    this.root?.send({ type: 'op.enqueued', priority: event.priority, count: event.count ?? 1 });
+  };
+
+  /** The seed's queueOperation: persists one raw operation and nudges the queue. */
+  async queueOperation<T extends OperationType>(op: {
+    type: T;
+    payload: OperationPayloads[T];
+    priority?: Priority;
+    maxRetries?: number;
+    localRecordId?: string;
+  }): Promise<string> {
+    const { db } = this.options;
+    const row = await db.transaction('rw', OUTBOX_TABLES.map((t) => db.table(t)), () =>
+      enqueueOperation(db, { ...op, userId: this.options.getUserId() }),
+    );
+    this.notifyEnqueued({ priority: row.priority, count: 1 });
+    return row.id;
+  }
+
+  /** Sends one batch now; resolves with how it ended (null when nothing was queued). */
+  async processBatch(): Promise<BatchOutput | null> {
+    if (this.counts.pending === 0 && (await countPending(this.options.db, this.options.getUserId())) === 0) return null;
+    const settled = new Promise<BatchOutput>((resolve) => {
+      const sub = this.queue.on('batch.settled', (event: { output: BatchOutput }) => {
+        sub.unsubscribe();
+        resolve(event.output);
+      });
+    });
+    this.actor.send({ type: 'sync.now' });
+    return settled;
+  }
+
+  /** Cuts a running backoff short: failed batches' ops are retried now. */
+  retryFailedBatches(): void {
+    this.actor.send({ type: 'sync.now' });
+  }
+
+  /** Sends everything queued now; resolves when the queue drains or a failure stops it. */
+  async forceSyncAll(): Promise<{ success: number; failed: number }> {
+    const queue = this.queue;
+    if (queue.getSnapshot().hasTag('offline')) throw new SyncServiceError('OFFLINE', 'Cannot sync while offline');
+    const { db } = this.options;
+    const deadBefore = await db.syncOperations.where('status').equals('dead').count();
+    const ackedBefore = queue.getSnapshot().context.opsAcked;
+    const pending = await countPending(db, this.options.getUserId());
+    if (pending > 0) {
+      await new Promise<void>((resolve) => {
+        const subs = [
+          queue.on('queue.drained', () => done()),
+          queue.on('sync.failed', () => done()),
+        ];
+        const done = () => {
+          subs.forEach((s) => s.unsubscribe());
+          resolve();
+        };
+        this.actor.send({ type: 'sync.now' });
+      });
+    }
+    const deadAfter = await db.syncOperations.where('status').equals('dead').count();
+    const stillPending = await countPending(db, this.options.getUserId());
+    return {
+      success: queue.getSnapshot().context.opsAcked - ackedBefore,
+      failed: Math.max(0, deadAfter - deadBefore) + stillPending,
+    };
+  }
+
+  /** The browser's online/offline, or a test's. */
+  setOnline(online: boolean): void {
+    this.actor.send({ type: online ? 'network.online' : 'network.offline' });
+  }
+
+  /** The Network Information API's estimate changed. */
+  updateConnection(info: ConnectionInfo): void {
+    this.actor.send({ type: 'network.info', ...info });
+  }
+
+  /** A user signed in or the session was renewed: ops waiting for auth go out. */
+  sessionStarted(): void {
+    this.actor.send({ type: 'session.started' });
+  }
+
+  /** The current state, as the seed's SyncStatus reads it. */
+  getState(): SyncState {
+    const root = this.actor.getSnapshot();
+    const queue = this.queue.getSnapshot();
+    const q = queue.context;
+    return {
+      pending: this.counts.pending,
+      syncing: queue.hasTag('busy'),
+      lastSync: q.lastSyncAt ? new Date(q.lastSyncAt) : undefined,
+      online: root.context.online,
+      quality: root.context.quality,
+      deadLetters: this.counts.deadLetters,
+      paused: queue.hasTag('offline') ? 'offline' : queue.hasTag('auth') ? 'auth' : null,
+      lastError: q.lastError ? { kind: q.lastError.kind, message: q.lastError.message } : null,
+      nextRetryAt: q.nextRetryAt ? new Date(q.nextRetryAt) : null,
+    };
+  }
+
+  /** Calls listener now and on every change; returns the unsubscribe. */
+  subscribe(listener: (state: SyncState) => void): () => void {
+    this.listeners.add(listener);
+    if (this.root) listener(this.getState());
+    return () => this.listeners.delete(listener);
+  }
+
+  getMetrics(): SyncMetrics {
+    const q = this.queue.getSnapshot().context;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const attempts = q.batchesSent + q.batchesFailed;
+    return {
+      batchSuccessRate: attempts === 0 ? 1 : q.batchesSent / attempts,
+      opsPerBatch: q.batchesSent === 0 ? 0 : q.opsAcked / q.batchesSent,
+      enqueueToAckMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), samples: sorted.length },
+      queueSizeHistory: [...this.history],
+      requestsSent: q.requestsSent,
+      bytesSent: this.bytesSent,
+      batchesSent: q.batchesSent,
+      batchesFailed: q.batchesFailed,
+      opsAcked: q.opsAcked,
+    };
+  }
+
+  private provideMachine() {
+    const { db, getUserId } = this.options;
+    const transport = createTransport({ client: this.options.client, timeoutMs: this.options.requestTimeoutMs });
+    const batch = batchMachine.provide({
+      actors: {
+        claimBatch: fromPromise(async ({ input }: { input: ClaimBatchInput }) => {
+          const claimed = await claimBatch(db, input, { userId: getUserId() });
+          if (claimed) {
+            const rows = await db.syncOperations.where('batchId').equals(claimed.batchId).toArray();
+            for (const row of rows) this.enqueuedAt.set(row.id, row.timestamp);
+          }
+          return claimed;
+        }),
+        uploadBatch: fromPromise(({ input, signal }: { input: UploadBatchInput; signal: AbortSignal }) => transport.upload(input, signal)),
+        recordResults: fromPromise(async ({ input }: { input: RecordResultsInput }) => {
+          const outcome = await recordResults(db, input);
+          const now = Date.now();
+          for (const result of input.results) {
+            const at = this.enqueuedAt.get(result.id);
+            if (result.success && at !== undefined) {
+              this.latencies.push(now - at);
+              if (this.latencies.length > LATENCY_SAMPLES) this.latencies.shift();
+            }
+            this.enqueuedAt.delete(result.id);
+          }
+          return outcome;
+        }),
+        releaseBatch: fromPromise(({ input }: { input: ReleaseBatchInput }) => releaseBatch(db, input)),
+      },
+    });
+    return syncMachine.provide({
+      actors: {
+        queue: queueMachine.provide({ actors: { batch } }),
+        networkQuality: networkQualityMachine.provide({
+          actors: {
+            probeLatency: fromPromise(() => (this.options.probeLatency ? this.options.probeLatency() : Promise.resolve(50))),
+          },
+        }),
+        refreshSession: fromPromise(() => (this.options.refreshSession ? this.options.refreshSession() : Promise.resolve(false))),
+      },
+    });
+  }
+
+  // Functions do not survive JSON: give the restored queue its clock, randomness and ids back.
+  private rehydrate(snapshot: Snapshot<unknown>): Snapshot<unknown> {
+    const queue = (snapshot as { children?: Record<string, { snapshot?: { context?: Partial<QueueContext> } }> }).children?.[SYSTEM_IDS.queue]?.snapshot;
+    if (queue?.context) {
+      const q = this.options.queue ?? {};
+      queue.context.now = q.now ?? Date.now;
+      queue.context.random = q.random ?? Math.random;
+      queue.context.newBatchId = q.newBatchId ?? (() => crypto.randomUUID());
+    }
+    return snapshot;
+  }
+
+  private onSnapshot(): void {
+    this.notify();
+    this.persist();
+  }
+
+  // Saves the root's snapshot when no batch is in flight (a batch in flight is recovered from
+  // the outbox on start instead); writes are chained so they never overtake each other.
+  private persist(): void {
+    if (!this.root || this.options.persistSnapshots === false) return;
+    const queue = this.root.system.get(SYSTEM_IDS.queue) as QueueRef | undefined;
+    const q = queue?.getSnapshot();
+    if (!q || q.context.inFlight !== null || q.hasTag('busy')) return;
+    let snapshot: unknown;
+    try {
+      snapshot = this.root.getPersistedSnapshot();
+    } catch (error) {
+      console.error('verses-sync: snapshot not persisted', error);
+      return;
+    }
+    const json = JSON.stringify(snapshot);
+    if (json === this.lastPersisted) return;
+    this.lastPersisted = json;
+    this.persisting = this.persisting
+      .then(() => saveActorSnapshot(this.options.db, SNAPSHOT_ID, snapshot))
+      .catch((error) => console.error('verses-sync: snapshot not persisted', error));
+  }
+
+  private notify(): void {
+    if (!this.root || this.listeners.size === 0) return;
+    const state = this.getState();
+    for (const listener of this.listeners) listener(state);
+  }
+}
