@@ -1,7 +1,7 @@
 // The root: runs the network-quality and queue actors under stable system ids,
 // forwards the outside world's events to them, tells the queue when the network
 // changes, and refreshes the session when the queue pauses for auth.
-import { enqueueActions, fromPromise, raise, sendTo, setup } from 'xstate';
+import { enqueueActions, fromCallback, fromPromise, raise, sendTo, setup } from 'xstate';
 import { networkQualityMachine, type ConnectionInfo, type NetworkQualityInput } from './networkQuality.machine.ts';
 import { queueMachine, type QueueInput } from './queue.machine.ts';
 import { DEFAULT_BATCH_CONFIG, type BatchConfig, type Priority, type Quality } from './types.ts';
@@ -53,6 +53,9 @@ export const syncMachine = setup({
     refreshSession: fromPromise<boolean>(async () => {
       throw new Error("provide 'refreshSession' via .provide()");
     }),
+    // Where online/offline and connection estimates come from (the browser's, in the app);
+    // without one, only events sent to the root move the network machine.
+    networkEvents: fromCallback(() => undefined),
   },
   actions: {
     'forward to queue': sendTo(SYSTEM_IDS.queue, ({ event }) => event),
@@ -77,6 +80,7 @@ export const syncMachine = setup({
     };
   },
   invoke: [
+    { id: 'network-events', src: 'networkEvents' },
     {
       id: SYSTEM_IDS.network,
       systemId: SYSTEM_IDS.network,

@@ -2,7 +2,7 @@
 // (Dexie outbox, supabase-js transport) given to the pure machines.
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { liveQuery, type Subscription } from 'dexie';
-import { createActor, fromPromise, type Actor, type AnyActorRef, type InspectionEvent, type Snapshot } from 'xstate';
+import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type InspectionEvent, type Snapshot } from 'xstate';
 import { batchMachine, type BatchOutput } from '../../machines/batch.machine.ts';
 import { networkQualityMachine, type ConnectionInfo } from '../../machines/networkQuality.machine.ts';
 import { queueMachine, type QueueContext } from '../../machines/queue.machine.ts';
@@ -11,6 +11,8 @@ import type { ClaimBatchInput, Priority, Quality, RecordResultsInput, ReleaseBat
 import type { OperationPayloads, OperationType } from '../../supabase/functions/_shared/protocol.ts';
 import { loadActorSnapshot, saveActorSnapshot, type VersesDb } from '../db/index.ts';
 import { claimBatch, countPending, enqueueOperation, OUTBOX_TABLES, recordResults, recoverInFlight, releaseBatch } from '../outbox/index.ts';
+import { browserNetworkEvents, type NetworkEventSources } from '../network/browser.ts';
+import { createLatencyProbe } from '../network/probe.ts';
 import { createTransport } from '../transport/transport.ts';
 
 export type SyncState = {
@@ -56,8 +58,10 @@ export type BatchSyncServiceOptions = {
   getUserId: () => string | undefined;
   /** Renews the session after a 401; resolves false when nobody is signed in. */
   refreshSession?: () => Promise<boolean>;
-  /** Measures a round trip to the server in ms (the network-quality probe). */
+  /** Measures a round trip to the server in ms (default: a GET to the function). */
   probeLatency?: () => Promise<number>;
+  /** Online/offline and connection estimates (default: the browser's, when there is a window). */
+  networkEvents?: NetworkEventSources | 'none';
   online?: boolean;
   connection?: ConnectionInfo;
   network?: SyncInput['network'];
@@ -119,7 +123,7 @@ export class BatchSyncService {
     const pending = await countPending(db, this.options.getUserId());
     const machine = this.provideMachine();
     const input: SyncInput = {
-      online: this.options.online ?? true,
+      online: this.options.online ?? (typeof navigator === 'undefined' || (navigator as { onLine?: boolean }).onLine !== false),
       pending,
       connection: this.options.connection,
       network: this.options.network,
@@ -295,6 +299,8 @@ export class BatchSyncService {
   private provideMachine() {
     const { db, getUserId } = this.options;
     const transport = createTransport({ client: this.options.client, timeoutMs: this.options.requestTimeoutMs });
+    const probe = this.options.probeLatency ?? createLatencyProbe(this.options.client);
+    const sources = this.options.networkEvents;
     const batch = batchMachine.provide({
       actors: {
         claimBatch: fromPromise(async ({ input }: { input: ClaimBatchInput }) => {
@@ -327,10 +333,11 @@ export class BatchSyncService {
         queue: queueMachine.provide({ actors: { batch } }),
         networkQuality: networkQualityMachine.provide({
           actors: {
-            probeLatency: fromPromise(() => (this.options.probeLatency ? this.options.probeLatency() : Promise.resolve(50))),
+            probeLatency: fromPromise(() => probe()),
           },
         }),
         refreshSession: fromPromise(() => (this.options.refreshSession ? this.options.refreshSession() : Promise.resolve(false))),
+        networkEvents: sources === 'none' ? fromCallback(() => undefined) : browserNetworkEvents(sources),
       },
     });
   }

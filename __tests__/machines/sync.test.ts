@@ -1,0 +1,116 @@
+// The root sync machine with fake actors: forwarding, network → queue, the auth loop, browser events.
+import { createActor, fromPromise, waitFor } from 'xstate';
+import { batchMachine } from '../../machines/batch.machine.ts';
+import { networkQualityMachine } from '../../machines/networkQuality.machine.ts';
+import { queueMachine } from '../../machines/queue.machine.ts';
+import { SYSTEM_IDS, syncMachine } from '../../machines/sync.machine.ts';
+import type { UploadResult } from '../../machines/types.ts';
+import { browserNetworkEvents } from '../../src/network/browser.ts';
+
+type Ops = { queued: number; sent: number };
+
+function build(options: { upload: () => Promise<UploadResult>; refresh?: () => Promise<boolean>; latency?: number; sources?: Parameters<typeof browserNetworkEvents>[0] }) {
+  const ops: Ops = { queued: 0, sent: 0 };
+  const batch = batchMachine.provide({
+    actors: {
+      claimBatch: fromPromise(async ({ input }) => {
+        if (ops.queued === 0) return null;
+        const n = Math.min(ops.queued, input.maxOps);
+        return { batchId: input.batchId, operations: Array.from({ length: n }, (_, i) => ({ id: `op-${i}`, seq: i, type: 'DELETE_VERSE' as const, payload: { verseCardId: `c${i}` } })), bytes: n * 10 };
+      }),
+      uploadBatch: fromPromise(() => options.upload()),
+      recordResults: fromPromise(async ({ input }) => {
+        ops.sent += input.results.length;
+        ops.queued -= input.results.length;
+        return { status: 'completed' as const, succeeded: input.results.length, requeued: 0, dead: 0, pending: ops.queued };
+      }),
+      releaseBatch: fromPromise(async () => ({ requeued: 0, dead: 0, pending: ops.queued })),
+    },
+  });
+  const machine = syncMachine.provide({
+    actors: {
+      queue: queueMachine.provide({ actors: { batch } }),
+      networkQuality: networkQualityMachine.provide({ actors: { probeLatency: fromPromise(async () => options.latency ?? 20) } }),
+      refreshSession: fromPromise(() => (options.refresh ? options.refresh() : Promise.resolve(false))),
+      ...(options.sources ? { networkEvents: browserNetworkEvents(options.sources) } : {}),
+    },
+  });
+  const actor = createActor(machine, { input: { online: true, pending: 0, network: { config: { excellent: { timeoutMs: 10 }, good: { timeoutMs: 10 }, poor: { timeoutMs: 10 } } } } });
+  actor.start();
+  const queue = () => actor.system.get(SYSTEM_IDS.queue)!;
+  const enqueue = (n: number) => {
+    ops.queued += n;
+    actor.send({ type: 'op.enqueued', priority: 'normal', count: n });
+  };
+  return { actor, queue, ops, enqueue };
+}
+
+const ok = (n = 1): UploadResult => ({ ok: true, results: Array.from({ length: n }, (_, i) => ({ id: `op-${i}`, success: true })) });
+
+test('every actor has its stable system id', () => {
+  const { actor } = build({ upload: async () => ok() });
+  expect(actor.system.get('network')).toBeDefined();
+  expect(actor.system.get('queue')).toBeDefined();
+  actor.stop();
+});
+
+test('the network machine\'s quality reaches the queue as its batch config', async () => {
+  const { actor, queue } = build({ upload: async () => ok(), latency: 900 });
+  await waitFor(actor, (s) => s.context.quality === 'poor');
+  expect(queue().getSnapshot().context.config.size).toBe(3);
+  actor.send({ type: 'network.offline' });
+  await waitFor(queue(), (s) => s.hasTag('offline'));
+  expect(actor.getSnapshot().context.online).toBe(false);
+  actor.stop();
+});
+
+test('a 401 pauses the queue, the session is refreshed once, and the batch goes again', async () => {
+  let calls = 0;
+  let refreshed = 0;
+  const { actor, queue, ops, enqueue } = build({
+    upload: async () => (++calls === 1 ? { ok: false, failure: { kind: 'auth', message: 'expired', status: 401 } } : ok(2)),
+    refresh: async () => {
+      refreshed++;
+      return true;
+    },
+  });
+  enqueue(2);
+  await waitFor(queue(), (s) => s.matches('idle') && ops.sent === 2);
+  expect(refreshed).toBe(1);
+  expect(calls).toBe(2);
+  expect(queue().getSnapshot().context.attempt).toBe(0);
+  expect(actor.getSnapshot().value).toBe('ready');
+  actor.stop();
+});
+
+test('when nobody can refresh, ops wait signed out until a session starts', async () => {
+  let signedIn = false;
+  const { actor, queue, ops, enqueue } = build({
+    upload: async () => (signedIn ? ok(1) : { ok: false, failure: { kind: 'auth', message: 'no session', status: 401 } }),
+    refresh: async () => false,
+  });
+  enqueue(1);
+  await waitFor(actor, (s) => s.hasTag('signedOut'));
+  expect(queue().getSnapshot().hasTag('auth')).toBe(true);
+  expect(ops.sent).toBe(0);
+  signedIn = true;
+  actor.send({ type: 'session.started' });
+  await waitFor(queue(), (s) => s.matches('idle') && ops.sent === 1);
+  expect(actor.getSnapshot().value).toBe('ready');
+  actor.stop();
+});
+
+test('browser online/offline and connection events drive the network machine', async () => {
+  const win = new EventTarget();
+  const connection = Object.assign(new EventTarget(), { effectiveType: '4g', rtt: 50 });
+  const { actor, queue } = build({ upload: async () => ok(), sources: { window: win, navigator: { onLine: true, connection } } });
+  await waitFor(actor, (s) => s.context.quality === 'excellent');
+  connection.effectiveType = '2g';
+  connection.dispatchEvent(new Event('change'));
+  await waitFor(actor, (s) => s.context.quality === 'poor');
+  win.dispatchEvent(new Event('offline'));
+  await waitFor(queue(), (s) => s.hasTag('offline'));
+  win.dispatchEvent(new Event('online'));
+  await waitFor(queue(), (s) => !s.hasTag('offline'));
+  actor.stop();
+});
