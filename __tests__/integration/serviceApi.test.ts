@@ -1,0 +1,89 @@
+// The seed's public API of BatchSyncService, and a reload that resumes from the persisted snapshot.
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { loadActorSnapshot } from '../../src/db/index.ts';
+import { createLatencyProbe } from '../../src/network/probe.ts';
+import type { SyncState } from '../../src/service/BatchSyncService.ts';
+import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
+import { eventually, openDevice, type TestDevice } from '../helpers/client.ts';
+import { useStack } from '../helpers/stack.ts';
+
+const stack = useStack();
+const devices: TestDevice[] = [];
+afterEach(async () => {
+  await Promise.all(devices.splice(0).map((d) => d.close()));
+});
+async function device(options?: Parameters<typeof openDevice>[1]) {
+  const d = await openDevice(stack(), options);
+  devices.push(d);
+  return d;
+}
+// Windows long enough that nothing leaves until the test says so.
+const SLOW = { network: { config: { poor: { timeoutMs: 60_000 }, good: { timeoutMs: 60_000 }, excellent: { timeoutMs: 60_000, size: 1000 } }, probeIntervalMs: 60_000 } };
+
+test('subscribe reports pending, syncing and lastSync as they change', async () => {
+  const d = await device({ service: SLOW });
+  const states: SyncState[] = [];
+  const unsubscribe = d.sync.subscribe((s) => states.push(s));
+  expect(states[0]).toMatchObject({ pending: 0, syncing: false, online: true, deadLetters: 0 });
+  await d.data.addVerseCards([{ reference: 'Ruth 1:16' }, { reference: 'Ruth 1:17' }, { reference: 'Ruth 1:18' }]);
+  await eventually(() => expect(states.at(-1)?.pending).toBe(3));
+  const result = await d.sync.forceSyncAll();
+  expect(result).toEqual({ success: 3, failed: 0 });
+  await eventually(() => expect(states.at(-1)).toMatchObject({ pending: 0, syncing: false, lastSync: expect.any(Date) }));
+  expect(states.some((s) => s.syncing)).toBe(true);
+  unsubscribe();
+});
+
+test('processBatch sends one batch now and tells how it ended', async () => {
+  const d = await device({ service: SLOW });
+  expect(await d.sync.processBatch()).toBeNull();
+  await d.data.addVerseCard('Esther 4:14');
+  await d.data.updateProfile({ displayName: 'Esther' });
+  await eventually(() => expect(d.sync.getState().pending).toBe(2));
+  const output = await d.sync.processBatch();
+  expect(output).toMatchObject({ status: 'completed', opCount: 2 });
+  const metrics = d.sync.getMetrics();
+  expect(metrics).toMatchObject({ batchesSent: 1, opsAcked: 2, requestsSent: 1, batchSuccessRate: 1, opsPerBatch: 2 });
+  expect(metrics.bytesSent).toBeGreaterThan(100);
+  expect(metrics.enqueueToAckMs.samples).toBe(2);
+  expect(metrics.queueSizeHistory.some((h) => h.pending === 2)).toBe(true);
+});
+
+test('forceSyncAll counts dead letters as failed', async () => {
+  const d = await device({ service: SLOW });
+  await d.data.addVerseCard('Job 19:25');
+  await d.sync.queueOperation({ type: 'DELETE_VERSE', payload: { verseCardId: randomUUID() } });
+  expect(await d.sync.forceSyncAll()).toEqual({ success: 1, failed: 1 });
+  await eventually(() => expect(d.sync.getState().deadLetters).toBe(1));
+});
+
+test('a reload restores the persisted snapshot: last sync time and counters survive', async () => {
+  const dbName = `reload-${randomUUID()}`;
+  const userId = randomUUID();
+  const first = await device({ dbName, userId });
+  await first.data.addVerseCard('Daniel 3:17');
+  await eventually(() => expect(first.sync.getState()).toMatchObject({ pending: 0, lastSync: expect.any(Date) }));
+  const lastSync = first.sync.getState().lastSync!;
+  const before = first.sync.getMetrics();
+  await first.close();
+  devices.splice(devices.indexOf(first), 1);
+
+  const second = await device({ dbName, userId });
+  expect(await loadActorSnapshot(second.db, 'sync')).toBeDefined();
+  expect(second.sync.getState().lastSync?.getTime()).toBe(lastSync.getTime());
+  expect(second.sync.getMetrics()).toMatchObject({ batchesSent: before.batchesSent, opsAcked: before.opsAcked });
+  // And the restored actors still work.
+  await second.data.addVerseCard('Daniel 3:18');
+  await eventually(async () => expect(await second.db.syncOperations.count()).toBe(0));
+  const [{ n }] = await stack().sql`select count(*)::int as n from verse_cards where user_id = ${userId}`;
+  expect(n).toBe(2);
+});
+
+test('the latency probe measures a round trip to the function and fails without a server', async () => {
+  const client = createSupabaseClient({ url: stack().url, anonKey: stack().anonKey, accessToken: async () => null, webSocket: WebSocket });
+  const ms = await createLatencyProbe(client)();
+  expect(ms).toBeGreaterThanOrEqual(0);
+  const nowhere = createSupabaseClient({ url: 'http://127.0.0.1:9', anonKey: stack().anonKey, accessToken: async () => null, webSocket: WebSocket });
+  await expect(createLatencyProbe(nowhere)()).rejects.toThrow(/latency probe failed/);
+});
