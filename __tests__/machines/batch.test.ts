@@ -2,8 +2,10 @@ import { createActor, fromPromise, SimulatedClock, toPromise, type SnapshotFrom 
 import { createTestModel } from 'xstate/graph';
 import { batchMachine, type BatchInput } from '../../machines/batch.machine.ts';
 import type { OperationResult, ReleaseBatchInput, UploadResult } from '../../machines/types.ts';
+import { createDexieOutbox } from './dexieOutbox.ts';
 import { createFakeOutbox, predictRecord, type OutboxOptions, type OutboxUnderTest } from './fakeOutbox.ts';
 import { afterExecutors, createCoverage, createFakeTransport, httpFailure, okResults, settle, toTestMachine } from './fakes.ts';
+import { isRetryable, type OpRow, type OutboxFactory, type OutboxRows } from './outboxUnderTest.ts';
 
 const input: BatchInput = { batchId: 'b1', maxOps: 3, maxBytes: 1_000_000, requestTimeoutMs: 30_000, storageTimeoutMs: 15_000 };
 
@@ -113,8 +115,47 @@ describe('batch machine', () => {
   });
 });
 
-describe('batch model-based', () => {
-  test('every state and transition is reached by the generated paths, against the real machine', async () => {
+type BatchSnap = SnapshotFrom<typeof batchMachine>;
+
+/**
+ * What the outbox must hold in the model's state, given the ops queued at the start: untouched until a
+ * claim, the claimed ones inFlight under the batch id with a 'syncing' row until recorded or released,
+ * then gone (acknowledged), queued again with one more attempt spent (none after a 401), or dead.
+ */
+function expectedRows(model: BatchSnap, initial: OpRow[]): OutboxRows {
+  const { claimed, outcome, results, failure } = model.context;
+  if (model.matches('empty')) return { ops: [], batches: [] };
+  if (!claimed) return { ops: initial, batches: [] };
+  const opIds = initial.map((o) => o.id);
+  if (!outcome) {
+    return {
+      ops: initial.map((o) => ({ ...o, status: 'inFlight', batchId: input.batchId })),
+      batches: [{ id: input.batchId, status: 'syncing', opIds }],
+    };
+  }
+  const back = (o: OpRow, spent: number, status: OpRow['status']): OpRow[] => [{ ...o, status, batchId: null, retryCount: o.retryCount + spent }];
+  if ('status' in outcome) {
+    // Recorded: the answer's results match the claimed ops by position.
+    const ops = initial.flatMap((o, i) => {
+      const result = results[i];
+      if (result?.success) return [];
+      return back(o, 1, isRetryable(result) ? 'queued' : 'dead');
+    });
+    return { ops, batches: [{ id: input.batchId, status: outcome.status, opIds }] };
+  }
+  const ops = initial.flatMap((o) =>
+    failure?.kind === 'fatal' ? back(o, 1, 'dead') : failure?.kind === 'auth' ? back(o, 0, 'queued') : back(o, 1, 'queued'),
+  );
+  return { ops, batches: [{ id: input.batchId, status: 'failed', opIds }] };
+}
+
+const outboxes: Array<[string, OutboxFactory]> = [
+  ['fake', createFakeOutbox],
+  ['dexie', createDexieOutbox],
+];
+
+describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) => {
+  test('every state and transition is reached by the generated paths; each state checked against the outbox and the requests', async () => {
     const twoOps = [1, 2].map((n) => ({ id: `m${n}`, seq: n, type: 'UPDATE_PROFILE', payload: { dailyGoal: n, updatedAt: '2026-11-24T00:00:00.000Z' } }));
     const uploads: UploadResult[] = [
       { ok: true, results: okResults(twoOps as never) },
@@ -125,12 +166,11 @@ describe('batch model-based', () => {
       httpFailure('rateLimited', { status: 429, retryAfterMs: 5_000 }),
       httpFailure('fatal', { status: 413 }),
     ];
-    type Snap = SnapshotFrom<typeof batchMachine>;
     const model = createTestModel(toTestMachine(batchMachine), {
       events: (state) => {
-        const s = state as unknown as Snap;
+        const s = state as unknown as BatchSnap;
         const n = s.context.claimed?.operations.length ?? 0;
-        const kind = s.context.failure?.kind;
+        const failureKind = s.context.failure?.kind;
         return [
           { type: 'xstate.done.actor.claimBatch', output: null },
           { type: 'xstate.done.actor.claimBatch', output: { batchId: 'b1', operations: twoOps, bytes: 200 } },
@@ -139,19 +179,22 @@ describe('batch model-based', () => {
           { type: 'xstate.error.actor.uploadBatch', error: 'fetch failed' },
           { type: 'xstate.done.actor.recordResults', output: predictRecord(s.context.results, 0) },
           { type: 'xstate.error.actor.recordResults', error: 'quota' },
-          { type: 'xstate.done.actor.releaseBatch', output: kind === 'fatal' ? { requeued: 0, dead: n, pending: 0 } : { requeued: n, dead: 0, pending: n } },
+          {
+            type: 'xstate.done.actor.releaseBatch',
+            output: failureKind === 'fatal' ? { requeued: 0, dead: n, pending: 0 } : { requeued: n, dead: 0, pending: n },
+          },
           { type: 'xstate.error.actor.releaseBatch', error: 'locked' },
         ] as never;
       },
     });
-    const abstract = (s: Snap) =>
+    const abstract = (s: BatchSnap) =>
       JSON.stringify([s.value, s.context.claimed?.operations.length ?? 0, s.context.results.map((r) => r.success), s.context.failure?.kind ?? null]);
     const paths = model.getShortestPaths({
       input,
       serializeState: (s, event, prev) => abstract(s as never) + (event ? ` via ${JSON.stringify(event)} from ${abstract(prev as never)}` : ''),
     });
 
-    let outbox: OutboxUnderTest = createFakeOutbox();
+    let outbox: OutboxUnderTest = createOutbox();
     let transport = createFakeTransport();
     const machine = batchMachine.provide({
       actors: {
@@ -161,37 +204,42 @@ describe('batch model-based', () => {
         uploadBatch: fromPromise(({ input: i, signal }) => transport.upload(i, signal)),
       },
     });
-    const coverage = createCoverage(machine, 'batch');
+    const coverage = createCoverage(machine, `batch (${kind})`);
+    await outbox.close();
     for (const path of paths) {
-      outbox = createFakeOutbox({ manual: ['claimBatch', 'recordResults', 'releaseBatch'] });
+      outbox = createOutbox({ manual: ['claimBatch', 'recordResults', 'releaseBatch'] });
       await outbox.enqueue(2);
+      const initial = (await outbox.rows()).ops;
+      expect(initial.map((o) => o.status)).toEqual(['queued', 'queued']);
       transport = createFakeTransport();
       const clock = new SimulatedClock();
       const actor = createActor(machine, { input, clock, inspect: coverage.inspect }).start();
+      await outbox.quiet();
       const proceed = async (name: 'claimBatch' | 'recordResults' | 'releaseBatch') => {
         outbox.held(name)[0]!.proceed();
-        await settle(3);
+        await outbox.quiet();
       };
       const fail = async (name: 'claimBatch' | 'recordResults' | 'releaseBatch', message: string) => {
         outbox.held(name)[0]!.fail(message);
-        await settle(3);
+        await outbox.quiet();
       };
       await path.test({
         states: {
           '*': async (state) => {
             const real = actor.getSnapshot();
-            const model = state as unknown as Snap;
+            const model = state as unknown as BatchSnap;
             expect(real.value).toEqual(model.value);
             expect(real.context.failure?.kind).toBe(model.context.failure?.kind);
             expect(real.hasTag('busy')).toBe(real.status === 'active');
-            const counts = await outbox.counts();
-            // One request at most, and only while sending.
+            // The outbox, row by row: ops, their status, batch id and attempts, and the batch row.
+            expect(await outbox.rows()).toEqual(expectedRows(model, initial));
+            // One request at most, carrying exactly the claimed ops in seq order, open only while sending.
             expect(transport.open()).toHaveLength(real.matches('sending') ? 1 : 0);
-            if (real.matches('sending') || real.matches('recording')) {
-              expect(counts.inFlight).toBe(2);
-              expect(await outbox.inFlightBatchIds()).toEqual(['b1']);
+            expect(transport.requests).toHaveLength(model.context.claimed ? 1 : 0);
+            for (const request of transport.requests) {
+              expect(request.batchId).toBe(input.batchId);
+              expect(request.operations.map((o) => o.id)).toEqual(initial.map((o) => o.id));
             }
-            if (real.matches('empty') || real.matches('completed') || real.matches('partial')) expect(counts.inFlight).toBe(0);
             if (real.status === 'done') {
               expect(real.output!.status).toBe(model.output!.status);
               expect(real.output!.outcome).toEqual(model.output!.outcome);
@@ -213,11 +261,11 @@ describe('batch model-based', () => {
                 ? { ok: true, results: result.results.map((r: OperationResult, i) => ({ ...r, id: request.operations[i]!.id })) }
                 : result,
             );
-            await settle(3);
+            await outbox.quiet();
           },
           ['xstate.error.actor.uploadBatch' as never]: async () => {
             transport.open()[0]!.reject('fetch failed');
-            await settle(3);
+            await outbox.quiet();
           },
           ['xstate.done.actor.recordResults' as never]: () => proceed('recordResults'),
           ['xstate.error.actor.recordResults' as never]: () => fail('recordResults', 'quota'),
@@ -228,12 +276,13 @@ describe('batch model-based', () => {
             (delay) => (delay === 'requestTimeout' ? input.requestTimeoutMs! : input.storageTimeoutMs!),
             async (ms) => {
               clock.increment(ms);
-              await settle(3);
+              await outbox.quiet();
             },
           ),
         },
       });
       actor.stop();
+      await outbox.close();
     }
     const { line, missingStates, missingTransitions, unknown } = coverage.report();
     console.log(`${line} (${paths.length} paths)`);

@@ -1,62 +1,30 @@
-// An in-memory outbox with the same actor signatures as the Dexie one, behind a factory, so the
-// model-based tests can later run against the real outbox by swapping `createOutbox`.
-import { fromPromise } from 'xstate';
+// An in-memory outbox that follows the Dexie outbox's rules (src/outbox/batches.ts): same actor
+// signatures, same retry and dead-letter decisions, batch rows with the same statuses. The unit tests
+// use it for speed; the model tests run against both it and the real one (dexieOutbox.ts).
 import type {
   ClaimBatchInput,
   ClaimedBatch,
-  OperationResult,
   RecordOutcome,
   RecordResultsInput,
   ReleaseBatchInput,
   ReleaseOutcome,
   WireOperation,
 } from '../../machines/types.ts';
+import {
+  isRetryable,
+  MODEL_MAX_RETRIES,
+  withHarness,
+  type BatchRow,
+  type OpStatus,
+  type OutboxOptions,
+  type OutboxUnderTest,
+} from './outboxUnderTest.ts';
 
-export type OpStatus = 'queued' | 'inFlight' | 'dead';
-export type StoredOp = { op: WireOperation; status: OpStatus; batchId: string | null; retryCount: number; bytes: number };
+export { predictRecord, type HeldCall, type OutboxActorName, type OutboxOptions, type OutboxUnderTest } from './outboxUnderTest.ts';
 
-export type OutboxActorName = 'claimBatch' | 'recordResults' | 'releaseBatch';
+type StoredOp = { op: WireOperation; status: OpStatus; batchId: string | null; retryCount: number; bytes: number };
 
-/** A call the test holds open (manual mode): it runs the real operation only when told to. */
-export type HeldCall = {
-  name: OutboxActorName;
-  input: unknown;
-  state: 'open' | 'done' | 'failed';
-  proceed(): void;
-  fail(message: string): void;
-};
-
-export interface OutboxUnderTest {
-  /** Adds `count` queued ops, as local writes would. */
-  enqueue(count: number): Promise<void>;
-  /** Makes exactly `count` ops queued (another tab wrote or sent some). */
-  setQueued(count: number): Promise<void>;
-  counts(): Promise<{ queued: number; inFlight: number; dead: number }>;
-  /** The batch ids that hold inFlight ops. */
-  inFlightBatchIds(): Promise<string[]>;
-  /** The operations themselves (for a test that builds its own actors around them). */
-  run: {
-    claimBatch(input: ClaimBatchInput): Promise<ClaimedBatch | null>;
-    recordResults(input: RecordResultsInput): Promise<RecordOutcome>;
-    releaseBatch(input: ReleaseBatchInput): Promise<ReleaseOutcome>;
-  };
-  /** The real actor logic for `machine.provide({ actors })`. */
-  actors: {
-    claimBatch: ReturnType<typeof fromPromise<ClaimedBatch | null, ClaimBatchInput>>;
-    recordResults: ReturnType<typeof fromPromise<RecordOutcome, RecordResultsInput>>;
-    releaseBatch: ReturnType<typeof fromPromise<ReleaseOutcome, ReleaseBatchInput>>;
-  };
-  /** Calls waiting for the test (only the actors named in `manual`). */
-  held(name?: OutboxActorName): HeldCall[];
-}
-
-export type OutboxOptions = {
-  /** Actors whose calls wait for `held()[i].proceed()` or `.fail()`. */
-  manual?: OutboxActorName[];
-  maxRetries?: number;
-  opBytes?: number;
-};
-
+/** What each fake op weighs against maxBatchBytes. */
 export const OP_BYTES = 100;
 
 let seq = 0;
@@ -70,26 +38,17 @@ const fakeOp = (): WireOperation => {
   };
 };
 
-/** What recording these results does (shared with the model tests that predict it). */
-export function predictRecord(results: OperationResult[], queuedBefore: number): RecordOutcome {
-  const succeeded = results.filter((r) => r.success).length;
-  const requeued = results.filter((r) => !r.success && r.error?.retryable !== false).length;
-  const dead = results.length - succeeded - requeued;
-  const status = succeeded === results.length ? 'completed' : succeeded > 0 ? 'partial' : 'failed';
-  return { status, succeeded, requeued, dead, pending: queuedBefore + requeued };
-}
-
 export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
   const ops = new Map<string, StoredOp>();
-  const calls: HeldCall[] = [];
-  const manual = new Set(options.manual ?? []);
-  const maxRetries = options.maxRetries ?? 100;
-  const opBytes = options.opBytes ?? OP_BYTES;
+  const batches = new Map<string, BatchRow>();
+  const maxRetries = options.maxRetries ?? MODEL_MAX_RETRIES;
 
   const list = () => [...ops.values()].sort((a, b) => a.op.seq - b.op.seq);
   const queuedCount = () => list().filter((o) => o.status === 'queued').length;
+  const inFlightOf = (batchId: string) => list().filter((o) => o.batchId === batchId && o.status === 'inFlight');
 
   const claim = ({ batchId, maxOps, maxBytes }: ClaimBatchInput): ClaimedBatch | null => {
+    if (batches.has(batchId)) throw new Error(`batch id '${batchId}' was used before; claim with a fresh id`);
     const taken: StoredOp[] = [];
     let bytes = 0;
     for (const stored of list()) {
@@ -100,113 +59,97 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     }
     if (taken.length === 0) return null;
     for (const stored of taken) Object.assign(stored, { status: 'inFlight', batchId });
+    batches.set(batchId, { id: batchId, status: 'syncing', opIds: taken.map((s) => s.op.id) });
     return { batchId, operations: taken.map((s) => s.op), bytes };
   };
 
-  /** Puts an op back in the queue; true when it ran out of retries and went to dead letters instead. */
+  /** Back in the queue, or dead once its attempts are spent; true when dead. */
   const requeue = (stored: StoredOp, countAttempt: boolean): boolean => {
     const retryCount = stored.retryCount + (countAttempt ? 1 : 0);
-    const dead = retryCount > maxRetries;
+    const dead = countAttempt && retryCount >= maxRetries;
     Object.assign(stored, { retryCount, batchId: null, status: dead ? 'dead' : 'queued' });
     return dead;
   };
+  const kill = (stored: StoredOp, countAttempt: boolean) =>
+    Object.assign(stored, { retryCount: stored.retryCount + (countAttempt ? 1 : 0), batchId: null, status: 'dead' });
 
   const record = ({ batchId, results }: RecordResultsInput): RecordOutcome => {
+    const batch = batches.get(batchId);
+    if (!batch) throw new Error(`no batch '${batchId}' in the outbox; was it claimed with claimBatch?`);
+    const mine = inFlightOf(batchId);
+    if (mine.length === 0) {
+      const status = batch.status === 'completed' || batch.status === 'partial' ? batch.status : 'failed';
+      return { status, succeeded: 0, requeued: 0, dead: 0, pending: queuedCount() };
+    }
     const byId = new Map(results.map((r) => [r.id, r]));
     let succeeded = 0;
     let requeued = 0;
     let dead = 0;
-    for (const stored of list()) {
-      if (stored.batchId !== batchId || stored.status !== 'inFlight') continue;
+    for (const stored of mine) {
       const result = byId.get(stored.op.id);
       if (result?.success) {
         ops.delete(stored.op.id);
         succeeded += 1;
-      } else if (!result || result.error?.retryable !== false) {
+      } else if (isRetryable(result)) {
         if (requeue(stored, true)) dead += 1;
         else requeued += 1;
       } else {
-        Object.assign(stored, { status: 'dead', batchId: null });
+        kill(stored, true);
         dead += 1;
       }
     }
-    const total = succeeded + requeued + dead;
-    const status = succeeded === total ? 'completed' : succeeded > 0 ? 'partial' : 'failed';
+    const status = requeued + dead === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
+    batch.status = status;
     return { status, succeeded, requeued, dead, pending: queuedCount() };
   };
 
   const release = ({ batchId, failure, countAttempt }: ReleaseBatchInput): ReleaseOutcome => {
+    const batch = batches.get(batchId);
+    if (!batch) return { requeued: 0, dead: 0, pending: queuedCount() };
+    const mine = inFlightOf(batchId);
     let requeued = 0;
     let dead = 0;
-    for (const stored of list()) {
-      if (stored.batchId !== batchId || stored.status !== 'inFlight') continue;
+    for (const stored of mine) {
       if (failure.kind === 'fatal') {
-        Object.assign(stored, { status: 'dead', batchId: null });
+        kill(stored, countAttempt);
         dead += 1;
-        continue;
-      }
-      if (requeue(stored, countAttempt)) dead += 1;
+      } else if (requeue(stored, countAttempt)) dead += 1;
       else requeued += 1;
     }
+    if (mine.length > 0 || batch.status === 'syncing' || batch.status === 'pending') batch.status = 'failed';
     return { requeued, dead, pending: queuedCount() };
   };
 
-  function call<I, O>(name: OutboxActorName, run: (input: I) => O) {
-    return (input: I): Promise<O> => {
-      if (!manual.has(name)) return Promise.resolve().then(() => run(input));
-      return new Promise<O>((resolve, reject) => {
-        const held: HeldCall = {
-          name,
-          input,
-          state: 'open',
-          proceed: () => {
-            held.state = 'done';
-            resolve(run(input));
-          },
-          fail: (message) => {
-            held.state = 'failed';
-            reject(new Error(message));
-          },
-        };
-        calls.push(held);
-      });
-    };
-  }
-  const runners = {
-    claimBatch: call('claimBatch', claim),
-    recordResults: call('recordResults', record),
-    releaseBatch: call('releaseBatch', release),
+  const enqueue = async (count: number) => {
+    for (let i = 0; i < count; i += 1) {
+      const op = fakeOp();
+      ops.set(op.id, { op, status: 'queued', batchId: null, retryCount: 0, bytes: OP_BYTES });
+    }
   };
 
-  return {
-    async enqueue(count) {
-      for (let i = 0; i < count; i += 1) {
-        const op = fakeOp();
-        ops.set(op.id, { op, status: 'queued', batchId: null, retryCount: 0, bytes: opBytes });
-      }
+  return withHarness(
+    {
+      kind: 'fake',
+      claimBatch: async (input) => claim(input),
+      recordResults: async (input) => record(input),
+      releaseBatch: async (input) => release(input),
+      enqueue,
+      async setQueued(count) {
+        const queued = list().filter((o) => o.status === 'queued');
+        for (const stored of queued.slice(count)) ops.delete(stored.op.id);
+        await enqueue(Math.max(0, count - queued.length));
+      },
+      async rows() {
+        return {
+          ops: list().map((s) => ({ id: s.op.id, seq: s.op.seq, status: s.status, batchId: s.batchId, retryCount: s.retryCount })),
+          batches: [...batches.values()].map((b) => ({ ...b, opIds: [...b.opIds] })),
+        };
+      },
+      async close() {
+        ops.clear();
+        batches.clear();
+      },
     },
-    async setQueued(count) {
-      const queued = list().filter((o) => o.status === 'queued');
-      for (const stored of queued.slice(count)) ops.delete(stored.op.id);
-      await this.enqueue(Math.max(0, count - queued.length));
-    },
-    async counts() {
-      const all = list();
-      return {
-        queued: all.filter((o) => o.status === 'queued').length,
-        inFlight: all.filter((o) => o.status === 'inFlight').length,
-        dead: all.filter((o) => o.status === 'dead').length,
-      };
-    },
-    async inFlightBatchIds() {
-      return [...new Set(list().filter((o) => o.status === 'inFlight').map((o) => o.batchId as string))];
-    },
-    run: runners,
-    actors: {
-      claimBatch: fromPromise(({ input }: { input: ClaimBatchInput }) => runners.claimBatch(input)),
-      recordResults: fromPromise(({ input }: { input: RecordResultsInput }) => runners.recordResults(input)),
-      releaseBatch: fromPromise(({ input }: { input: ReleaseBatchInput }) => runners.releaseBatch(input)),
-    },
-    held: (name) => calls.filter((c) => c.state === 'open' && (!name || c.name === name)),
-  };
+    options,
+  );
 }

@@ -3,8 +3,10 @@ import { createTestModel } from 'xstate/graph';
 import { batchMachine, type BatchOutput } from '../../machines/batch.machine.ts';
 import { queueMachine, type QueueEmitted, type QueueEvent, type QueueInput } from '../../machines/queue.machine.ts';
 import { DEFAULT_BATCH_CONFIG, type BatchConfig, type FailureKind, type Priority, type ReleaseBatchInput, type UploadResult } from '../../machines/types.ts';
-import { createFakeOutbox, OP_BYTES, type OutboxUnderTest } from './fakeOutbox.ts';
+import { createDexieOutbox } from './dexieOutbox.ts';
+import { createFakeOutbox, type OutboxUnderTest } from './fakeOutbox.ts';
 import { afterExecutors, createCoverage, createFakeTransport, httpFailure, okResults, settle, toTestMachine, type TransportOptions } from './fakes.ts';
+import type { OpRow, OutboxFactory } from './outboxUnderTest.ts';
 
 type Options = Partial<QueueInput> & { respond?: TransportOptions['respond'] };
 
@@ -342,30 +344,36 @@ describe('queue machine: offline and resume', () => {
   });
 });
 
-describe('queue model-based', () => {
-  test('every state and transition is reached by the generated paths, against the real machine', async () => {
+const outboxes: Array<[string, OutboxFactory]> = [
+  ['fake', createFakeOutbox],
+  ['dexie', createDexieOutbox],
+];
+
+describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) => {
+  test('every state and transition is reached by the generated paths; each state checked against the outbox and the requests', async () => {
     const config: BatchConfig = { size: 3, timeoutMs: 1_000, maxBatchOps: 5, maxBatchBytes: 1_000_000 };
     const requestTimeoutMs = 30_000;
     type Snap = SnapshotFrom<typeof queueMachine>;
     const kinds: FailureKind[] = ['network', 'timeout', 'server', 'rateLimited', 'auth', 'fatal'];
 
-    // What the real batch (fake outbox + transport) reports, predicted from the model's counts.
+    // What the real batch (outbox + transport) reports, predicted from the model's counts.
     const batchOutputs = (s: Snap): BatchOutput[] => {
       if (!s.context.inFlight) return [];
       const P = s.context.pending;
       const n = Math.min(P, s.context.inFlight.maxOps);
-      const base = { batchId: 'b', opCount: n, bytes: n * OP_BYTES };
+      // Bytes depend on the outbox (JSON size in Dexie); the tests never compare them.
+      const base = { batchId: 'b', opCount: n, bytes: 0 };
       if (n === 0) return [{ batchId: 'b', status: 'empty', opCount: 0, bytes: 0 }];
       const outputs: BatchOutput[] = [
         { ...base, status: 'completed', outcome: { status: 'completed', succeeded: n, requeued: 0, dead: 0, pending: P - n } },
       ];
       if (n >= 2) outputs.push({ ...base, status: 'partial', outcome: { status: 'partial', succeeded: n - 1, requeued: 1, dead: 0, pending: P - n + 1 } });
-      for (const kind of kinds) {
+      for (const failureKind of kinds) {
         outputs.push({
           ...base,
           status: 'failed',
-          outcome: kind === 'fatal' ? { requeued: 0, dead: n, pending: P - n } : { requeued: n, dead: 0, pending: P },
-          failure: { kind, message: kind, ...(kind === 'rateLimited' ? { retryAfterMs: 5_000 } : {}) },
+          outcome: failureKind === 'fatal' ? { requeued: 0, dead: n, pending: P - n } : { requeued: n, dead: 0, pending: P },
+          failure: { kind: failureKind, message: failureKind, ...(failureKind === 'rateLimited' ? { retryAfterMs: 5_000 } : {}) },
         });
       }
       return outputs;
@@ -373,21 +381,22 @@ describe('queue model-based', () => {
 
     const testMachine = toTestMachine(queueMachine, { 'xstate.done.actor.*': 'xstate.done.actor.batch-b' });
     const modelEvents = (state: unknown) => {
-        const s = state as unknown as Snap;
-        const idleOutbox = s.context.inFlight === null;
-        return [
-          ...(idleOutbox && s.context.pending < config.size
-            ? (['immediate', 'high', 'normal', 'low'] as const).map((priority) => ({ type: 'op.enqueued', priority }))
-            : []),
-          ...(idleOutbox ? [{ type: 'outbox.changed', pending: 0 }, { type: 'outbox.changed', pending: 2 }] : []),
-          { type: 'sync.now' },
-          { type: 'network.changed', online: false },
-          { type: 'network.changed', online: true, config },
-          { type: 'auth.expired' },
-          { type: 'auth.refreshed' },
-          { type: 'xstate.done.actor.retry-backoff', output: { attempt: 0, delayMs: 0, exhausted: false } },
-          ...batchOutputs(s).map((output) => ({ type: 'xstate.done.actor.batch-b', output })),
-        ] as never as Array<{ type: string }>;
+      const s = state as unknown as Snap;
+      const idleOutbox = s.context.inFlight === null;
+      return [
+        ...(idleOutbox && s.context.pending < config.size
+          ? (['immediate', 'high', 'normal', 'low'] as const).map((priority) => ({ type: 'op.enqueued', priority }))
+          : []),
+        // Another tab emptied the outbox, wrote a little, or left a backlog (more than a window: batches grow to maxBatchOps).
+        ...(idleOutbox ? [0, 2, 7].map((pending) => ({ type: 'outbox.changed', pending })) : []),
+        { type: 'sync.now' },
+        { type: 'network.changed', online: false },
+        { type: 'network.changed', online: true, config },
+        { type: 'auth.expired' },
+        { type: 'auth.refreshed' },
+        { type: 'xstate.done.actor.retry-backoff', output: { attempt: 0, delayMs: 0, exhausted: false } },
+        ...batchOutputs(s).map((output) => ({ type: 'xstate.done.actor.batch-b', output })),
+      ] as never as Array<{ type: string }>;
     };
     const model = createTestModel(testMachine, { events: modelEvents as never });
     // createTestModel also offers a bare `{ type }` for every descriptor missing from the list above
@@ -420,8 +429,8 @@ describe('queue model-based', () => {
         .map((path) => ({ path, input })),
     );
 
-    // One provided machine for all paths (coverage counts its state nodes); fakes swapped per path.
-    let outbox: OutboxUnderTest = createFakeOutbox();
+    // One provided machine for all paths (coverage counts its state nodes); outbox and transport swapped per path.
+    let outbox: OutboxUnderTest = createOutbox();
     let transport = createFakeTransport();
     const batch = batchMachine.provide({
       actors: {
@@ -432,24 +441,32 @@ describe('queue model-based', () => {
       },
     });
     const machine = queueMachine.provide({ actors: { batch } });
-    const coverage = createCoverage(machine, 'queue');
+    const coverage = createCoverage(machine, `queue (${kind})`);
+    await outbox.close();
 
     for (const { path, input } of paths) {
       // Claims wait for the model's step, so a batch ends only when the model says it does.
-      outbox = createFakeOutbox({ manual: ['claimBatch'] });
+      outbox = createOutbox({ manual: ['claimBatch'] });
       transport = createFakeTransport();
       const clock = new SimulatedClock();
       const settled: BatchOutput[] = [];
-      const actor = createActor(machine, { clock, input: { ...input, now: () => clock.now() }, inspect: coverage.inspect });
+      // The real outbox refuses a batch id twice, so the real queue numbers its batches.
+      let batchNumber = 0;
+      const actor = createActor(machine, {
+        clock,
+        input: { ...input, now: () => clock.now(), newBatchId: () => `b${++batchNumber}` },
+        inspect: coverage.inspect,
+      });
       actor.on('batch.settled', (e) => settled.push(e.output));
       actor.start();
+      await outbox.quiet();
       const send = async (event: QueueEvent) => {
         actor.send(event);
-        await settle(3);
+        await outbox.quiet();
       };
       const advance = async (ms: number) => {
         clock.increment(ms);
-        await settle(3);
+        await outbox.quiet();
       };
       await path.test({
         states: {
@@ -461,18 +478,28 @@ describe('queue model-based', () => {
             // (The attempt count is not part of the abstract state, so the model's snapshot may carry another one.)
             expect(real.context.inFlight === null).toBe(m.context.inFlight === null);
             for (const tag of ['busy', 'offline', 'error', 'auth'] as const) expect(real.hasTag(tag)).toBe(m.hasTag(tag));
-            const counts = await outbox.counts();
-            // Never more than one request, one batch, one batch's ops in flight.
-            expect(transport.open().length).toBeLessThanOrEqual(1);
-            expect((await outbox.inFlightBatchIds()).length).toBeLessThanOrEqual(1);
-            expect(Object.keys(real.children).filter((id) => id.startsWith('batch-')).length).toBe(real.context.inFlight ? 1 : 0);
-            // The count the machine keeps is the outbox's truth whenever no batch is out.
-            if (!real.context.inFlight) expect(counts.queued + counts.inFlight).toBe(real.context.pending);
-            if (real.matches('idle')) expect(counts).toMatchObject({ queued: 0, inFlight: 0 });
-            if (real.matches('backoff')) {
-              expect(real.context.nextRetryAt).not.toBeNull();
-              expect(transport.open()).toHaveLength(0);
+            const { ops, batches } = await outbox.rows();
+            const count = (status: OpRow['status']) => ops.filter((o) => o.status === status).length;
+            // The batch actor, if any, waits on its claim: nothing of it is in the outbox or on the wire yet.
+            const children = Object.keys(real.children).filter((id) => id.startsWith('batch-'));
+            expect(children).toEqual(real.context.inFlight ? [`batch-${real.context.inFlight.batchId}`] : []);
+            if (real.context.inFlight) {
+              expect(real.children[children[0]!]!.getSnapshot().value).toBe('claiming');
+              expect(batches.map((b) => b.id)).not.toContain(real.context.inFlight.batchId);
             }
+            expect(count('inFlight')).toBe(0);
+            // Every request sent belongs to one settled batch row and carried exactly its ops.
+            expect(transport.open()).toHaveLength(0);
+            expect(transport.requests).toHaveLength(real.context.requestsSent);
+            expect(transport.requests.map((r) => r.batchId)).toEqual(batches.map((b) => b.id));
+            for (const [i, b] of batches.entries()) {
+              expect(['completed', 'partial', 'failed']).toContain(b.status);
+              expect(transport.requests[i]!.operations.map((o) => o.id)).toEqual(b.opIds);
+            }
+            // The count the machine keeps is the outbox's truth whenever no batch is out.
+            if (!real.context.inFlight) expect(count('queued')).toBe(real.context.pending);
+            if (real.matches('idle')) expect(count('queued')).toBe(0);
+            if (real.matches('backoff')) expect(real.context.nextRetryAt).not.toBeNull();
           },
         },
         events: {
@@ -491,22 +518,69 @@ describe('queue model-based', () => {
           ['xstate.done.actor.retry-backoff' as never]: () => advance(actor.getSnapshot().context.retryDelayMs ?? 0),
           ['xstate.done.actor.batch-b' as never]: async ({ event }: { event: { output: BatchOutput } }) => {
             const expected = event.output;
+            const { batchId } = actor.getSnapshot().context.inFlight!;
+            const before = await outbox.rows();
+            const sentBefore = transport.requests.length;
+            // The claim takes the oldest queued ops, as many as the model says.
+            const claimedIds = before.ops
+              .filter((o) => o.status === 'queued')
+              .slice(0, expected.opCount)
+              .map((o) => o.id);
+            expect(claimedIds).toHaveLength(expected.opCount);
             outbox.held('claimBatch')[0]!.proceed();
-            await settle(3);
+            await outbox.quiet();
+            const claimed = await outbox.rows();
+            const untouched = (rows: OpRow[]) => rows.filter((o) => !claimedIds.includes(o.id));
+            if (expected.opCount > 0) {
+              // Sending: exactly the claimed ops inFlight under this batch, a 'syncing' row, one request with them.
+              const inFlight = claimed.ops.filter((o) => o.status === 'inFlight');
+              expect(inFlight.map((o) => o.id)).toEqual(claimedIds);
+              expect(inFlight.every((o) => o.batchId === batchId)).toBe(true);
+              expect(claimed.batches.find((b) => b.id === batchId)).toEqual({ id: batchId, status: 'syncing', opIds: claimedIds });
+              expect(transport.requests).toHaveLength(sentBefore + 1);
+              expect(transport.open()).toHaveLength(1);
+              expect(transport.open()[0]!.batchId).toBe(batchId);
+              expect(transport.open()[0]!.operations.map((o) => o.id)).toEqual(claimedIds);
+            } else {
+              expect(claimed.batches.map((b) => b.id)).not.toContain(batchId);
+              expect(transport.requests).toHaveLength(sentBefore);
+            }
             const request = transport.open()[0];
             if (expected.status === 'completed') request!.answer(ack(request!));
             if (expected.status === 'partial') request!.answer({ ok: true, results: okResults(request!.operations, { retryable: true }) });
-            const kind = expected.failure?.kind;
-            if (kind === 'network') request!.reject('fetch failed');
-            if (kind === 'server' || kind === 'auth' || kind === 'fatal' || kind === 'rateLimited') {
-              request!.answer(httpFailure(kind, kind === 'rateLimited' ? { retryAfterMs: 5_000 } : {}));
+            const failureKind = expected.failure?.kind;
+            if (failureKind === 'network') request!.reject('fetch failed');
+            if (failureKind === 'server' || failureKind === 'auth' || failureKind === 'fatal' || failureKind === 'rateLimited') {
+              request!.answer(httpFailure(failureKind, failureKind === 'rateLimited' ? { retryAfterMs: 5_000 } : {}));
             }
-            if (kind === 'timeout') await advance(requestTimeoutMs);
-            await settle(3);
+            if (failureKind === 'timeout') await advance(requestTimeoutMs);
+            await outbox.quiet();
             const real = settled.at(-1)!;
+            expect(real.batchId).toBe(batchId);
             expect(real.status).toBe(expected.status);
             expect(real.failure?.kind).toBe(expected.failure?.kind);
             expect(real.outcome).toEqual(expected.outcome);
+            if (expected.opCount === 0) return;
+            // Settled: the ops the server took are gone, the others back in the queue (one more attempt
+            // spent, none after a 401) or dead, the batch row says how it went, nothing else changed.
+            expect(request!.state).toBe(failureKind === 'timeout' ? 'aborted' : failureKind === 'network' ? 'rejected' : 'answered');
+            const after = await outbox.rows();
+            expect(untouched(after.ops)).toEqual(untouched(before.ops));
+            const was = new Map(before.ops.map((o) => [o.id, o]));
+            const back = (id: string, spent: number, status: OpRow['status']): OpRow => ({
+              ...was.get(id)!,
+              status,
+              batchId: null,
+              retryCount: was.get(id)!.retryCount + spent,
+            });
+            const expectedOps =
+              expected.status === 'completed'
+                ? []
+                : expected.status === 'partial'
+                  ? [back(claimedIds[0]!, 1, 'queued')]
+                  : claimedIds.map((id) => (failureKind === 'fatal' ? back(id, 1, 'dead') : back(id, failureKind === 'auth' ? 0 : 1, 'queued')));
+            expect(after.ops.filter((o) => claimedIds.includes(o.id))).toEqual(expectedOps);
+            expect(after.batches.find((b) => b.id === batchId)).toEqual({ id: batchId, status: expected.status, opIds: claimedIds });
           },
           ...afterExecutors(
             machine,
@@ -519,6 +593,7 @@ describe('queue model-based', () => {
         },
       });
       actor.stop();
+      await outbox.close();
     }
     const { line, missingStates, missingTransitions, unknown } = coverage.report();
     console.log(`${line} (${paths.length} paths)`);
