@@ -10,7 +10,7 @@ const config: Config = {
   testMatch: ['**/*.test.ts', '**/*.test.tsx'],
   // Tests that need a real PostgreSQL server (pgTAP, pg_prove) run when DATABASE_URL names one.
   testPathIgnorePatterns: ['/node_modules/', ...(process.env.DATABASE_URL ? [] : ['<rootDir>/__tests__/server/'])],
-  setupFiles: ['fake-indexeddb/auto'],
+  setupFiles: ['fake-indexeddb/auto', '<rootDir>/__tests__/setup/quietSupabase.ts'],
   transform: {
     '^.+\\.(t|j)sx?$': [
       '@swc/jest',

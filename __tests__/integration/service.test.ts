@@ -115,9 +115,12 @@ test('a poisoned op lands in dead letters while the rest sync', async () => {
     payload: { reviewId: randomUUID(), verseCardId: randomUUID(), correct: true, reviewDate: new Date().toISOString() },
   });
   await d.data.recordReview(card.id, true);
-  await eventually(async () => expect(await d.db.syncOperations.where('status').equals('queued').count()).toBe(0));
-  const dead = await d.db.syncOperations.toArray();
-  expect(dead).toEqual([expect.objectContaining({ id: poisonId, status: 'dead', lastError: expect.objectContaining({ code: 'CARD_NOT_FOUND' }) })]);
+  // Only the poisoned op is left, dead with the server's reason; nothing queued or in flight.
+  await eventually(async () =>
+    expect(await d.db.syncOperations.toArray()).toEqual([
+      expect.objectContaining({ id: poisonId, status: 'dead', lastError: expect.objectContaining({ code: 'CARD_NOT_FOUND' }) }),
+    ]),
+  );
   expect(await serverCounts(d.userId)).toMatchObject({ cards: 1, reviews: 1, ledger: 2 });
   await eventually(() => expect(d.sync.getState().deadLetters).toBe(1));
 });
