@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { VersesDb } from '../../src/db/index.ts';
 import { claimBatch, coalesceQueued } from '../../src/outbox/index.ts';
-import { freshDb, opsBySeq, serviceFor, USER_A, USER_B } from './fixtures.ts';
+import { useFreshDb, opsBySeq, serviceFor, USER_A, USER_B } from './fixtures.ts';
 
+const fresh = useFreshDb();
 let db: VersesDb;
-let close: () => Promise<void>;
 beforeEach(() => {
-  ({ db, close } = freshDb());
-});
-afterEach(async () => {
-  await close();
+  db = fresh();
 });
 
 test('a card created and deleted before sending cancels with its reviews and aliases; other cards stay', async () => {

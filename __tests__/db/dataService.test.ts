@@ -2,15 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { VersesDb } from '../../src/db/index.ts';
 import { DataServiceError, DEFAULT_TRANSLATION, type DataServiceErrorCode } from '../../src/service/dataService.ts';
 import { scheduleNextReview } from '../../src/service/reviewSchedule.ts';
-import { dump, freshDb, opsBySeq, serviceFor, USER_A, USER_B } from './fixtures.ts';
+import { dump, useFreshDb, opsBySeq, serviceFor, USER_A, USER_B } from './fixtures.ts';
 
+const fresh = useFreshDb();
 let db: VersesDb;
-let close: () => Promise<void>;
 beforeEach(() => {
-  ({ db, close } = freshDb());
-});
-afterEach(async () => {
-  await close();
+  db = fresh();
 });
 
 const NOW = '2026-11-24T10:00:00.000Z';

@@ -13,6 +13,18 @@ export function freshDb(): { db: VersesDb; name: string; close: () => Promise<vo
   return { db, name, close: () => db.delete() };
 }
 
+/** A fresh database for each test of the file; call the result inside a test. */
+export function useFreshDb(): () => VersesDb {
+  let current: ReturnType<typeof freshDb> | undefined;
+  beforeEach(() => {
+    current = freshDb();
+  });
+  afterEach(async () => {
+    await current?.close();
+  });
+  return () => current!.db;
+}
+
 /** A data service with a controllable user and clock, recording onEnqueued events. */
 export function serviceFor(db: VersesDb, overrides: Partial<DataServiceOptions> = {}) {
   const events: EnqueuedEvent[] = [];

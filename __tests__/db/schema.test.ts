@@ -1,13 +1,10 @@
 import { createVersesDb, DEFAULT_DB_NAME, deleteActorSnapshot, loadActorSnapshot, saveActorSnapshot, type VersesDb } from '../../src/db/index.ts';
-import { freshDb } from './fixtures.ts';
+import { useFreshDb } from './fixtures.ts';
 
+const fresh = useFreshDb();
 let db: VersesDb;
-let close: () => Promise<void>;
 beforeEach(() => {
-  ({ db, close } = freshDb());
-});
-afterEach(async () => {
-  await close();
+  db = fresh();
 });
 
 test('version 1 declares every table with the indexes the outbox queries', async () => {

@@ -73,6 +73,19 @@ export async function openDevice(
   return device;
 }
 
+/** Devices for the tests of a file, each closed after its test. */
+export function useDevices(stack: () => Stack): (options?: Parameters<typeof openDevice>[1]) => Promise<TestDevice> {
+  const open: TestDevice[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((d) => d.close()));
+  });
+  return async (options) => {
+    const d = await openDevice(stack(), options);
+    open.push(d);
+    return d;
+  };
+}
+
 /** Polls until `check` holds (or throws its last failure after `timeoutMs`). */
 export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 // BatchSyncService through the real stack: dataService → Dexie outbox → machines → supabase-js → function → Postgres.
 import { randomUUID } from 'node:crypto';
 import type { WebHandler } from '../../src/stack/http.ts';
-import { eventually, openDevice, type TestDevice } from '../helpers/client.ts';
+import { eventually, useDevices, type TestDevice } from '../helpers/client.ts';
 import { useStack } from '../helpers/stack.ts';
 
 type Sent = { batchId: string; operations: Array<{ id: string; seq: number; type: string }> };
@@ -15,19 +15,11 @@ const stack = useStack({
   },
 });
 
-const devices: TestDevice[] = [];
 beforeEach(() => {
   sent.length = 0;
   fault = undefined;
 });
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-});
-async function device(options?: Parameters<typeof openDevice>[1]) {
-  const d = await openDevice(stack(), options);
-  devices.push(d);
-  return d;
-}
+const device = useDevices(stack);
 
 async function serverCounts(userId: string) {
   const [row] = await stack().sql`

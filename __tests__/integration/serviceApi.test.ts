@@ -5,19 +5,11 @@ import { loadActorSnapshot } from '../../src/db/index.ts';
 import { createLatencyProbe } from '../../src/network/probe.ts';
 import type { SyncState } from '../../src/service/BatchSyncService.ts';
 import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
-import { eventually, openDevice, type TestDevice } from '../helpers/client.ts';
+import { eventually, useDevices, type TestDevice } from '../helpers/client.ts';
 import { useStack } from '../helpers/stack.ts';
 
 const stack = useStack();
-const devices: TestDevice[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-});
-async function device(options?: Parameters<typeof openDevice>[1]) {
-  const d = await openDevice(stack(), options);
-  devices.push(d);
-  return d;
-}
+const device = useDevices(stack);
 // Windows long enough that nothing leaves until the test says so.
 const SLOW = { network: { config: { poor: { timeoutMs: 60_000 }, good: { timeoutMs: 60_000 }, excellent: { timeoutMs: 60_000, size: 1000 } }, probeIntervalMs: 60_000 } };
 
@@ -67,7 +59,6 @@ test('a reload restores the persisted snapshot: last sync time and counters surv
   const lastSync = first.sync.getState().lastSync!;
   const before = first.sync.getMetrics();
   await first.close();
-  devices.splice(devices.indexOf(first), 1);
 
   const second = await device({ dbName, userId });
   expect(await loadActorSnapshot(second.db, 'sync')).toBeDefined();
