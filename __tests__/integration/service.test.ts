@@ -39,7 +39,8 @@ const drained = async (d: TestDevice) => {
 };
 
 test('200 mixed operations reach Postgres exactly once, in seq order, in few requests', async () => {
-  const d = await device();
+  // Coalescing off: every one of the 200 ops must travel (merging is tested below).
+  const d = await device({ service: { coalesce: false } });
   const cards = await d.data.addVerseCards(Array.from({ length: 40 }, (_, i) => ({ reference: `Proverbs ${i + 1}:1` })));
   for (let i = 0; i < 100; i++) await d.data.recordReview(cards[i % 40].id, i % 3 !== 0);
   for (let i = 0; i < 20; i++) await d.data.createAlias(cards[i].id, `alias ${i}`);
@@ -154,4 +155,28 @@ test('a server error is retried with backoff until it succeeds', async () => {
   await eventually(() => drained(d));
   expect(sent).toHaveLength(3);
   expect(await serverCounts(d.userId)).toMatchObject({ cards: 1, ledger: 1 });
+});
+
+test('ops that need not travel do not: create+delete cancel with their reviews and aliases, profile updates merge', async () => {
+  const d = await device();
+  d.sync.setOnline(false);
+  await eventually(() => expect(d.sync.getState().paused).toBe('offline'));
+  const kept = await d.data.addVerseCard('Hebrews 11:1');
+  const gone = await d.data.addVerseCard('Hebrews 11:2');
+  await d.data.recordReview(gone.id, true);
+  await d.data.createAlias(gone.id, 'elders');
+  await d.data.deleteVerse(gone.id);
+  await d.data.updateProfile({ displayName: 'Phoebe' });
+  await d.data.updateProfile({ dailyGoal: 4 });
+  await d.data.updateProfile({ displayName: 'Phoebe of Cenchreae' });
+
+  d.sync.setOnline(true);
+  await eventually(() => drained(d));
+  const types = sent.flatMap((b) => b.operations.map((o) => o.type));
+  expect(types.sort()).toEqual(['CREATE_VERSE', 'UPDATE_PROFILE']);
+  expect(await serverCounts(d.userId)).toEqual({ cards: 1, deleted: 0, reviews: 0, aliases: 0, ledger: 2 });
+  const [card] = await stack().sql`select id from verse_cards where user_id = ${d.userId}`;
+  expect(card.id).toBe(kept.id);
+  const [profile] = await stack().sql`select display_name, daily_goal from profiles where user_id = ${d.userId}`;
+  expect(profile).toEqual({ display_name: 'Phoebe of Cenchreae', daily_goal: 4 });
 });

@@ -10,7 +10,7 @@ import { SYSTEM_IDS, syncMachine, type SyncInput } from '../../machines/sync.mac
 import type { ClaimBatchInput, Priority, Quality, RecordResultsInput, ReleaseBatchInput, UploadBatchInput } from '../../machines/types.ts';
 import type { OperationPayloads, OperationType } from '../../supabase/functions/_shared/protocol.ts';
 import { loadActorSnapshot, saveActorSnapshot, type VersesDb } from '../db/index.ts';
-import { claimBatch, countPending, enqueueOperation, OUTBOX_TABLES, recordResults, recoverInFlight, releaseBatch } from '../outbox/index.ts';
+import { claimBatch, coalesceQueued, countPending, enqueueOperation, OUTBOX_TABLES, recordResults, recoverInFlight, releaseBatch } from '../outbox/index.ts';
 import { browserNetworkEvents, type NetworkEventSources } from '../network/browser.ts';
 import { createLatencyProbe } from '../network/probe.ts';
 import { createTransport } from '../transport/transport.ts';
@@ -74,6 +74,8 @@ export type BatchSyncServiceOptions = {
   inspect?: (event: InspectionEvent) => void;
   /** Keep the actors' snapshots in Dexie so a reload resumes (default true). */
   persistSnapshots?: boolean;
+  /** Cancel create+delete pairs and merge profile updates before each claim (default true). */
+  coalesce?: boolean;
 };
 
 const SNAPSHOT_ID = 'sync';
@@ -304,6 +306,7 @@ export class BatchSyncService {
     const batch = batchMachine.provide({
       actors: {
         claimBatch: fromPromise(async ({ input }: { input: ClaimBatchInput }) => {
+          if (this.options.coalesce !== false) await coalesceQueued(db);
           const claimed = await claimBatch(db, input, { userId: getUserId() });
           if (claimed) {
             const rows = await db.syncOperations.where('batchId').equals(claimed.batchId).toArray();
