@@ -1,5 +1,6 @@
 import type { OperationError } from '../../supabase/functions/_shared/protocol.ts';
 import type { StoredError } from '../db/types.ts';
+import { CodedError } from '../errors.ts';
 
 export type OutboxErrorCode =
   | 'NO_TRANSACTION' // enqueueOperation called outside a suitable Dexie transaction
@@ -9,15 +10,12 @@ export type OutboxErrorCode =
   | 'OPERATION_NOT_FOUND';
 
 /** An outbox function refused its input; `code` says which rule, `message` what to change. */
-export class OutboxError extends Error {
-  readonly code: OutboxErrorCode;
+export class OutboxError extends CodedError<OutboxErrorCode> {
   /** For INVALID_OPERATION: the protocol's own verdict (code VALIDATION_FAILED or UNKNOWN_TYPE). */
   readonly detail?: OperationError;
 
   constructor(code: OutboxErrorCode, message: string, detail?: OperationError) {
-    super(message);
-    this.name = 'OutboxError';
-    this.code = code;
+    super(code, message);
     this.detail = detail;
   }
 }

@@ -9,6 +9,7 @@ import { queueMachine, type QueueContext } from '../../machines/queue.machine.ts
 import { SYSTEM_IDS, syncMachine, type SyncInput } from '../../machines/sync.machine.ts';
 import type { ClaimBatchInput, Priority, Quality, RecordResultsInput, ReleaseBatchInput, UploadBatchInput } from '../../machines/types.ts';
 import type { OperationPayloads, OperationType } from '../../supabase/functions/_shared/protocol.ts';
+import { CodedError } from '../errors.ts';
 import { loadActorSnapshot, saveActorSnapshot, type VersesDb } from '../db/index.ts';
 import { claimBatch, coalesceQueued, countPending, enqueueOperation, OUTBOX_TABLES, recordResults, recoverInFlight, releaseBatch } from '../outbox/index.ts';
 import { browserNetworkEvents, type NetworkEventSources } from '../network/browser.ts';
@@ -42,14 +43,8 @@ export type SyncMetrics = {
 
 export type SyncServiceErrorCode = 'OFFLINE' | 'NOT_STARTED';
 
-export class SyncServiceError extends Error {
-  readonly code: SyncServiceErrorCode;
-  constructor(code: SyncServiceErrorCode, message: string) {
-    super(message);
-    this.name = 'SyncServiceError';
-    this.code = code;
-  }
-}
+/** The sync service refused a call (e.g. forceSyncAll while offline). */
+export class SyncServiceError extends CodedError<SyncServiceErrorCode> {}
 
 export type BatchSyncServiceOptions = {
   db: VersesDb;

@@ -7,20 +7,13 @@ import type { VersesDb } from '../db/database.ts';
 import type { Alias, Profile, ReviewLog, Verse, VerseCard } from '../db/types.ts';
 import { enqueueOperation, enqueueOperations, OUTBOX_TABLES } from '../outbox/enqueue.ts';
 import { OutboxError } from '../outbox/errors.ts';
+import { CodedError } from '../errors.ts';
 import { scheduleNextReview } from './reviewSchedule.ts';
 
 export type DataServiceErrorCode = 'INVALID_INPUT' | 'CARD_NOT_FOUND' | 'CARD_DELETED';
 
 /** A write the data service refused; nothing was written (neither the record nor its operation). */
-export class DataServiceError extends Error {
-  readonly code: DataServiceErrorCode;
-
-  constructor(code: DataServiceErrorCode, message: string) {
-    super(message);
-    this.name = 'DataServiceError';
-    this.code = code;
-  }
-}
+export class DataServiceError extends CodedError<DataServiceErrorCode> {}
 
 export type EnqueuedEvent = { priority: Priority; count: number };
 
