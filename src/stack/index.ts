@@ -28,6 +28,8 @@ export type StackOptions = {
   jwtSecret?: string;
   /** Wraps the function, e.g. with a fault or latency proxy. */
   wrapFunction?: (handler: WebHandler) => WebHandler;
+  /** Answers every request that is not a function (e.g. the demo page and its dev endpoints). */
+  fallback?: WebHandler;
   log?: (line: string) => void;
 };
 
@@ -86,6 +88,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const gateway = await startGateway({
       port: options.port,
       functions: { 'verse-operations': options.wrapFunction ? options.wrapFunction(handler) : handler },
+      fallback: options.fallback,
     });
     stops.push(() => gateway.close());
     return {
