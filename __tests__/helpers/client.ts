@@ -32,12 +32,12 @@ export type TestDevice = {
 /** Opens a device for `userId` (a fresh database unless `dbName` names one). */
 export async function openDevice(
   stack: Stack,
-  options: { userId?: string; dbName?: string; token?: string; service?: Partial<BatchSyncServiceOptions> } = {},
+  options: { userId?: string; dbName?: string; token?: string; service?: Partial<BatchSyncServiceOptions>; /** e.g. a fault proxy in front of the stack */ url?: string } = {},
 ): Promise<TestDevice> {
   const userId = options.userId ?? randomUUID();
   let token = options.token ?? (await stack.tokenFor(userId));
   const db = createVersesDb(options.dbName ?? `device-${randomUUID()}`);
-  const client = createSupabaseClient({ url: stack.url, anonKey: stack.anonKey, accessToken: async () => token, webSocket: WebSocket });
+  const client = createSupabaseClient({ url: options.url ?? stack.url, anonKey: stack.anonKey, accessToken: async () => token, webSocket: WebSocket });
   const make = (overrides: Partial<BatchSyncServiceOptions> = {}) =>
     new BatchSyncService({
       db,
