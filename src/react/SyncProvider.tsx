@@ -1,0 +1,85 @@
+// Gives a component tree one started BatchSyncService, its root actor and the Dexie database
+// the counts are read from. The service owns its actors (it provides them the outbox and the
+// transport), so this is a plain context around it rather than createActorContext(machine).
+import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import type { AnyActorRef } from 'xstate';
+import { SYSTEM_IDS } from '../../machines/sync.machine.ts';
+import type { VersesDb } from '../db/index.ts';
+import type { BatchSyncService } from '../service/BatchSyncService.ts';
+
+export type SyncContextValue = {
+  service: BatchSyncService;
+  db: VersesDb;
+  /** The signed-in user: counts and dead letters are theirs (and user-less ones). */
+  userId: string | undefined;
+  /** The root `sync` actor. */
+  root: BatchSyncService['actor'];
+  /** The `queue` actor (system id 'queue'). */
+  queue: AnyActorRef;
+};
+
+const SyncContext = createContext<SyncContextValue | null>(null);
+
+// start() is idempotent only once it has finished; StrictMode mounts twice, so share the promise.
+const starting = new WeakMap<BatchSyncService, Promise<void>>();
+
+function isStarted(service: BatchSyncService): boolean {
+  try {
+    return Boolean(service.actor);
+  } catch {
+    return false;
+  }
+}
+
+function ensureStarted(service: BatchSyncService): Promise<void> {
+  if (isStarted(service)) return Promise.resolve();
+  let promise = starting.get(service);
+  if (!promise) {
+    promise = service.start().finally(() => starting.delete(service));
+    starting.set(service, promise);
+  }
+  return promise;
+}
+
+function contextOf(service: BatchSyncService, db: VersesDb, userId: string | undefined): SyncContextValue {
+  const root = service.actor;
+  const queue = root.system.get(SYSTEM_IDS.queue) as AnyActorRef;
+  return { service, db, userId, root, queue };
+}
+
+export type SyncProviderProps = {
+  service: BatchSyncService;
+  db: VersesDb;
+  userId?: string;
+  /** Rendered until the service has started (it is started here when it was not yet). */
+  fallback?: ReactNode;
+  children: ReactNode;
+};
+
+/** Starts `service` if needed and gives it to the tree below; the owner stops it. */
+export function SyncProvider({ service, db, userId, fallback = null, children }: SyncProviderProps) {
+  const [value, setValue] = useState<SyncContextValue | null>(() => (isStarted(service) ? contextOf(service, db, userId) : null));
+  const [error, setError] = useState<Error | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    ensureStarted(service).then(
+      () => live && setValue(contextOf(service, db, userId)),
+      (e: unknown) => live && setError(e instanceof Error ? e : new Error(String(e))),
+    );
+    return () => {
+      live = false;
+    };
+  }, [service, db, userId]);
+
+  if (error) throw error;
+  if (!value || value.service !== service || value.db !== db || value.userId !== userId) return <>{fallback}</>;
+  return <SyncContext.Provider value={value}>{children}</SyncContext.Provider>;
+}
+
+/** The service, its actors and database; throws outside a SyncProvider. */
+export function useSyncContext(): SyncContextValue {
+  const value = useContext(SyncContext);
+  if (!value) throw new Error('useSyncContext: wrap the component in <SyncProvider service={...} db={...}>');
+  return value;
+}

@@ -1,0 +1,32 @@
+// The one way components act on sync: send now, and retry or discard a dead letter.
+import { useMemo } from 'react';
+import { discardDeadLetter, retryDeadLetter } from '../outbox/index.ts';
+import { useSyncContext } from './SyncProvider.tsx';
+
+export type SyncEvents = {
+  /** Sends what is queued now instead of waiting for the batch window. */
+  syncNow(): void;
+  /** Puts a dead letter back in the queue with a fresh retry budget and sends it; false if it was not dead. */
+  retryDeadLetter(opId: string): Promise<boolean>;
+  /** Deletes a dead letter for good; false if it was not dead. */
+  discardDeadLetter(opId: string): Promise<boolean>;
+};
+
+/** Actions on the SyncProvider's service. */
+export function useSyncEvents(): SyncEvents {
+  const { service, root, db } = useSyncContext();
+  return useMemo(
+    () => ({
+      syncNow: () => root.send({ type: 'sync.now' }),
+      async retryDeadLetter(opId) {
+        const row = await retryDeadLetter(db, opId);
+        if (!row) return false;
+        // The user asked for it: skip the batch window.
+        service.notifyEnqueued({ priority: 'immediate', count: 1 });
+        return true;
+      },
+      discardDeadLetter: (opId) => discardDeadLetter(db, opId),
+    }),
+    [service, root, db],
+  );
+}
