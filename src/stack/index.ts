@@ -83,7 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     } else {
       const store = createBatchStore(database.url, { maxConnections: pool });
       stops.push(() => store.close());
-      handler = createHandler({ store, jwtSecret, log });
+      handler = createHandler({ store, jwtSecret, log, load: { maxConcurrent: pool, maxWaiting: pool * 16 } });
     }
     const gateway = await startGateway({
       port: options.port,

@@ -13,6 +13,7 @@ import {
   type RequestErrorCode,
   type WireOperation,
 } from '../_shared/protocol.ts';
+import { createAdmission } from './admission.ts';
 import { verifyAccessToken } from './auth.ts';
 import type { BatchStore } from './store.ts';
 
@@ -20,6 +21,8 @@ export type HandlerOptions = {
   store: BatchStore;
   jwtSecret: string;
   limits?: { maxOperations?: number; maxBodyBytes?: number };
+  /** Batches applied at once and waiting for a turn; more are refused with 429 (defaults 8 and 64). */
+  load?: { maxConcurrent?: number; maxWaiting?: number; retryAfterSeconds?: number };
   log?: (line: string) => void;
 };
 
@@ -143,6 +146,8 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
   const maxOperations = options.limits?.maxOperations ?? LIMITS.maxOperations;
   const maxBodyBytes = options.limits?.maxBodyBytes ?? LIMITS.maxBodyBytes;
   const log = options.log ?? ((line: string) => console.error(line));
+  const admission = createAdmission(options.load?.maxConcurrent ?? 8, options.load?.maxWaiting ?? 64);
+  const retryAfter = String(options.load?.retryAfterSeconds ?? 1);
 
   return async function handle(req: Request): Promise<Response> {
     if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_HEADERS });
@@ -177,6 +182,10 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
 
     let applied: OperationResult[] = [];
     if (valid.length > 0) {
+      const release = await admission.enter();
+      if (!release) {
+        return fail('RATE_LIMITED', 'the server is busy; the batch was not applied, retry after the given delay', { 'Retry-After': retryAfter });
+      }
       try {
         applied = await options.store.applyBatch(auth.claims, batchId, valid);
       } catch (error) {
@@ -186,6 +195,8 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
           return fail('UNAVAILABLE', 'the database is unavailable; the batch was not applied, retry later', { 'Retry-After': '1' });
         }
         return fail('SERVER_ERROR', 'the batch could not be applied and nothing was written; retry later');
+      } finally {
+        release();
       }
     }
     const appliedById = new Map(applied.map((result) => [result.id, result]));

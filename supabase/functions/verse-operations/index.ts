@@ -9,10 +9,14 @@ function requireEnv(name: string): string {
   return value;
 }
 
-const store = createBatchStore(requireEnv('SUPABASE_DB_URL'), {
-  maxConnections: Number(Deno.env.get('VERSE_OPERATIONS_DB_POOL') ?? 4),
+const pool = Number(Deno.env.get('VERSE_OPERATIONS_DB_POOL') ?? 4);
+const store = createBatchStore(requireEnv('SUPABASE_DB_URL'), { maxConnections: pool });
+// One batch per pooled connection at a time, a short line behind them, 429 past that.
+const handler = createHandler({
+  store,
+  jwtSecret: requireEnv('SUPABASE_JWT_SECRET'),
+  load: { maxConcurrent: pool, maxWaiting: pool * 16 },
 });
-const handler = createHandler({ store, jwtSecret: requireEnv('SUPABASE_JWT_SECRET') });
 
 // Supabase's runtime picks the port itself; the local stack names one.
 const port = Deno.env.get('VERSE_OPERATIONS_PORT');
