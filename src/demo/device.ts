@@ -1,0 +1,77 @@
+// One signed-in browser: its own Dexie database, the supabase-js client on this origin, the
+// sync service and the data service, plus the dev-only network controls.
+import type { InspectionEvent } from 'xstate';
+import type { Quality } from '../../machines/types.ts';
+import { createVersesDb, type VersesDb } from '../db/index.ts';
+import { createLatencyProbe } from '../network/probe.ts';
+import { BatchSyncService } from '../service/BatchSyncService.ts';
+import { createDataService, type DataService } from '../service/dataService.ts';
+import { createSupabaseClient } from '../transport/supabaseClient.ts';
+import type { DevSession } from './session.ts';
+
+/** Round trips that classify as each quality (thresholds: excellent ≤ 100 ms, good ≤ 500 ms). */
+export const FORCED_RTT: Record<Quality, number> = { excellent: 30, good: 250, poor: 900 };
+
+export type NetworkMode = 'auto' | 'offline' | Quality;
+
+export type DemoDevice = {
+  db: VersesDb;
+  data: DataService;
+  service: BatchSyncService;
+  userId: string;
+  /** Forces the network as the dev panel says; 'auto' gives it back to the browser and the probe. */
+  setNetwork(mode: NetworkMode): void;
+  close(): Promise<void>;
+};
+
+// A new device must not start on a database the previous one is still stopping on.
+let closing: Promise<void> = Promise.resolve();
+
+/** Opens the device of `session`'s user and starts syncing. */
+export async function openDemoDevice(options: {
+  session: DevSession;
+  anonKey: string;
+  inspect?: (event: InspectionEvent) => void;
+}): Promise<DemoDevice> {
+  await closing;
+  const { session } = options;
+  const userId = session.user.id;
+  const db = createVersesDb(`verses-sync-demo-${userId}`);
+  const client = createSupabaseClient({ url: window.location.origin, anonKey: options.anonKey, accessToken: () => session.accessToken() });
+  const probe = createLatencyProbe(client);
+  let forced: Quality | null = null;
+  const service = new BatchSyncService({
+    db,
+    client,
+    getUserId: () => userId,
+    refreshSession: () => session.refresh(),
+    // While the panel forces a quality, every probe agrees with it.
+    probeLatency: async () => (forced ? FORCED_RTT[forced] : probe()),
+    inspect: options.inspect,
+  });
+  const data = createDataService({ db, getUserId: () => userId, onEnqueued: service.notifyEnqueued });
+  await service.start();
+  return {
+    db,
+    data,
+    service,
+    userId,
+    setNetwork(mode) {
+      if (mode === 'offline') {
+        service.setOnline(false);
+        return;
+      }
+      forced = mode === 'auto' ? null : mode;
+      service.setOnline(mode === 'auto' ? navigator.onLine : true);
+      if (forced) service.updateConnection({ rtt: FORCED_RTT[forced], effectiveType: '4g', saveData: false });
+      else service.actor.send({ type: 'probe.now' });
+    },
+    close() {
+      closing = closing.then(async () => {
+        await service.stop();
+        db.close();
+      });
+      return closing;
+    },
+  };
+}
