@@ -23,6 +23,8 @@ export type ChaosOptions = {
   databaseUrl?: string;
   /** Share of requests the proxy breaks while ops are issued. */
   faultRate?: number;
+  /** Coalescing in the pages (the product's default: on). */
+  coalesce?: boolean;
   /** How long the outboxes get to drain once faults stop. */
   drainTimeoutMs?: number;
   log?: (line: string) => void;
@@ -181,7 +183,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     cleanups.push(() => stack!.stop());
     proxy = await startFaultProxy({ target: stack.url, seed: options.seed, rate: options.faultRate ?? 0.3, delayMs: 200 });
     cleanups.push(() => proxy!.close());
-    log(`chaos: seed ${options.seed}, ${options.ops} ops, ${options.kills} kills, ${options.databaseUrl ? 'PostgreSQL' : 'PGlite'}; stack ${stack.url}, proxy ${proxy.url}`);
+    log(`chaos: seed ${options.seed}, ${options.ops} ops, ${options.kills} kills, coalescing ${options.coalesce === false ? 'off' : 'on'}, ${options.databaseUrl ? 'PostgreSQL' : 'PGlite'}; stack ${stack.url}, proxy ${proxy.url}`);
 
     // Two users on one device each, and a third user on two devices.
     const users = [uuidFrom(random), uuidFrom(random), uuidFrom(random)];
@@ -209,7 +211,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     const pageUrl = (c: Client) =>
       `${stack!.url}${PAGE_PATH}index.html?` +
-      new URLSearchParams({ url: c.relay.url, anonKey: stack!.anonKey, token: c.token, userId: c.userId, maxRetries: String(MAX_RETRIES_IN_RUN) });
+      new URLSearchParams({ url: c.relay.url, anonKey: stack!.anonKey, token: c.token, userId: c.userId, maxRetries: String(MAX_RETRIES_IN_RUN), coalesce: options.coalesce === false ? '0' : '1' });
     const boot = async (c: Client) => {
       c.browser = await launchBrowser(c.profileDir, pageUrl(c), (page) =>
         page.on('pageerror', (error) => log(`${c.name}: page error: ${error.message}`)),
@@ -330,13 +332,14 @@ function parseArgs(argv: string[]) {
     kills: Number(value('--kills') ?? base.kills),
     seed: Number(value('--seed') ?? Math.floor(Math.random() * 2 ** 31)),
     json: value('--json'),
+    coalesce: !argv.includes('--no-coalesce'),
     drainTimeoutMs: quick ? 45_000 : 120_000,
   };
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const result = await runChaos({ ops: args.ops, kills: args.kills, seed: args.seed, databaseUrl: process.env.DATABASE_URL, drainTimeoutMs: args.drainTimeoutMs });
+  const result = await runChaos({ ops: args.ops, kills: args.kills, seed: args.seed, coalesce: args.coalesce, databaseUrl: process.env.DATABASE_URL, drainTimeoutMs: args.drainTimeoutMs });
   const json = JSON.stringify(result.report, null, 2);
   console.log(json);
   if (args.json) await writeFile(args.json, `${json}\n`);
@@ -345,7 +348,7 @@ async function main() {
   if (!passed(result.report)) {
     const logFile = join(tmpdir(), `verses-chaos-proxy-log-${result.seed}.json`);
     await writeFile(logFile, JSON.stringify({ seed: result.seed, counts: result.proxy.counts(), log: result.proxy.log }, null, 1));
-    console.error(`chaos FAILED (replay: npm run chaos -- --seed ${result.seed} --ops ${args.ops} --kills ${args.kills})`);
+    console.error(`chaos FAILED (replay: npm run chaos -- --seed ${result.seed} --ops ${args.ops} --kills ${args.kills}${args.coalesce ? '' : ' --no-coalesce'}; the seed fixes users, ops and fault order, not timing)`);
     console.error(`fault proxy seed ${result.seed}; counts ${JSON.stringify(result.proxy.counts())}; log of ${result.proxy.log.length} requests in ${logFile}`);
     for (const [kind, lines] of Object.entries(evidence)) {
       if (kind === 'notes') continue;

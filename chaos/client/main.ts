@@ -19,6 +19,7 @@ const anonKey = need('anonKey');
 const token = need('token');
 const userId = need('userId');
 const maxRetries = Number(params.get('maxRetries') ?? '0');
+const coalesce = params.get('coalesce') !== '0';
 
 const db = createVersesDb();
 // The ops a running command committed, gathered inside its own transaction (the
@@ -40,6 +41,7 @@ const sync = new BatchSyncService({
   probeLatency: async () => 5,
   network: { config: { poor: { timeoutMs: 60 }, good: { timeoutMs: 40 }, excellent: { timeoutMs: 20 } }, probeIntervalMs: 60_000 },
   requestTimeoutMs: 2_000,
+  coalesce,
   queue: { backoff: { baseMs: 50, capMs: 500, maxAttempts: 10 } },
 });
 const data = createDataService({ db, getUserId: () => userId, onEnqueued: (e) => sync.notifyEnqueued(e) });
