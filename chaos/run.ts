@@ -228,8 +228,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // --- the op phase, with kills ---------------------------------------------
     let failure: unknown;
     const target = options.ops;
+    let killsDone = options.kills === 0;
+    // Clients keep writing until the last kill is done, so every kill lands on a busy page.
     const driving = clients.map(async (c) => {
-      while (oracle.ops.length < target && failure === undefined) {
+      while ((oracle.ops.length < target || !killsDone) && failure === undefined) {
         const b = await c.up;
         const command = nextCommand(c);
         let outcome: CommandOutcome;
@@ -273,6 +275,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         victim.up = sleep(downMs).then(() => boot(victim));
         await victim.up;
       }
+      killsDone = true;
     })();
     const progress = setInterval(() => {
       const counts = proxy!.counts();
