@@ -48,20 +48,26 @@ export type Demo = {
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const { outDir = DEMO_OUT_DIR, build = true, ...stackOptions } = options;
   const log = options.log ?? (() => {});
-  if (build) {
-    const started = Date.now();
-    await buildDemo(outDir, log);
-    log(`demo page built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
   const faults = createFaultInjector();
   const page = serveStatic(outDir);
   // The dev endpoints need the stack's keys, which exist only once it has started.
   let dev: ((req: Request) => Promise<Response | null>) | undefined;
-  const stack = await startStack({
-    ...stackOptions,
-    wrapFunction: faults.wrap,
-    fallback: (req) => (dev ? withDevEndpoints(dev, page)(req) : page(req)),
-  });
+  const started = Date.now();
+  // The page is built while the database and Deno start.
+  const [stackResult, buildResult] = await Promise.allSettled([
+    startStack({
+      ...stackOptions,
+      wrapFunction: faults.wrap,
+      fallback: (req) => (dev ? withDevEndpoints(dev, page)(req) : page(req)),
+    }),
+    build ? buildDemo(outDir, log).then(() => log(`demo page built in ${((Date.now() - started) / 1000).toFixed(1)} s`)) : Promise.resolve(),
+  ]);
+  if (buildResult.status === 'rejected') {
+    if (stackResult.status === 'fulfilled') await stackResult.value.stop();
+    throw buildResult.reason;
+  }
+  if (stackResult.status === 'rejected') throw stackResult.reason;
+  const stack = stackResult.value;
   dev = createDevEndpoints({ jwtSecret: stack.jwtSecret, anonKey: stack.anonKey, faults });
   return { url: `${stack.url}/`, stack, faults, stop: () => stack.stop() };
 }
