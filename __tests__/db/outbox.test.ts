@@ -170,6 +170,7 @@ describe('claimBatch', () => {
     expect(rows[0].batchId).toBe(first?.batchId);
     expect(await db.syncBatches.get(first!.batchId)).toEqual({
       id: first!.batchId,
+      seq: 1,
       status: 'syncing',
       opIds: [ops[0].id, ops[1].id],
       opCount: 2,
@@ -179,7 +180,9 @@ describe('claimBatch', () => {
       failureCount: 0,
       userId: USER_A,
     });
-    expect((await claim(2))?.operations.map((o) => o.seq)).toEqual([3, 4]);
+    const second = await claim(2);
+    expect(second?.operations.map((o) => o.seq)).toEqual([3, 4]);
+    expect((await db.syncBatches.get(second!.batchId))?.seq).toBe(2);
     expect((await claim(2))?.operations.map((o) => o.seq)).toEqual([5]);
     expect(await claim(2)).toBeNull();
   });
@@ -486,7 +489,7 @@ describe('recoverInFlight', () => {
   test('after a reload, in-flight ops are queued again without spending an attempt and open batches fail as interrupted', async () => {
     const ops = await enqueueMany(3);
     const batch = await claim(2);
-    await db.syncBatches.add({ id: 'never-sent', status: 'pending', opIds: [], opCount: 0, bytes: 0, createdAt: AT.toISOString(), successCount: 0, failureCount: 0 });
+    await db.syncBatches.add({ id: 'never-sent', seq: 99, status: 'pending', opIds: [], opCount: 0, bytes: 0, createdAt: AT.toISOString(), successCount: 0, failureCount: 0 });
     db.close();
     const reloaded = createVersesDb(name);
     try {

@@ -49,9 +49,29 @@ const SCHEMA_V1 = {
   meta: 'key',
 };
 
+/** Where the next batch's `seq` comes from (the last one handed out). */
+export const BATCH_SEQ_META_KEY = 'outbox.batchSeq';
+
+/**
+ * Version 2: batches get a monotonic `seq` and a [status+seq] index, so the
+ * history can be pruned oldest-first per status without reading every row.
+ */
+const SCHEMA_V2 = {
+  syncBatches: 'id, status, createdAt, [status+seq]',
+};
+
 /** Opens (lazily) the verses-sync database under `name`. */
 export function createVersesDb(name: string = DEFAULT_DB_NAME): VersesDb {
   const db = new Dexie(name) as VersesDb;
   db.version(1).stores(SCHEMA_V1);
+  db.version(2)
+    .stores(SCHEMA_V2)
+    .upgrade(async (tx) => {
+      // Number the existing history in the order it was created; new claims continue after it.
+      const batches = tx.table<SyncBatch, string>('syncBatches');
+      const rows = (await batches.toArray()).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+      await batches.bulkPut(rows.map((row, i) => ({ ...row, seq: i + 1 })));
+      await tx.table<MetaRow, string>('meta').put({ key: BATCH_SEQ_META_KEY, value: rows.length });
+    });
   return db;
 }

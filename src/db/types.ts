@@ -96,6 +96,8 @@ export type SyncBatchStatus = 'pending' | 'syncing' | 'completed' | 'failed' | '
 /** The seed's SyncBatch without the embedded operations (they stay in syncOperations). */
 export type SyncBatch = {
   id: string;
+  /** Monotonic per client: the order batches were claimed in (the history is pruned oldest first). */
+  seq: number;
   status: SyncBatchStatus;
   opIds: string[];
   opCount: number;

@@ -11,19 +11,25 @@ import type {
   ReleaseBatchInput,
   ReleaseOutcome,
 } from '../../machines/types.ts';
-import type { VersesDb } from '../db/database.ts';
+import { BATCH_SEQ_META_KEY, type VersesDb } from '../db/database.ts';
 import type { SyncBatch, SyncOperation } from '../db/types.ts';
 import { OutboxError, storedError } from './errors.ts';
+import { pruneHistory, pruneHistoryAfter, type HistoryBounds } from './history.ts';
 import { countPending } from './pending.ts';
 import { jsonBytes, toWireOperation } from './wire.ts';
 import { WRITE_BACK_TABLES, writeBack, type Applied } from './writeBack.ts';
 
 export type ClaimOptions = { userId?: string; now?: Date };
-export type SettleOptions = { now?: Date };
+export type SettleOptions = {
+  now?: Date;
+  /** How many settled batches the history keeps (defaults: 100 completed, 1,000 failed or partial). */
+  history?: Partial<HistoryBounds>;
+};
 
 // Room for the request envelope around the operations array.
 const ENVELOPE_BYTES = 256;
 const PAGE_SIZE = 200;
+const MIN_PAGE_SIZE = 16;
 
 /** The row back in the queue: no batch, optionally one more attempt spent. */
 function requeued(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperation {
@@ -64,7 +70,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
   const { userId } = options;
   const now = options.now ?? new Date();
 
-  return db.transaction('rw', db.syncOperations, db.syncBatches, async () => {
+  return db.transaction('rw', db.syncOperations, db.syncBatches, db.meta, async () => {
     if (await db.syncBatches.get(batchId)) {
       throw new OutboxError('BATCH_EXISTS', `batch id '${batchId}' was used before; claim with a fresh id`);
     }
@@ -73,12 +79,14 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
     let bytes = 2; // the brackets of the operations array
     let afterSeq = -Infinity;
     let full = false;
+    // A small batch need not read (and clone) a whole page of the backlog.
+    const pageSize = Math.min(PAGE_SIZE, Math.max(maxOps, MIN_PAGE_SIZE));
 
     while (!full) {
       const page = await db.syncOperations
         .where('[status+seq]')
         .between(['queued', afterSeq], ['queued', Dexie.maxKey], false, true)
-        .limit(PAGE_SIZE)
+        .limit(pageSize)
         .toArray();
       for (const op of page) {
         afterSeq = op.seq;
@@ -98,15 +106,19 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
           break;
         }
       }
-      if (page.length < PAGE_SIZE) break;
+      if (page.length < pageSize) break;
     }
     if (taken.length === 0) return null;
 
     await db.syncOperations.bulkPut(
       taken.map((op) => ({ ...op, status: 'inFlight' as const, batchId, ...(op.userId === undefined && userId !== undefined ? { userId } : {}) })),
     );
+    const lastSeq = (await db.meta.get(BATCH_SEQ_META_KEY))?.value;
+    const seq = (typeof lastSeq === 'number' ? lastSeq : 0) + 1;
+    await db.meta.put({ key: BATCH_SEQ_META_KEY, value: seq });
     const batch: SyncBatch = {
       id: batchId,
+      seq,
       status: 'syncing',
       opIds: taken.map((op) => op.id),
       opCount: taken.length,
@@ -177,6 +189,7 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
       update.errorMessage = `${failures} of ${ops.length} operations failed; first: ${firstFailure.code}: ${firstFailure.message}`.slice(0, 1000);
     }
     await db.syncBatches.update(batch.id, update);
+    await pruneHistoryAfter(db, batch.seq, options.history);
     return { status, succeeded, requeued: requeuedCount, dead, pending: await countPending(db, batch.userId) };
   });
 }
@@ -222,6 +235,7 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
     if (ops.length > 0 || batch.status === 'syncing' || batch.status === 'pending') {
       await db.syncBatches.update(batch.id, { status: 'failed', errorMessage: failure.message.slice(0, 1000), failureCount: ops.length });
     }
+    await pruneHistoryAfter(db, batch.seq, options.history);
     return { requeued: requeuedCount, dead, pending: await countPending(db, batch.userId) };
   });
 }
@@ -231,11 +245,12 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
  * queue without spending an attempt (the server's ledger makes a resend safe),
  * and unfinished batches are marked failed 'interrupted'. Returns how many ops it recovered.
  */
-export async function recoverInFlight(db: VersesDb): Promise<number> {
+export async function recoverInFlight(db: VersesDb, options: Pick<SettleOptions, 'history'> = {}): Promise<number> {
   return db.transaction('rw', db.syncOperations, db.syncBatches, async () => {
     const ops = await db.syncOperations.where('[status+seq]').between(['inFlight', Dexie.minKey], ['inFlight', Dexie.maxKey]).toArray();
     await db.syncOperations.bulkPut(ops.map((op) => requeued(op, {})));
     await db.syncBatches.where('status').anyOf('syncing', 'pending').modify({ status: 'failed', errorMessage: 'interrupted' });
+    await pruneHistory(db, options.history);
     return ops.length;
   });
 }

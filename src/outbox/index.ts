@@ -6,3 +6,4 @@ export { listDeadLetters, retryDeadLetter, discardDeadLetter } from './deadLette
 export { OutboxError, type OutboxErrorCode } from './errors.ts';
 export { toWireOperation, jsonBytes } from './wire.ts';
 export { WRITE_BACK_TABLES } from './writeBack.ts';
+export { pruneHistory, pruneInterval, DEFAULT_HISTORY_BOUNDS, type HistoryBounds, type PruneOutcome } from './history.ts';

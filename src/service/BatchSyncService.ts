@@ -11,7 +11,17 @@ import type { ClaimBatchInput, Priority, Quality, RecordResultsInput, ReleaseBat
 import type { OperationPayloads, OperationType } from '../../supabase/functions/_shared/protocol.ts';
 import { CodedError } from '../errors.ts';
 import { loadActorSnapshot, saveActorSnapshot, type VersesDb } from '../db/index.ts';
-import { claimBatch, coalesceQueued, countPending, enqueueOperation, OUTBOX_TABLES, recordResults, recoverInFlight, releaseBatch } from '../outbox/index.ts';
+import {
+  claimBatch,
+  coalesceQueued,
+  countPending,
+  enqueueOperation,
+  OUTBOX_TABLES,
+  recordResults,
+  recoverInFlight,
+  releaseBatch,
+  type HistoryBounds,
+} from '../outbox/index.ts';
 import { browserNetworkEvents, type NetworkEventSources } from '../network/browser.ts';
 import { createLatencyProbe } from '../network/probe.ts';
 import { createTransport } from '../transport/transport.ts';
@@ -71,6 +81,8 @@ export type BatchSyncServiceOptions = {
   persistSnapshots?: boolean;
   /** Cancel create+delete pairs and merge profile updates before each claim (default true). */
   coalesce?: boolean;
+  /** How many settled batch rows the outbox keeps (default 100 completed, 1,000 failed or partial). */
+  history?: Partial<HistoryBounds>;
 };
 
 const SNAPSHOT_ID = 'sync';
@@ -116,7 +128,7 @@ export class BatchSyncService {
   async start(): Promise<void> {
     if (this.root) return;
     const { db } = this.options;
-    await recoverInFlight(db);
+    await recoverInFlight(db, { history: this.options.history });
     const pending = await countPending(db, this.options.getUserId());
     const machine = this.provideMachine();
     const input: SyncInput = {
@@ -311,7 +323,7 @@ export class BatchSyncService {
         }),
         uploadBatch: fromPromise(({ input, signal }: { input: UploadBatchInput; signal: AbortSignal }) => transport.upload(input, signal)),
         recordResults: fromPromise(async ({ input }: { input: RecordResultsInput }) => {
-          const outcome = await recordResults(db, input);
+          const outcome = await recordResults(db, input, { history: this.options.history });
           const now = Date.now();
           for (const result of input.results) {
             const at = this.enqueuedAt.get(result.id);
@@ -323,7 +335,7 @@ export class BatchSyncService {
           }
           return outcome;
         }),
-        releaseBatch: fromPromise(({ input }: { input: ReleaseBatchInput }) => releaseBatch(db, input)),
+        releaseBatch: fromPromise(({ input }: { input: ReleaseBatchInput }) => releaseBatch(db, input, { history: this.options.history })),
       },
     });
     return syncMachine.provide({
