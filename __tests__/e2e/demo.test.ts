@@ -131,3 +131,37 @@ test('a reload while a batch is in flight loses nothing and applies every verse 
   expect(await page.getByTestId('card-count').textContent()).toBe('205');
   console.log(`e2e: function requests in total ${batchPosts.length} batch POSTs from the page, ${demo.faults.stats().batchRequests} at the server`);
 });
+
+test("the page's other writes reach Postgres: review, alias, profile, delete (as the second dev user)", async () => {
+  const other = DEV_USERS[1];
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: `Sign in as ${other.name}` }).click();
+  await page.getByTestId('signed-in-user').filter({ hasText: other.name }).waitFor({ timeout: UI_TIMEOUT });
+  await text('No changes pending sync');
+  await page.getByLabel('Reference').fill('Ruth 1:16');
+  await page.getByRole('button', { name: 'Add verse' }).click();
+  // Sent before it is deleted: a card created and deleted unsent would cancel out (coalescing).
+  await eventually(async () => {
+    const [row] = await demo.stack.sql`select count(*)::int as n from verse_cards where user_id = ${other.id}`;
+    expect(row.n).toBe(1);
+  }, UI_TIMEOUT);
+  await page.getByRole('button', { name: 'Review Ruth 1:16 correct' }).click();
+  await page.getByLabel('Alias for the buttons below').fill('loyalty');
+  await page.getByRole('button', { name: 'Add alias to Ruth 1:16' }).click();
+  await page.getByLabel('Display name').fill('Boaz of Bethlehem');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.getByRole('status').filter({ hasText: 'Profile saved' }).waitFor({ timeout: UI_TIMEOUT });
+  await page.getByRole('button', { name: 'Delete Ruth 1:16' }).click();
+  await page.getByRole('status').filter({ hasText: 'Deleted Ruth 1:16' }).waitFor({ timeout: UI_TIMEOUT });
+  await eventually(async () => {
+    const [row] = await demo.stack.sql`
+      select (select count(*)::int from verse_cards where user_id = ${other.id} and deleted_at is not null) as deleted,
+             (select count(*)::int from review_logs where user_id = ${other.id} and correct) as reviews,
+             (select string_agg(alias, ',') from verse_aliases where user_id = ${other.id}) as aliases,
+             (select display_name from profiles where user_id = ${other.id}) as name`;
+    expect(row).toEqual({ deleted: 1, reviews: 1, aliases: 'loyalty', name: 'Boaz of Bethlehem' });
+  }, UI_TIMEOUT);
+  await text('No changes pending sync');
+  // The first user's rows are untouched by the second's session.
+  expect(await cardsInPostgres()).toEqual({ n: 205, distinct: 205 });
+});

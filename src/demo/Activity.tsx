@@ -59,10 +59,13 @@ export function BatchLog() {
   useEffect(() => {
     // A batch starts when the queue puts it in flight and ends when it settles.
     const started = new Map<string, number>();
-    const snapshots = queue.subscribe((snapshot: { context: { inFlight: { batchId: string } | null } }) => {
+    const track = (snapshot: { context: { inFlight: { batchId: string } | null } }) => {
       const id = snapshot.context.inFlight?.batchId;
       if (id && !started.has(id)) started.set(id, performance.now());
-    });
+    };
+    // A batch may already be in flight (sent at start, e.g. after a reload): time it from now.
+    track(queue.getSnapshot());
+    const snapshots = queue.subscribe(track);
     const settled = queue.on('batch.settled', (event: { output: BatchOutput }) => {
       const { output } = event;
       const t0 = started.get(output.batchId);
