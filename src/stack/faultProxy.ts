@@ -105,7 +105,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       log.push({ n: ++n, at: Date.now(), method: req.method ?? '', path: req.url ?? '', fault });
       const body = Buffer.concat(chunks);
       const json = (status: number, payload: unknown, extra: Record<string, string> = {}) => {
-        res.writeHead(status, { 'Content-Type': 'application/json', ...extra });
+        // Injected answers carry CORS headers like the function's, so a browser sees the status.
+        res.writeHead(status, {
+          'Content-Type': 'application/json',
+          'Access-Control-Allow-Origin': '*',
+          'Access-Control-Expose-Headers': 'retry-after',
+          ...extra,
+        });
         res.end(JSON.stringify(payload));
       };
       const run = async () => {
