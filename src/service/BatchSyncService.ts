@@ -22,6 +22,7 @@ import {
   releaseBatch,
   type HistoryBounds,
 } from '../outbox/index.ts';
+import { browserLocks, requestLeadership, type Leadership, type LockManagerLike } from '../leader/index.ts';
 import { browserNetworkEvents, type NetworkEventSources } from '../network/browser.ts';
 import { createLatencyProbe } from '../network/probe.ts';
 import { createTransport } from '../transport/transport.ts';
@@ -51,7 +52,7 @@ export type SyncMetrics = {
   opsAcked: number;
 };
 
-export type SyncServiceErrorCode = 'OFFLINE' | 'NOT_STARTED';
+export type SyncServiceErrorCode = 'OFFLINE' | 'NOT_STARTED' | 'NOT_LEADER';
 
 /** The sync service refused a call (e.g. forceSyncAll while offline). */
 export class SyncServiceError extends CodedError<SyncServiceErrorCode> {}
@@ -83,7 +84,19 @@ export type BatchSyncServiceOptions = {
   coalesce?: boolean;
   /** How many settled batch rows the outbox keeps (default 100 completed, 1,000 failed or partial). */
   history?: Partial<HistoryBounds>;
+  /**
+   * One uploader per browser: only the holder of a Web Lock runs the machines; other tabs
+   * write to the shared outbox and nudge it over a BroadcastChannel. Absent: this service always uploads.
+   */
+  leader?: {
+    /** `navigator.locks` by default; an in-memory one (createMemoryLocks) in Node. */
+    locks?: LockManagerLike;
+    /** Lock and channel name (default `verses-sync:<database name>`). */
+    name?: string;
+  };
 };
+
+type Nudge = { type: 'op.enqueued'; priority: Priority; count: number };
 
 const SNAPSHOT_ID = 'sync';
 const HISTORY_LIMIT = 500;
@@ -109,6 +122,9 @@ export class BatchSyncService {
   private bytesSent = 0;
   private persisting: Promise<void> = Promise.resolve();
   private lastPersisted = '';
+  private started = false;
+  private leadership: Leadership | undefined;
+  private channel: BroadcastChannel | undefined;
 
   constructor(options: BatchSyncServiceOptions) {
     this.options = options;
@@ -116,7 +132,10 @@ export class BatchSyncService {
 
   /** The root actor, for those who want the raw actor system. */
   get actor(): Actor<typeof syncMachine> {
-    if (!this.root) throw new SyncServiceError('NOT_STARTED', 'call start() first');
+    if (!this.root) {
+      if (this.leadership) throw new SyncServiceError('NOT_LEADER', 'another tab uploads for this database; this one only writes to the outbox');
+      throw new SyncServiceError('NOT_STARTED', 'call start() first');
+    }
     return this.root;
   }
 
@@ -124,8 +143,31 @@ export class BatchSyncService {
     return this.actor.system.get(SYSTEM_IDS.queue) as QueueRef;
   }
 
-  /** Recovers what a closed page left in flight, restores the actors' snapshots and starts them. */
+  /**
+   * Recovers what a closed page left in flight, restores the actors' snapshots and starts them.
+   * With `leader`, that happens once this tab holds the lock; until then start() only listens.
+   */
   async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { leader } = this.options;
+    if (!leader) return this.startActors();
+    const locks = leader.locks ?? browserLocks();
+    if (!locks) throw new SyncServiceError('NOT_STARTED', 'leader needs a lock manager: pass leader.locks (navigator.locks is not available here)');
+    const name = leader.name ?? `verses-sync:${this.options.db.name}`;
+    this.channel = new BroadcastChannel(name);
+    this.channel.onmessage = (event: MessageEvent<Nudge>) => {
+      if (event.data?.type === 'op.enqueued') this.root?.send({ type: 'op.enqueued', priority: event.data.priority, count: event.data.count });
+    };
+    this.leadership = requestLeadership(locks, name, () => (this.started ? this.startActors() : undefined));
+  }
+
+  /** Whether this service runs the uploader: always without `leader`, else while it holds the lock. */
+  get isLeader(): boolean {
+    return this.root !== undefined;
+  }
+
+  private async startActors(): Promise<void> {
     if (this.root) return;
     const { db } = this.options;
     await recoverInFlight(db, { history: this.options.history });
@@ -139,6 +181,7 @@ export class BatchSyncService {
       queue: { requestTimeoutMs: this.options.requestTimeoutMs, ...this.options.queue },
     };
     const restored = this.options.persistSnapshots === false ? undefined : await loadActorSnapshot<Snapshot<unknown>>(db, SNAPSHOT_ID);
+    if (!this.started) return; // stopped while recovering
     // Absent options must be absent keys: xstate reads a `snapshot: undefined` key as a restore.
     const root = createActor(machine, {
       input,
@@ -170,19 +213,28 @@ export class BatchSyncService {
     if (restored && pending > 0) root.send({ type: 'sync.now' });
   }
 
-  /** Stops the actors after saving their snapshot; queued ops stay in the outbox. */
+  /** Stops the actors after saving their snapshot (and hands leadership on); queued ops stay in the outbox. */
   async stop(): Promise<void> {
-    if (!this.root) return;
-    this.persist();
-    await this.persisting;
-    this.countsSubscription?.unsubscribe();
-    this.root.stop();
-    this.root = undefined;
+    this.started = false;
+    if (this.root) {
+      this.persist();
+      await this.persisting;
+      this.countsSubscription?.unsubscribe();
+      this.root.stop();
+      this.root = undefined;
+    }
+    // Only now may another tab take over: this one sends nothing more.
+    await this.leadership?.resign();
+    this.leadership = undefined;
+    this.channel?.close();
+    this.channel = undefined;
   }
 
-  /** Call after a write committed ops to the outbox (dataService's onEnqueued). */
+  /** Call after a write committed ops to the outbox (dataService's onEnqueued); a follower tab nudges the leader. */
   notifyEnqueued = (event: { priority: Priority; count?: number }): void => {
-    this.root?.send({ type: 'op.enqueued', priority: event.priority, count: event.count ?? 1 });
+    const nudge: Nudge = { type: 'op.enqueued', priority: event.priority, count: event.count ?? 1 };
+    if (this.root) this.root.send(nudge);
+    else this.channel?.postMessage(nudge);
   };
 
   /** The seed's queueOperation: persists one raw operation and nudges the queue. */
