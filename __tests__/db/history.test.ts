@@ -22,7 +22,7 @@ const enqueue = (n: number) =>
       db,
       Array.from({ length: n }, (_, i) => {
         const verseCardId = randomUUID();
-        return { type: 'CREATE_VERSE' as const, payload: { verseCardId, reference: `Ps ${i + 1}:1` }, localRecordId: verseCardId, userId: USER_A };
+        return { type: 'CREATE_VERSE' as const, payload: { verseCardId, reference: `Ps ${i + 1}:1` }, localRecordId: verseCardId };
       }),
     ),
   );
@@ -34,8 +34,8 @@ const bySeq = (rows: SyncBatch[]) => rows.sort((a, b) => a.seq - b.seq);
 
 /** Claims one batch of up to `maxOps` and answers it with `answer` per op. */
 async function settleOne(maxOps: number, answer: (id: string, i: number) => OperationResult, history?: { completed?: number; failed?: number }) {
-  const claimed = await claimBatch(db, { batchId: randomUUID(), maxOps, maxBytes: 512 * 1024 }, { userId: USER_A });
-  if (!claimed) throw new Error('nothing to claim');
+  const claimed = await claimBatch(db, { batchId: randomUUID(), maxOps, maxBytes: 512 * 1024 });
+  if (!claimed) return null;
   return recordResults(db, { batchId: claimed.batchId, results: claimed.operations.map((o, i) => answer(o.id, i)) }, { history });
 }
 
@@ -44,24 +44,27 @@ test('10,000 batches through enqueue → claim → record keep the history bound
   const started = Date.now();
   const seen: Array<{ seq: number; status: string }> = [];
   let maxRows = 0;
-  // A short queue (10 ops per round): the cost under test is the history's, not a long backlog's.
-  for (let round = 0; round < 1_000; round++) {
-    await enqueue(10);
-    for (let i = 0; i < 10; i++) {
-      const n = round * 10 + i;
-      if (i === 0) maxRows = Math.max(maxRows, await db.syncBatches.count());
-      // Every 7th batch fails (its op goes back and is sent by the next batch), every 11th is partial.
-      const partial = n % 11 === 5;
-      const outcome = await settleOne(partial ? 2 : 1, (id, k) => (n % 7 === 3 || (partial && k === 1) ? retry(id) : ok(id)), bounds);
-      seen.push({ seq: n + 1, status: outcome.status });
+  // A short queue (10 user-less ops at a time, refilled when empty): the cost under test is the history's, not a backlog's.
+  for (let n = 0; n < 10_000; n++) {
+    if (n % 10 === 0) maxRows = Math.max(maxRows, await db.syncBatches.count());
+    // Every 7th batch fails (its op goes back and is sent by the next batch), every 11th is partial.
+    const partial = n % 11 === 5;
+    const answer = (id: string, k: number) => (n % 7 === 3 || (partial && k === 1) ? retry(id) : ok(id));
+    let outcome = await settleOne(partial ? 2 : 1, answer, bounds);
+    if (!outcome) {
+      await enqueue(10);
+      outcome = (await settleOne(partial ? 2 : 1, answer, bounds))!;
     }
+    seen.push({ seq: n + 1, status: outcome.status });
   }
   // Drain what the failures left behind.
-  while ((await db.syncOperations.count()) > 0) await settleOne(100, ok, bounds);
+  for (let outcome = await settleOne(100, ok, bounds); outcome; outcome = await settleOne(100, ok, bounds)) {
+    seen.push({ seq: seen.length + 1, status: outcome.status });
+  }
   const elapsed = Date.now() - started;
   console.log(`history: ${seen.length} batches in ${elapsed} ms; at most ${maxRows} rows kept`);
 
-  expect(seen).toHaveLength(10_000);
+  expect(seen.length).toBeGreaterThanOrEqual(10_000);
   expect(seen.filter((s) => s.status === 'failed').length).toBeGreaterThan(1_000);
   expect(seen.filter((s) => s.status === 'partial').length).toBeGreaterThan(500);
   // Bounded: never more than each bound plus the prune interval (a tenth of the smaller bound), plus the one syncing.
@@ -89,14 +92,15 @@ test('10,000 batches through enqueue → claim → record keep the history bound
   expect(failedOrPartial.map((r) => r.seq)).toEqual(newest(['failed', 'partial']));
   expect(keptSeqs.size).toBe(rows.length);
   expect(await db.syncOperations.count()).toBe(0);
-}, 60_000);
+  // Two fake-indexeddb transactions a batch: 3–12 ms each on the 2-core machine, depending on what else runs.
+}, 300_000);
 
 test('pruning runs once per interval and cuts back to the bound; a syncing batch is never pruned', async () => {
   await enqueue(30);
   const bounds = { completed: 20, failed: 20 };
   expect(pruneInterval(bounds)).toBe(2);
   const open = await claimBatch(db, { batchId: 'open', maxOps: 1, maxBytes: 4096 }, { userId: USER_A }); // seq 1
-  for (let i = 0; i < 22; i++) await settleOne(1, ok, bounds); // seqs 2..23; pruned at 22
+  for (let i = 0; i < 22; i++) expect(await settleOne(1, ok, bounds)).not.toBeNull(); // seqs 2..23; pruned at 22
   const completed = async () => bySeq(await db.syncBatches.where('status').equals('completed').toArray()).map((r) => r.seq);
   expect(await completed()).toHaveLength(21);
   await settleOne(1, ok, bounds); // seq 24: prune

@@ -59,5 +59,4 @@ test.each(['excellent', 'good', 'poor'] as const)('%s: 1,000 verses reach Postgr
     expect(Math.max(...sent.map((b) => b.operations.length))).toBe(maxBatchOps);
   }
   expect(d.sync.getMetrics()).toMatchObject({ opsAcked: VERSES, requestsSent: sent.length });
-  // Poor is 334 requests one after another: about 30 s on a loaded 2-core machine.
-}, 90_000);
+}, 90_000); // poor is 334 requests one after another: about 30 s on a loaded 2-core machine

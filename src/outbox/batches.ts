@@ -111,7 +111,13 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
     if (taken.length === 0) return null;
 
     await db.syncOperations.bulkPut(
-      taken.map((op) => ({ ...op, status: 'inFlight' as const, batchId, ...(op.userId === undefined && userId !== undefined ? { userId } : {}) })),
+      taken.map((op) => ({
+        ...op,
+        status: 'inFlight' as const,
+        batchId,
+        claimedAt: op.claimedAt ?? now.getTime(),
+        ...(op.userId === undefined && userId !== undefined ? { userId } : {}),
+      })),
     );
     const lastSeq = (await db.meta.get(BATCH_SEQ_META_KEY))?.value;
     const seq = (typeof lastSeq === 'number' ? lastSeq : 0) + 1;
@@ -177,8 +183,8 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
         dead++;
       }
     }
-    await db.syncOperations.bulkDelete(applied.map((a) => a.op.id));
-    await db.syncOperations.bulkPut(settled);
+    if (applied.length > 0) await db.syncOperations.bulkDelete(applied.map((a) => a.op.id));
+    if (settled.length > 0) await db.syncOperations.bulkPut(settled);
     await writeBack(db, applied);
     const succeeded = applied.length;
 
@@ -188,7 +194,7 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
     if (firstFailure) {
       update.errorMessage = `${failures} of ${ops.length} operations failed; first: ${firstFailure.code}: ${firstFailure.message}`.slice(0, 1000);
     }
-    await db.syncBatches.update(batch.id, update);
+    await db.syncBatches.put({ ...batch, ...update }); // read above in this transaction: no second get
     await pruneHistoryAfter(db, batch.seq, options.history);
     return { status, succeeded, requeued: requeuedCount, dead, pending: await countPending(db, batch.userId) };
   });
