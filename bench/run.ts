@@ -1,0 +1,254 @@
+// `npm run bench [-- --quick | --tiny] [--json FILE]`: the three write paths side by side,
+// a markdown table (stdout and bench/results/latest.md), a chart, and the figures as JSON.
+import 'fake-indexeddb/auto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cliProgress from 'cli-progress';
+import type { Quality } from '../machines/types.ts';
+import { writeTimeChart, type ChartPoint } from './chart.ts';
+import { benchEnqueue, type EnqueueResult } from './enqueue.ts';
+import { startBenchEnv } from './env.ts';
+import { benchLocalWrite, type LocalWriteResult } from './localWrite.ts';
+import { runGrouped, runPerOp, runVersesSync, type PathName, type RunResult } from './paths.ts';
+import { benchServer, type ServerResult } from './server.ts';
+import { allReferences, importWorkload, sessionWorkload } from './workloads.ts';
+
+type Mode = 'full' | 'quick' | 'tiny';
+type Comparison = { quality: Quality; rttMs: number } & Record<PathName, RunResult>;
+
+const PLANS = {
+  full: { rtts: [20, 100, 300], importQualities: ['excellent', 'poor'] as Quality[], importOps: 1000, perOpMaxOps: undefined as number | undefined,
+    sessionQualities: ['poor', 'good', 'excellent'] as Quality[], sessionRtt: 100, writes: 5000, warmup: 500, backlog: 10_000, localRtt: 100, serverOps: 20_000, enqueueLevels: [1_000, 10_000, 100_000], sampleWrites: 1000 },
+  quick: { rtts: [100], importQualities: ['excellent'] as Quality[], importOps: 1000, perOpMaxOps: 100 as number | undefined,
+    sessionQualities: ['excellent'] as Quality[], sessionRtt: 100, writes: 2000, warmup: 300, backlog: 10_000, localRtt: 100, serverOps: 5_000, enqueueLevels: [1_000, 10_000, 100_000], sampleWrites: 300 },
+  // For the smoke test: every key, tiny numbers (the names then say more than the figures).
+  tiny: { rtts: [20], importQualities: ['excellent'] as Quality[], importOps: 60, perOpMaxOps: 10 as number | undefined,
+    sessionQualities: ['excellent'] as Quality[], sessionRtt: 20, writes: 100, warmup: 20, backlog: 1_000, localRtt: 20, serverOps: 200, enqueueLevels: [200, 400, 800], sampleWrites: 50 },
+};
+const HEADLINE_RTT = 100;
+
+function parseArgs(argv: string[]) {
+  const mode: Mode = argv.includes('--tiny') ? 'tiny' : argv.includes('--quick') ? 'quick' : 'full';
+  const i = argv.indexOf('--json');
+  return { mode, json: i >= 0 ? argv[i + 1] : undefined };
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+const ratio = (x: number, base: number) => (base > 0 ? (x / base < 0.01 ? (x / base).toFixed(4) : (x / base).toFixed(3)) : '–');
+
+async function main() {
+  const { mode, json } = parseArgs(process.argv.slice(2));
+  const plan = PLANS[mode];
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const resultsDir = path.join(here, 'results');
+  await mkdir(resultsDir, { recursive: true });
+
+  const steps =
+    plan.rtts.length * (1 + plan.importQualities.length * 2) + // per-op once per RTT, grouped and verses-sync per quality
+    1 + plan.sessionQualities.length * 2 + 4 + 3 + plan.enqueueLevels.length * 2;
+  // Without a terminal (a log file, CI) the bar still prints a line every 15 s.
+  const bar = new cliProgress.SingleBar(
+    { format: 'bench [{bar}] {value}/{total} {task}', hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 15_000 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(steps, 0, { task: 'starting the stack' });
+  const tick = (task: string) => bar.increment(1, { task });
+  const log: string[] = [];
+
+  const env = await startBenchEnv();
+  const started = Date.now();
+  try {
+    // The catalogue is shared: warm it so no path pays for first inserts the others do not.
+    await env.stack.sql`insert into public.verses (reference, translation)
+      select r, 'ESV' from unnest(${allReferences()}::text[]) as r on conflict do nothing`;
+
+    // 1. Bulk import of 1,000 verses.
+    const imports: Comparison[] = [];
+    for (const rttMs of plan.rtts) {
+      env.proxy.rttMs = rttMs;
+      bar.update({ task: `import: per-op at ${rttMs} ms` });
+      const perOp = await runPerOp(env, importWorkload(plan.importOps), { maxOps: plan.perOpMaxOps });
+      tick(`import: per-op at ${rttMs} ms done`);
+      for (const quality of plan.importQualities) {
+        bar.update({ task: `import: grouped, ${quality}, ${rttMs} ms` });
+        const grouped = await runGrouped(env, importWorkload(plan.importOps), quality);
+        tick(`import: verses-sync, ${quality}, ${rttMs} ms`);
+        const versesSync = await runVersesSync(env, importWorkload(plan.importOps), quality);
+        tick(`import ${quality} ${rttMs} ms done`);
+        imports.push({ quality, rttMs, perOp, grouped, versesSync });
+      }
+    }
+
+    const partial = async (sections: Record<string, unknown>) => {
+      if (json) await writeFile(json.replace(/(\.json)?$/, ".partial.json"), `${JSON.stringify({ mode, partial: true, ...sections }, null, 2)}\n`);
+    };
+    await partial({ importRuns: imports });
+
+    // 2. A study session on each quality.
+    env.proxy.rttMs = plan.sessionRtt;
+    const sessions: Comparison[] = [];
+    const sessionPerOp = await runPerOp(env, sessionWorkload());
+    tick('session: per-op done');
+    for (const quality of plan.sessionQualities) {
+      const grouped = await runGrouped(env, sessionWorkload(), quality);
+      tick(`session: grouped ${quality} done`);
+      const versesSync = await runVersesSync(env, sessionWorkload(), quality);
+      tick(`session: verses-sync ${quality} done`);
+      sessions.push({ quality, rttMs: plan.sessionRtt, perOp: sessionPerOp, grouped, versesSync });
+    }
+
+    await partial({ importRuns: imports, session: sessions });
+
+    // 3. Local write latency.
+    bar.update({ task: 'local writes' });
+    const localWrite: LocalWriteResult = await benchLocalWrite(env, { writes: plan.writes, warmup: plan.warmup, rttMs: plan.localRtt, backlog: plan.backlog, onStep: () => tick('local writes') });
+
+    await partial({ importRuns: imports, session: sessions, localWrite });
+
+    // 4. Server apply throughput.
+    const server: ServerResult = await benchServer(env, { ops: plan.serverOps, batchSize: mode === 'tiny' ? 50 : 500, onStep: () => tick('server throughput') });
+    await partial({ importRuns: imports, session: sessions, localWrite, server });
+
+    // 5. Enqueue cost and memory.
+    const enqueue: EnqueueResult = await benchEnqueue(env, { levels: plan.enqueueLevels, sampleWrites: plan.sampleWrites, onStep: () => tick('enqueue') });
+    bar.update(steps, { task: 'done' });
+    bar.stop();
+
+    // Figures as JSON.
+    const headline = imports.find((c) => c.quality === 'excellent' && c.rttMs === HEADLINE_RTT) ?? imports.find((c) => c.quality === 'excellent') ?? imports[0];
+    const by = <K extends keyof RunResult>(c: Comparison, key: K) => ({ perOp: c.perOp[key], grouped: c.grouped[key], versesSync: c.versesSync[key] });
+    const level = (i: number) => enqueue.levels[i];
+    const figures = {
+      mode,
+      database: env.stack.database.kind,
+      generatedAt: new Date().toISOString(),
+      durationSec: Math.round((Date.now() - started) / 1000),
+      import1000: {
+        rttMs: headline.rttMs,
+        quality: headline.quality,
+        ops: plan.importOps,
+        requests: by(headline, 'requests'),
+        bytesSent: by(headline, 'bytesSent'),
+        msToSynced: by(headline, 'msToSynced'),
+        perOpExtrapolatedFrom: headline.perOp.extrapolatedFrom ?? null,
+      },
+      importRuns: imports,
+      session: sessions,
+      localWrite: {
+        idleP50Ms: localWrite.idle.p50,
+        idleP99Ms: localWrite.idle.p99,
+        drainingP50Ms: localWrite.draining.p50,
+        drainingP99Ms: localWrite.draining.p99,
+        floorP50Ms: localWrite.floorIdle.p50,
+        floorP99Ms: localWrite.floorIdle.p99,
+        floorDrainingP50Ms: localWrite.floorDraining.p50,
+        floorDrainingP99Ms: localWrite.floorDraining.p99,
+        writes: localWrite.idle.writes,
+        drainingWrites: localWrite.draining.writes,
+        backlog: plan.backlog,
+        backlogLeftAfterDrainingWrites: localWrite.draining.backlogLeftAtEnd,
+        rttMs: localWrite.rttMs,
+      },
+      server,
+      enqueue: {
+        perOpUs1k: level(0).perOpUs,
+        perOpUs10k: level(1).perOpUs,
+        perOpUs100k: level(2).perOpUs,
+        floorPerOpUs1k: level(0).floorPerOpUs,
+        floorPerOpUs10k: level(1).floorPerOpUs,
+        floorPerOpUs100k: level(2).floorPerOpUs,
+        heapMb100k: enqueue.heapMbAdded,
+        heapMbWithOrchestrator: enqueue.heapMbWith,
+        heapMbWithoutOrchestrator: enqueue.heapMbWithout,
+        levels: enqueue.levels,
+        sampleWrites: enqueue.sampleWrites,
+      },
+      targets: [] as Array<{ target: string; value: string; met: boolean }>,
+    };
+    const t = figures.import1000;
+    const target = (name: string, value: string, met: boolean) => figures.targets.push({ target: name, value, met });
+    target('import1000 @100 ms: versesSync requests ≤ 1% of perOp', `${t.requests.versesSync} / ${t.requests.perOp} = ${ratio(t.requests.versesSync, t.requests.perOp)}`, t.requests.versesSync <= 0.01 * t.requests.perOp);
+    target('import1000 @100 ms: versesSync ≥ 20× faster than perOp', `${fmt(t.msToSynced.perOp / t.msToSynced.versesSync, 1)}×`, t.msToSynced.perOp >= 20 * t.msToSynced.versesSync);
+    target('import1000 @100 ms: versesSync ≥ 2× faster than grouped', `${fmt(t.msToSynced.grouped / t.msToSynced.versesSync, 1)}×`, t.msToSynced.grouped >= 2 * t.msToSynced.versesSync);
+    const lw = figures.localWrite;
+    target('localWrite idle p99 ≤ 2 ms', `${fmt(lw.idleP99Ms, 3)} ms (floor ${fmt(lw.floorP99Ms, 3)} ms)`, lw.idleP99Ms <= 2);
+    target('localWrite draining p99 ≤ 1.5× idle p99', `${fmt(lw.drainingP99Ms, 3)} ms = ${fmt(lw.drainingP99Ms / lw.idleP99Ms, 2)}× idle`, lw.drainingP99Ms <= 1.5 * lw.idleP99Ms);
+    target('server opsPerSec ≥ 50% of raw INSERTs', `${fmt(server.opsPerSec)} / ${fmt(server.rawInsertOpsPerSec)} = ${fmt((100 * server.opsPerSec) / server.rawInsertOpsPerSec, 1)}%`, server.opsPerSec >= 0.5 * server.rawInsertOpsPerSec);
+    const e = figures.enqueue;
+    target('enqueue perOpUs100k ≤ 1.5× perOpUs1k', `${fmt(e.perOpUs100k, 1)} µs / ${fmt(e.perOpUs1k, 1)} µs = ${fmt(e.perOpUs100k / e.perOpUs1k, 2)}×`, e.perOpUs100k <= 1.5 * e.perOpUs1k);
+    target('enqueue heapMb100k ≤ 50', `${fmt(e.heapMb100k, 1)} MB`, e.heapMb100k <= 50);
+
+    // The table.
+    const md: string[] = [];
+    md.push(`# verses-sync bench (${mode}${mode !== 'full' ? ', reduced' : ''})`, '');
+    md.push(`${figures.generatedAt} · Postgres: ${figures.database === 'server' ? 'real server (DATABASE_URL, isolated database)' : 'PGlite in-process'} · function run by Node · ` +
+      `latency proxy on 127.0.0.1 adding the RTT per request (half each way, plus one RTT per new connection) · ${figures.durationSec} s`, '');
+    md.push('Paths: **per-op** = the seed\'s dual write (local Dexie write, then one `functions.invoke` per op, awaited); ' +
+      '**grouped** = the seed\'s queue (size/timeout per quality, one request per type group, groups in parallel); ' +
+      '**verses-sync** = BatchSyncService + dataService, default configuration. Ratios are the path\'s figure ÷ per-op\'s.', '');
+    const extrapolated = imports.some((c) => c.perOp.extrapolatedFrom);
+    md.push(`## Bulk import of ${plan.importOps.toLocaleString('en-US')} verses`, '');
+    if (extrapolated) md.push(`**per-op is EXTRAPOLATED** in this run: measured on the first ${imports[0].perOp.extrapolatedFrom} ops and scaled ×${plan.importOps / (imports[0].perOp.extrapolatedFrom ?? 1)} (requests, bytes, time). The full run measures all of them.`, '');
+    md.push('per-op does not depend on the connection quality (it never batches): it is measured once per RTT and shown in both qualities\' rows.', '');
+    md.push('| quality | RTT | figure | per-op | grouped | verses-sync | grouped ÷ per-op | verses-sync ÷ per-op |', '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const c of imports) {
+      const row = (name: string, key: 'requests' | 'bytesSent' | 'msToSynced') =>
+        md.push(`| ${c.quality} | ${c.rttMs} ms | ${name} | ${fmt(c.perOp[key])} | ${fmt(c.grouped[key])} | ${fmt(c.versesSync[key])} | ${ratio(c.grouped[key], c.perOp[key])} | ${ratio(c.versesSync[key], c.perOp[key])} |`);
+      row('requests', 'requests');
+      row('bytes sent', 'bytesSent');
+      row('ms until all acked', 'msToSynced');
+    }
+    md.push('', `## Study session (10 adds, 3 aliases, 60 reviews, 2 profile updates, 1 delete = 76 ops, back to back) at ${plan.sessionRtt} ms RTT`, '');
+    md.push('| quality | figure | per-op | grouped | verses-sync | grouped ÷ per-op | verses-sync ÷ per-op |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const c of sessions) {
+      md.push(`| ${c.quality} | requests | ${fmt(c.perOp.requests)} | ${fmt(c.grouped.requests)} | ${fmt(c.versesSync.requests)} | ${ratio(c.grouped.requests, c.perOp.requests)} | ${ratio(c.versesSync.requests, c.perOp.requests)} |`);
+      md.push(`| ${c.quality} | ms to synced | ${fmt(c.perOp.msToSynced)} | ${fmt(c.grouped.msToSynced)} | ${fmt(c.versesSync.msToSynced)} | ${ratio(c.grouped.msToSynced, c.perOp.msToSynced)} | ${ratio(c.versesSync.msToSynced, c.perOp.msToSynced)} |`);
+      md.push(`| ${c.quality} | ops per batch | ${fmt(c.perOp.opsPerBatch, 1)} | ${fmt(c.grouped.opsPerBatch, 1)} | ${fmt(c.versesSync.opsPerBatch, 1)} | | |`);
+      md.push(`| ${c.quality} | ops acked / op errors answered | ${c.perOp.opsAcked} / ${c.perOp.opErrors} | ${c.grouped.opsAcked} / ${c.grouped.opErrors} | ${c.versesSync.opsAcked} / ${c.versesSync.opErrors} | | |`);
+    }
+    md.push('', '## Local write latency (`addVerseCard`, card + verse + outbox op in one Dexie transaction, fake-indexeddb)', '');
+    md.push(`${lw.writes} timed writes after ${plan.warmup} warm-up writes, one at a time. Floor = the same card and op rows written by bare Dexie in one transaction (idle, and beside a bare loop that claims and settles the ${fmt(plan.backlog)}-op backlog in batches of 500 at the same RTT). ` +
+      `Draining: the backlog (${fmt(plan.backlog)} ops queued offline) starts draining on excellent at ${lw.rttMs} ms RTT as the timed writes begin; ${fmt(lw.backlogLeftAfterDrainingWrites)} ops were still queued after the last timed write.`, '');
+    md.push('| figure | verses-sync | bare Dexie floor | ÷ floor |', '| --- | ---: | ---: | ---: |');
+    md.push(`| idle p50 (ms) | ${fmt(lw.idleP50Ms, 3)} | ${fmt(lw.floorP50Ms, 3)} | ${ratio(lw.idleP50Ms, lw.floorP50Ms)} |`);
+    md.push(`| idle p99 (ms) | ${fmt(lw.idleP99Ms, 3)} | ${fmt(lw.floorP99Ms, 3)} | ${ratio(lw.idleP99Ms, lw.floorP99Ms)} |`);
+    md.push(`| draining p50 (ms) | ${fmt(lw.drainingP50Ms, 3)} | ${fmt(lw.floorDrainingP50Ms, 3)} | ${ratio(lw.drainingP50Ms, lw.floorDrainingP50Ms)} |`);
+    md.push(`| draining p99 (ms) | ${fmt(lw.drainingP99Ms, 3)} | ${fmt(lw.floorDrainingP99Ms, 3)} | ${ratio(lw.drainingP99Ms, lw.floorDrainingP99Ms)} |`);
+    md.push('', `## Server apply throughput (${fmt(server.ops)} CREATE_VERSE ops in batches of ${server.batchSize}, one batch at a time, no added latency)`, '');
+    md.push('| path | ops/s | ÷ raw |', '| --- | ---: | ---: |');
+    md.push(`| function over HTTP (JWT, JSON, zod, apply_batch RPC) | ${fmt(server.opsPerSec)} | ${ratio(server.opsPerSec, server.rawInsertOpsPerSec)} |`);
+    md.push(`| apply_batch RPC alone (same settings, from this process) | ${fmt(server.rpcOpsPerSec)} | ${ratio(server.rpcOpsPerSec, server.rawInsertOpsPerSec)} |`);
+    md.push(`| raw multi-row INSERT of the same card + ledger rows | ${fmt(server.rawInsertOpsPerSec)} | 1.000 |`);
+    md.push('', `## Enqueue cost and memory (service offline, so everything stays queued)`, '');
+    md.push(`Per-op µs: mean of ${enqueue.sampleWrites} single \`addVerseCard\` writes once the queue holds that many ops (filled by imports of 1,000). Floor: the same writes through dataService with no BatchSyncService running.`, '');
+    md.push('| ops queued | per-op µs with orchestrator | per-op µs without (floor) | bulk import per-op µs |', '| ---: | ---: | ---: | ---: |');
+    for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} | ${fmt(l.floorPerOpUs, 1)} | ${fmt(l.bulkPerOpUs, 1)} |`);
+    md.push('', `Heap after gc with ${fmt(enqueue.levels[enqueue.levels.length - 1].queued)} ops queued: ${fmt(enqueue.heapMbWith, 1)} MB with the orchestrator, ${fmt(enqueue.heapMbWithout, 1)} MB without (fake-indexeddb's own storage); added by the orchestrator: **${fmt(enqueue.heapMbAdded, 1)} MB**.`, '');
+    md.push('## Targets', '', '| target | value | met |', '| --- | --- | --- |');
+    for (const x of figures.targets) md.push(`| ${x.target} | ${x.value} | ${x.met ? 'yes' : '**no**'} |`);
+    md.push('');
+    const table = md.join('\n');
+    process.stdout.write(`${table}\n`);
+    if (mode !== 'tiny') {
+      await writeFile(path.join(resultsDir, 'latest.md'), `${table}\n`);
+      const points: ChartPoint[] = imports.flatMap((c) =>
+        (['perOp', 'grouped', 'versesSync'] as PathName[]).map((p) => ({ quality: c.quality, rttMs: c.rttMs, path: p, ms: c[p].msToSynced })),
+      );
+      await writeTimeChart(points, path.join(resultsDir, 'time-to-synced.svg'), `Bulk import of ${plan.importOps} verses: time to synced per RTT (${mode} run${extrapolated ? ', per-op extrapolated' : ''})`);
+    }
+    if (json) await writeFile(json, `${JSON.stringify(figures, null, 2)}\n`);
+    void log;
+  } finally {
+    bar.stop();
+    await env.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
