@@ -105,3 +105,18 @@ test('30% faults of every kind: every op lands once, nothing is lost, the queue 
     await Promise.all(devices.map((d) => d.close()));
   }
 });
+
+test('a create whose answer was lost is not coalesced away: a later delete still reaches the server', async () => {
+  const d = await openDevice(stack(), { url: proxy.url, service: { queue: { backoff: { baseMs: 20, capMs: 100, maxAttempts: 10 } } } });
+  try {
+    proxy.script(['dropResponse']); // the server applies the create, the client never hears
+    const card = await d.data.addVerseCard('Obadiah 1:1', undefined, { priority: 'immediate' });
+    await eventually(() => expect(proxy.log.some((e) => e.fault === 'dropResponse')).toBe(true));
+    await d.data.deleteVerse(card.id);
+    await eventually(async () => expect(await d.db.syncOperations.count()).toBe(0));
+    const [row] = await stack().sql`select deleted_at from verse_cards where id = ${card.id}`;
+    expect(row.deleted_at).toBeInstanceOf(Date);
+  } finally {
+    await d.close();
+  }
+});

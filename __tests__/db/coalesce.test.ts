@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { VersesDb } from '../../src/db/index.ts';
-import { claimBatch, coalesceQueued } from '../../src/outbox/index.ts';
+import { claimBatch, coalesceQueued, recoverInFlight, releaseBatch } from '../../src/outbox/index.ts';
 import { useFreshDb, opsBySeq, serviceFor, USER_A, USER_B } from './fixtures.ts';
 
 const fresh = useFreshDb();
@@ -34,6 +34,24 @@ test('a card whose create is already on the wire is not cancelled', async () => 
   await service.deleteVerse(card.id);
   expect(await coalesceQueued(db)).toMatchObject({ removed: 0 });
   expect(await db.syncOperations.count()).toBe(3);
+});
+
+test('a card whose create was sent once and came back (answer lost, or recovered after a reload) is not cancelled', async () => {
+  const { service } = serviceFor(db);
+  const card = await service.addVerseCard('Lost 1:1');
+  const first = randomUUID();
+  await claimBatch(db, { batchId: first, maxOps: 1, maxBytes: 10_000 }, { userId: USER_A });
+  await releaseBatch(db, { batchId: first, failure: { kind: 'network', message: 'answer lost' }, countAttempt: true });
+  const second = randomUUID();
+  await claimBatch(db, { batchId: second, maxOps: 1, maxBytes: 10_000 }, { userId: USER_A });
+  await recoverInFlight(db);
+  const [create] = await opsBySeq(db);
+  expect(create).toMatchObject({ type: 'CREATE_VERSE', status: 'queued', claimedAt: expect.any(Number) });
+  await service.recordReview(card.id, true);
+  await service.deleteVerse(card.id);
+  // The server may hold the card: its delete (and the review before it) must still travel.
+  expect(await coalesceQueued(db)).toMatchObject({ cancelledCards: 0, removed: 0 });
+  expect((await opsBySeq(db)).map((op) => op.type)).toEqual(['CREATE_VERSE', 'RECORD_REVIEW', 'DELETE_VERSE']);
 });
 
 test('repeated profile updates merge field by field into the last one, per user; reviews never merge', async () => {

@@ -89,6 +89,11 @@ export type SyncOperation = {
   lastError?: StoredError;
   /** Epoch milliseconds; reserved for per-operation backoff (claimBatch does not read it). */
   nextAttemptAt?: number;
+  /**
+   * Epoch milliseconds of the first claim. Once set, the op may have reached the server even
+   * if it is queued again (answer lost, page closed mid-request), so coalescing leaves it alone.
+   */
+  claimedAt?: number;
 };
 
 export type SyncBatchStatus = 'pending' | 'syncing' | 'completed' | 'failed' | 'partial';

@@ -22,8 +22,10 @@ export async function coalesceQueued(db: VersesDb): Promise<CoalesceOutcome> {
     const range = (status: 'queued' | 'inFlight') =>
       db.syncOperations.where('[status+seq]').between([status, Dexie.minKey], [status, Dexie.maxKey]).toArray();
     const queued = await range('queued');
-    // A card with an op on the wire may already exist on the server: leave its history alone.
-    const cardsOnTheWire = new Set((await range('inFlight')).map(cardOf).filter((id) => id !== undefined));
+    // A card with an op on the wire, or one that ever was (its answer lost, the page closed
+    // mid-request), may already exist on the server: leave its history alone.
+    const everSent = [...(await range('inFlight')), ...queued.filter((op) => op.claimedAt !== undefined)];
+    const cardsOnTheWire = new Set(everSent.map(cardOf).filter((id) => id !== undefined));
     const remove = new Set<string>();
 
     const creates = new Map<string, SyncOperation>();
