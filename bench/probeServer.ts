@@ -32,7 +32,7 @@ async function main() {
     const rpc = (fn: string) => async (ops: unknown[]) =>
       sql.begin(async (tx) => {
         await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('request.jwt.claim.sub', ${userId}, true)`;
-        await tx.unsafe(`select ${fn}($1::uuid, $2::jsonb) as r`, [randomUUID(), JSON.stringify(ops)]);
+        await tx.unsafe(`select ${fn}($1::uuid, $2::jsonb) as r`, [randomUUID(), ops as never]);
       });
     const run = async (label: string, fn: (ops: unknown[]) => Promise<unknown>) => {
       await fn(batch(0));

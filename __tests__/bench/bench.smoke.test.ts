@@ -1,0 +1,41 @@
+// `npm run bench` still runs end to end: a tiny configuration, in a child process (the bench
+// renders its chart with ES-module-only vega, which Jest does not load). Checks the JSON's
+// keys and that they are numbers; never its speed.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+
+const KEYS: Record<string, string[]> = {
+  import1000: ['rttMs'],
+  'import1000.requests': ['perOp', 'grouped', 'versesSync'],
+  'import1000.msToSynced': ['perOp', 'grouped', 'versesSync'],
+  localWrite: ['idleP99Ms', 'drainingP99Ms', 'floorP99Ms'],
+  server: ['opsPerSec', 'rawInsertOpsPerSec'],
+  enqueue: ['perOpUs1k', 'perOpUs100k', 'heapMb100k'],
+};
+
+test('the bench writes every figure as a number', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'verses-bench-'));
+  const file = path.join(dir, 'tiny.json');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const env = { ...process.env, NODE_OPTIONS: '' };
+      execFile(path.join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--tiny', '--json', file], { cwd: root, env, timeout: 90_000 }, (error, _stdout, stderr) =>
+        error ? reject(new Error(`bench failed: ${error.message}\n${stderr.slice(-2000)}`)) : resolve(),
+      );
+    });
+    const figures = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    for (const [where, keys] of Object.entries(KEYS)) {
+      const node = where.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], figures) as Record<string, unknown>;
+      for (const key of keys) {
+        expect({ at: `${where}.${key}`, type: typeof node?.[key] }).toEqual({ at: `${where}.${key}`, type: 'number' });
+        expect(Number.isFinite(node[key])).toBe(true);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 120_000);
