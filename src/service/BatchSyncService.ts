@@ -1,7 +1,7 @@
 // The facade over the actor system: the seed's public API, with the real actors
 // (Dexie outbox, supabase-js transport) given to the pure machines.
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { liveQuery, type Subscription } from 'dexie';
+import { Dexie, type ObservabilitySet } from 'dexie';
 import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type InspectionEvent, type Snapshot } from 'xstate';
 import { batchMachine, type BatchOutput } from '../../machines/batch.machine.ts';
 import { networkQualityMachine, type ConnectionInfo } from '../../machines/networkQuality.machine.ts';
@@ -100,6 +100,9 @@ type Nudge = { type: 'op.enqueued'; priority: Priority; count: number };
 
 const SNAPSHOT_ID = 'sync';
 const HISTORY_LIMIT = 500;
+/** Counting the outbox is O(queued ops) on some IndexedDBs: recount at most this often, and
+ * never spend more than a fifth of the time counting (see recount). */
+const RECOUNT_MIN_MS = 100;
 const LATENCY_SAMPLES = 2000;
 
 type QueueRef = AnyActorRef & { getSnapshot(): { context: QueueContext; matches(v: string): boolean; hasTag(t: string): boolean } };
@@ -114,7 +117,10 @@ export class BatchSyncService {
   private readonly options: BatchSyncServiceOptions;
   private root: Actor<typeof syncMachine> | undefined;
   private counts = { pending: 0, deadLetters: 0 };
-  private countsSubscription: Subscription | undefined;
+  private recountTimer: ReturnType<typeof setTimeout> | undefined;
+  private recounting = false;
+  private recountWanted = false;
+  private lastRecountMs = 0;
   private readonly listeners = new Set<(state: SyncState) => void>();
   private readonly enqueuedAt = new Map<string, number>();
   private readonly latencies: number[] = [];
@@ -196,18 +202,8 @@ export class BatchSyncService {
     queue.on('batch.settled', (event: { output: BatchOutput }) => {
       if (event.output.opCount > 0) this.bytesSent += event.output.bytes;
     });
-    this.countsSubscription = liveQuery(async () => ({
-      pending: await countPending(db, this.options.getUserId()),
-      deadLetters: await db.syncOperations.where('status').equals('dead').count(),
-    })).subscribe({
-      next: (counts) => {
-        this.counts = counts;
-        this.history.push({ at: Date.now(), pending: counts.pending });
-        if (this.history.length > HISTORY_LIMIT) this.history.shift();
-        this.notify();
-      },
-      error: (error) => console.error('verses-sync: outbox count failed', error),
-    });
+    Dexie.on.storagemutated.subscribe(this.onStorageMutated);
+    void this.recount();
     // The outbox is the truth: whatever the restored snapshot believed, recount and go.
     root.send({ type: 'outbox.changed', pending });
     if (restored && pending > 0) root.send({ type: 'sync.now' });
@@ -219,7 +215,9 @@ export class BatchSyncService {
     if (this.root) {
       this.persist();
       await this.persisting;
-      this.countsSubscription?.unsubscribe();
+      Dexie.on.storagemutated.unsubscribe(this.onStorageMutated);
+      clearTimeout(this.recountTimer);
+      this.recountTimer = undefined;
       this.root.stop();
       this.root = undefined;
     }
@@ -441,6 +439,46 @@ export class BatchSyncService {
     this.persisting = this.persisting
       .then(() => saveActorSnapshot(this.options.db, SNAPSHOT_ID, snapshot))
       .catch((error) => console.error('verses-sync: snapshot not persisted', error));
+  }
+
+  // Any write to this database's outbox (this tab's or, via Dexie, another tab's) asks for a recount.
+  private readonly onStorageMutated = (parts: ObservabilitySet): void => {
+    const prefix = `idb://${this.options.db.name}/syncOperations/`;
+    if (Object.keys(parts).some((key) => key.startsWith(prefix))) this.scheduleRecount();
+  };
+
+  // One recount at a time, trailing, spaced by 4× the last one's cost so writes never queue
+  // behind back-to-back counts of a large outbox (a liveQuery recounted after every commit).
+  private scheduleRecount(): void {
+    this.recountWanted = true;
+    if (this.recountTimer !== undefined || this.recounting || !this.root) return;
+    this.recountTimer = setTimeout(() => {
+      this.recountTimer = undefined;
+      void this.recount();
+    }, Math.max(RECOUNT_MIN_MS, this.lastRecountMs * 4));
+  }
+
+  private async recount(): Promise<void> {
+    const { db } = this.options;
+    this.recounting = true;
+    this.recountWanted = false;
+    const started = performance.now();
+    try {
+      const counts = {
+        pending: await countPending(db, this.options.getUserId()),
+        deadLetters: await db.syncOperations.where('status').equals('dead').count(),
+      };
+      this.counts = counts;
+      this.history.push({ at: Date.now(), pending: counts.pending });
+      if (this.history.length > HISTORY_LIMIT) this.history.shift();
+      this.notify();
+    } catch (error) {
+      if (this.root) console.error('verses-sync: outbox count failed', error);
+    } finally {
+      this.lastRecountMs = performance.now() - started;
+      this.recounting = false;
+      if (this.recountWanted) this.scheduleRecount();
+    }
   }
 
   private notify(): void {
