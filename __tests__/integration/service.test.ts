@@ -1,7 +1,12 @@
 // BatchSyncService through the real stack: dataService → Dexie outbox → machines → supabase-js → function → Postgres.
 import { randomUUID } from 'node:crypto';
 import type { WebHandler } from '../../src/stack/http.ts';
-import { eventually, useDevices, type TestDevice } from '../helpers/client.ts';
+import WebSocket from 'ws';
+import { createVersesDb } from '../../src/db/index.ts';
+import { BatchSyncService } from '../../src/service/BatchSyncService.ts';
+import { createDataService } from '../../src/service/dataService.ts';
+import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
+import { eventually, FAST_NETWORK, useDevices, type TestDevice } from '../helpers/client.ts';
 import { useStack } from '../helpers/stack.ts';
 
 type Sent = { batchId: string; operations: Array<{ id: string; seq: number; type: string }> };
@@ -179,4 +184,46 @@ test('ops that need not travel do not: create+delete cancel with their reviews a
   expect(card.id).toBe(kept.id);
   const [profile] = await stack().sql`select display_name, daily_goal from profiles where user_id = ${d.userId}`;
   expect(profile).toEqual({ display_name: 'Phoebe of Cenchreae', daily_goal: 4 });
+});
+
+test("one device, two users: the first user's ops are never sent under the second user's token; they go when that user is back", async () => {
+  const alice: string = randomUUID();
+  const bob: string = randomUUID();
+  const tokens = new Map<string, string>([[alice, await stack().tokenFor(alice)], [bob, await stack().tokenFor(bob)]]);
+  let current: string | undefined = alice;
+  const db = createVersesDb(`two-users-${randomUUID()}`);
+  const client = createSupabaseClient({ url: stack().url, anonKey: stack().anonKey, accessToken: async () => (current ? tokens.get(current)! : null), webSocket: WebSocket });
+  const sync = new BatchSyncService({ db, client, getUserId: () => current, probeLatency: async () => 5, networkEvents: 'none', network: FAST_NETWORK });
+  const data = createDataService({ db, getUserId: () => current, onEnqueued: sync.notifyEnqueued });
+  const ledger = async (userId: string) => (await stack().sql`select op_id from sync_ledger where user_id = ${userId}`).map((r) => r.op_id as string);
+  await sync.start();
+  try {
+    sync.setOnline(false);
+    await eventually(() => expect(sync.getState().paused).toBe('offline'));
+    await data.addVerseCards([{ reference: 'Ruth 1:16' }, { reference: 'Ruth 1:17' }]); // Alice's
+    current = undefined; // signed out: queued ops carry no user
+    await data.addVerseCard('Ruth 2:12');
+    current = bob; // Bob signs in on the same device
+    await sync.sessionStarted();
+    await data.addVerseCard('Ruth 4:14');
+    sync.setOnline(true);
+
+    await eventually(async () => expect(await ledger(bob)).toHaveLength(2)); // his own op and the adopted one
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await ledger(alice)).toEqual([]);
+    const aliceOps = (await db.syncOperations.toArray()).filter((o) => o.userId === alice);
+    expect(aliceOps.map((o) => o.status)).toEqual(['queued', 'queued']);
+    const sentIds = new Set(sent.flatMap((b) => b.operations.map((o) => o.id)));
+    expect(aliceOps.filter((o) => sentIds.has(o.id))).toEqual([]);
+    const [{ n }] = await stack().sql`select count(*)::int as n from verse_cards where user_id = ${bob}`;
+    expect(n).toBe(2);
+
+    current = alice; // Alice is back
+    await sync.sessionStarted();
+    await eventually(async () => expect(await ledger(alice)).toHaveLength(2));
+    await eventually(async () => expect(await db.syncOperations.count()).toBe(0));
+  } finally {
+    await sync.stop();
+    db.close();
+  }
 });

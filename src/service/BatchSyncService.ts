@@ -308,9 +308,18 @@ export class BatchSyncService {
     this.actor.send({ type: 'network.info', ...info });
   }
 
-  /** A user signed in or the session was renewed: ops waiting for auth go out. */
-  sessionStarted(): void {
-    this.actor.send({ type: 'session.started' });
+  /**
+   * A user signed in (perhaps another one) or the session was renewed: recount what this
+   * user may send (their ops and ops queued while signed out) and send it.
+   */
+  async sessionStarted(): Promise<void> {
+    if (!this.root) return;
+    const pending = await countPending(this.options.db, this.options.getUserId());
+    if (!this.root) return;
+    this.root.send({ type: 'session.started' });
+    this.root.send({ type: 'outbox.changed', pending });
+    if (pending > 0) this.root.send({ type: 'sync.now' });
+    this.scheduleRecount();
   }
 
   /** The current state, as the seed's SyncStatus reads it. */
