@@ -103,6 +103,8 @@ const HISTORY_LIMIT = 500;
 /** Counting the outbox is O(queued ops) on some IndexedDBs: recount at most this often, and
  * never spend more than a fifth of the time counting (see recount). */
 const RECOUNT_MIN_MS = 100;
+/** Longest a snapshot change waits before it is saved (a reload resumes from the last save). */
+const PERSIST_MS = 250;
 const LATENCY_SAMPLES = 2000;
 
 type QueueRef = AnyActorRef & { getSnapshot(): { context: QueueContext; matches(v: string): boolean; hasTag(t: string): boolean } };
@@ -119,6 +121,7 @@ export class BatchSyncService {
   private counts = { pending: 0, deadLetters: 0 };
   private recountTimer: ReturnType<typeof setTimeout> | undefined;
   private recounting = false;
+  private persistTimer: ReturnType<typeof setTimeout> | undefined;
   private recountWanted = false;
   private lastRecountMs = 0;
   private readonly listeners = new Set<(state: SyncState) => void>();
@@ -213,6 +216,8 @@ export class BatchSyncService {
   async stop(): Promise<void> {
     this.started = false;
     if (this.root) {
+      clearTimeout(this.persistTimer);
+      this.persistTimer = undefined;
       this.persist();
       await this.persisting;
       Dexie.on.storagemutated.unsubscribe(this.onStorageMutated);
@@ -425,7 +430,17 @@ export class BatchSyncService {
 
   private onSnapshot(): void {
     this.notify();
-    this.persist();
+    this.schedulePersist();
+  }
+
+  // Snapshots change on every enqueue; saving each one cost a Dexie write per user write.
+  // Save at most every PERSIST_MS (trailing), and at once on stop().
+  private schedulePersist(): void {
+    if (this.persistTimer !== undefined || this.options.persistSnapshots === false) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      this.persist();
+    }, PERSIST_MS);
   }
 
   // Saves the root's snapshot when no batch is in flight (a batch in flight is recovered from
