@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStack } from '../src/stack/index.ts';
 import { DATA_DIR, resolveJwtSecret } from '../src/stack/secret.ts';
+import { stopOnSignals } from '../src/stack/signals.ts';
 
 async function main() {
   const { values } = parseArgs({
@@ -32,16 +33,7 @@ verses-sync local stack (${stack.database.kind === 'pglite' ? 'embedded PGlite' 
   Database:     ${stack.database.kind === 'pglite' ? stack.database.url : '(DATABASE_URL)'}
   Tokens:       npm run token -- --user <uuid>
 Ctrl-C stops it.`);
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('stopping…');
-    await stack.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  stopOnSignals(() => stack.stop());
 }
 
 main().catch((error) => {

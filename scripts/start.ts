@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { startDemo } from '../src/dev/demoServer.ts';
 import { DEV_USERS } from '../src/dev/devEndpoints.ts';
 import { DATA_DIR, resolveJwtSecret } from '../src/stack/secret.ts';
+import { stopOnSignals } from '../src/stack/signals.ts';
 
 async function main() {
   const { values } = parseArgs({
@@ -44,16 +45,7 @@ verses-sync demo (${stack.database.kind === 'pglite' ? 'embedded PGlite' : 'Post
   Dev users:    ${DEV_USERS.map((u) => `${u.name} ${u.id}`).join(', ')}
   Inspector:    ${demo.url}?inspect=1 (or the "Stately inspector" box on the page)
 Ctrl-C stops it; the data stays in .data/.`);
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('stopping…');
-    await demo.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  stopOnSignals(() => demo.stop());
 }
 
 main().catch((error) => {

@@ -1,6 +1,7 @@
 // Test doubles and helpers shared by the machine tests: a transport, a latency probe, coverage.
 import { createMachine, fromPromise, type AnyStateMachine, type InspectionEvent } from 'xstate';
 import type { OperationResult, TransportFailure, UploadBatchInput, UploadResult, WireOperation } from '../../machines/types.ts';
+import { seededRandom } from '../../src/stack/faultProxy.ts';
 
 /** Lets every resolved promise and its continuations run (fake actors answer in microtasks). */
 export async function settle(rounds = 5): Promise<void> {
@@ -91,17 +92,8 @@ export function createFakeProbe() {
   return { probe, probeLatency: fromPromise<number>(({ signal }) => probe(signal)), calls, open: () => calls.filter((c) => c.state === 'open') };
 }
 
-/** Seeded PRNG (mulberry32), so jitter tests are reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG, so jitter tests are reproducible (the fault proxy's mulberry32). */
+export const seeded = seededRandom;
 
 type AnyNode = AnyStateMachine['root'];
 type AnyTransition = ReturnType<AnyNode['transitions']['get']> extends Array<infer T> | undefined ? T : never;
