@@ -60,6 +60,14 @@ const SCHEMA_V2 = {
   syncBatches: 'id, status, createdAt, [status+seq]',
 };
 
+/**
+ * Version 3: [status+type] on the outbox, so coalescing can see in one small index range
+ * whether anything could cancel or merge before it reads the whole queue.
+ */
+const SCHEMA_V3 = {
+  syncOperations: 'id, &seq, [status+seq], [status+userId], [status+type], batchId, localRecordId, userId',
+};
+
 /** Opens (lazily) the verses-sync database under `name`. */
 export function createVersesDb(name: string = DEFAULT_DB_NAME): VersesDb {
   const db = new Dexie(name) as VersesDb;
@@ -73,5 +81,6 @@ export function createVersesDb(name: string = DEFAULT_DB_NAME): VersesDb {
       await batches.bulkPut(rows.map((row, i) => ({ ...row, seq: i + 1 })));
       await tx.table<MetaRow, string>('meta').put({ key: BATCH_SEQ_META_KEY, value: rows.length });
     });
+  db.version(3).stores(SCHEMA_V3);
   return db;
 }

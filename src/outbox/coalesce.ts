@@ -19,6 +19,12 @@ const cardOf = (op: SyncOperation) => (typeof op.payload.verseCardId === 'string
 /** Cancels and merges queued operations in one transaction; inFlight and dead ones are never touched. */
 export async function coalesceQueued(db: VersesDb): Promise<CoalesceOutcome> {
   return db.transaction('rw', db.syncOperations, async () => {
+    // Nothing to do unless a delete or a second profile update waits: two small index
+    // counts instead of reading the whole queue before every batch.
+    const queuedOfType = (type: string) => db.syncOperations.where('[status+type]').equals(['queued', type]).count();
+    if ((await queuedOfType('DELETE_VERSE')) === 0 && (await queuedOfType('UPDATE_PROFILE')) < 2) {
+      return { cancelledCards: 0, mergedProfileUpdates: 0, removed: 0 };
+    }
     const range = (status: 'queued' | 'inFlight') =>
       db.syncOperations.where('[status+seq]').between([status, Dexie.minKey], [status, Dexie.maxKey]).toArray();
     const queued = await range('queued');
