@@ -20,7 +20,7 @@ const FAULTS: Array<{ fate: Fate; label: string }> = [
 type Stats = { batchRequests: number; otherRequests: number; inFlight: number; faultsInjected: number; queued: Array<{ fate: Fate; remaining: number }> };
 
 export function NetworkPanel({ device }: { device: DemoDevice }) {
-  const [mode, setMode] = useState<NetworkMode>('auto');
+  const [mode, setMode] = useState<NetworkMode>(device.network);
   const [count, setCount] = useState(1);
   const [stats, setStats] = useState<Stats | null>(null);
   const [error, setError] = useState<string | null>(null);

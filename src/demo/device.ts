@@ -14,11 +14,22 @@ export const FORCED_RTT: Record<Quality, number> = { excellent: 30, good: 250, p
 
 export type NetworkMode = 'auto' | 'offline' | Quality;
 
+// The panel's choice lives as long as the tab: a reload keeps what the developer forced.
+const NETWORK_KEY = 'verses-sync-demo:network';
+const NETWORK_MODES: readonly NetworkMode[] = ['auto', 'offline', 'poor', 'good', 'excellent'];
+
+function rememberedNetwork(): NetworkMode {
+  const stored = sessionStorage.getItem(NETWORK_KEY) as NetworkMode | null;
+  return stored && NETWORK_MODES.includes(stored) ? stored : 'auto';
+}
+
 export type DemoDevice = {
   db: VersesDb;
   data: DataService;
   service: BatchSyncService;
   userId: string;
+  /** What the dev panel forces now ('auto' unless this tab chose otherwise, reloads included). */
+  readonly network: NetworkMode;
   /** Forces the network as the dev panel says; 'auto' gives it back to the browser and the probe. */
   setNetwork(mode: NetworkMode): void;
   close(): Promise<void>;
@@ -39,7 +50,8 @@ export async function openDemoDevice(options: {
   const db = createVersesDb(`verses-sync-demo-${userId}`);
   const client = createSupabaseClient({ url: window.location.origin, anonKey: options.anonKey, accessToken: () => session.accessToken() });
   const probe = createLatencyProbe(client);
-  let forced: Quality | null = null;
+  const remembered = rememberedNetwork();
+  let forced: Quality | null = remembered === 'auto' || remembered === 'offline' ? null : remembered;
   const service = new BatchSyncService({
     db,
     client,
@@ -48,15 +60,22 @@ export async function openDemoDevice(options: {
     // While the panel forces a quality, every probe agrees with it.
     probeLatency: async () => (forced ? FORCED_RTT[forced] : probe()),
     inspect: options.inspect,
+    ...(remembered === 'offline' ? { online: false } : {}),
   });
   const data = createDataService({ db, getUserId: () => userId, onEnqueued: service.notifyEnqueued });
   await service.start();
-  return {
+  let network: NetworkMode = 'auto';
+  const device: DemoDevice = {
     db,
     data,
     service,
     userId,
+    get network() {
+      return network;
+    },
     setNetwork(mode) {
+      network = mode;
+      sessionStorage.setItem(NETWORK_KEY, mode);
       if (mode === 'offline') {
         service.setOnline(false);
         return;
@@ -74,4 +93,6 @@ export async function openDemoDevice(options: {
       return closing;
     },
   };
+  if (remembered !== 'auto') device.setNetwork(remembered);
+  return device;
 }
