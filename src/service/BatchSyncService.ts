@@ -134,6 +134,7 @@ export class BatchSyncService {
   private started = false;
   private leadership: Leadership | undefined;
   private channel: BroadcastChannel | undefined;
+  private readonly leadershipListeners = new Set<(isLeader: boolean) => void>();
 
   constructor(options: BatchSyncServiceOptions) {
     this.options = options;
@@ -210,6 +211,7 @@ export class BatchSyncService {
     // The outbox is the truth: whatever the restored snapshot believed, recount and go.
     root.send({ type: 'outbox.changed', pending });
     if (restored && pending > 0) root.send({ type: 'sync.now' });
+    this.notifyLeadership();
   }
 
   /** Stops the actors after saving their snapshot (and hands leadership on); queued ops stay in the outbox. */
@@ -225,12 +227,33 @@ export class BatchSyncService {
       this.recountTimer = undefined;
       this.root.stop();
       this.root = undefined;
+      this.notifyLeadership();
     }
     // Only now may another tab take over: this one sends nothing more.
     await this.leadership?.resign();
     this.leadership = undefined;
     this.channel?.close();
     this.channel = undefined;
+  }
+
+  /**
+   * Calls listener with isLeader each time this service starts or stops running the uploader
+   * (a follower tab taking over, stop()); returns the unsubscribe.
+   */
+  onLeadershipChange(listener: (isLeader: boolean) => void): () => void {
+    this.leadershipListeners.add(listener);
+    return () => this.leadershipListeners.delete(listener);
+  }
+
+  private notifyLeadership(): void {
+    const isLeader = this.isLeader;
+    for (const listener of [...this.leadershipListeners]) {
+      try {
+        listener(isLeader);
+      } catch (error) {
+        console.error('verses-sync: leadership listener failed', error);
+      }
+    }
   }
 
   /** Call after a write committed ops to the outbox (dataService's onEnqueued); a follower tab nudges the leader. */
