@@ -3,7 +3,7 @@
 // fake-indexeddb, real supabase-js transport) whose fetch is a fake verse-operations function.
 import './jsdomPolyfills.ts';
 import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
-import { createVersesDb, type VersesDb } from '../../src/db/index.ts';
+import { BATCH_SEQ_META_KEY, createVersesDb, type VersesDb } from '../../src/db/index.ts';
 import { OFFLINE_MESSAGE, SyncProvider, SyncStatus } from '../../src/react/index.ts';
 import { BatchSyncService, type BatchSyncServiceOptions } from '../../src/service/BatchSyncService.ts';
 import { createDataService, type DataService } from '../../src/service/dataService.ts';
@@ -111,14 +111,23 @@ test('while a batch is in flight the button says Syncing… and is disabled', as
   expect(await screen.findByText('No changes pending sync')).toBeTruthy();
 });
 
-test('last synced reads as a distance: a queue clock two minutes behind shows "2 minutes ago"', async () => {
-  const d = await openDevice({ queue: { now: () => Date.now() - 120_000 } });
+test('last synced reads as a distance from the shared history: a batch recorded two minutes ago shows "2 minutes ago"', async () => {
+  const d = await openDevice();
+  // What another tab (or this one before a reload) recorded: the newest completed batch.
+  const at = (ms: number) => new Date(Date.now() - ms).toISOString();
+  await d.db.syncBatches.bulkAdd([
+    { id: 'older', seq: 1, status: 'completed', opIds: [], opCount: 1, bytes: 10, createdAt: at(600_000), syncedAt: at(600_000), successCount: 1, failureCount: 0 },
+    { id: 'newer', seq: 2, status: 'partial', opIds: [], opCount: 2, bytes: 20, createdAt: at(121_000), syncedAt: at(120_000), successCount: 1, failureCount: 1 },
+    { id: 'failed', seq: 3, status: 'failed', opIds: [], opCount: 1, bytes: 10, createdAt: at(5_000), syncedAt: at(5_000), successCount: 0, failureCount: 1 },
+  ]);
+  await d.db.meta.put({ key: BATCH_SEQ_META_KEY, value: 3 }); // claims continue after these
   renderStatus(d);
+  expect(await screen.findByText('Last synced: 2 minutes ago')).toBeTruthy();
   await act(() => d.data.addVerseCard('Romans 8:28'));
   expect(await screen.findByText('1 change pending sync')).toBeTruthy();
   await waitFor(() => expect(enabled(syncButton())).toBe(true));
   act(() => syncButton().click());
-  expect(await screen.findByText('Last synced: 2 minutes ago')).toBeTruthy();
+  expect(await screen.findByText('Last synced: less than a minute ago')).toBeTruthy();
 });
 
 test('the network-quality badge follows the connection', async () => {

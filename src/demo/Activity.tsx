@@ -8,7 +8,8 @@ import { useSyncContext, useSyncStatus } from '../react/index.ts';
 ChartJS.register(CategoryScale, LinearScale, PointElement, LineElement, Legend, Tooltip);
 
 const SAMPLES = 90;
-type Sample = { at: number; pending: number; batches: number };
+// batches: null while another tab uploads (its counters live in that tab).
+type Sample = { at: number; pending: number; batches: number | null };
 
 export function ActivityChart() {
   const { service } = useSyncContext();
@@ -18,7 +19,7 @@ export function ActivityChart() {
   const [samples, setSamples] = useState<Sample[]>([]);
   useEffect(() => {
     const timer = setInterval(() => {
-      const sample = { at: Date.now(), pending: pendingRef.current, batches: service.getMetrics().batchesSent };
+      const sample = { at: Date.now(), pending: pendingRef.current, batches: service.isLeader ? service.getMetrics().batchesSent : null };
       setSamples((previous) => [...previous.slice(-(SAMPLES - 1)), sample]);
     }, 1_000);
     return () => clearInterval(timer);
@@ -57,6 +58,7 @@ export function BatchLog() {
   const { queue } = useSyncContext();
   const [rows, setRows] = useState<LoggedBatch[]>([]);
   useEffect(() => {
+    if (!queue) return;
     // A batch starts when the queue puts it in flight and ends when it settles.
     const started = new Map<string, number>();
     const track = (snapshot: { context: { inFlight: { batchId: string } | null } }) => {
@@ -105,7 +107,7 @@ export function BatchLog() {
         {rows.length === 0 && (
           <tr>
             <td colSpan={6} className="muted">
-              No batch sent yet
+              {queue ? 'No batch sent yet' : 'Another tab of this user sends the batches'}
             </td>
           </tr>
         )}

@@ -1,6 +1,8 @@
-// Gives a component tree one started BatchSyncService, its root actor and the Dexie database
-// the counts are read from. The service owns its actors (it provides them the outbox and the
-// transport), so this is a plain context around it rather than createActorContext(machine).
+// Gives a component tree one started BatchSyncService, its actors while this tab runs the
+// uploader, and the Dexie database the counts are read from. The service owns its actors (it
+// provides them the outbox and the transport), so this is a plain context around it rather than
+// createActorContext(machine). With the service's `leader` option another tab may be the one
+// uploading: then `root` and `queue` are null until this tab takes over.
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import type { AnyActorRef } from 'xstate';
 import { SYSTEM_IDS } from '../../machines/sync.machine.ts';
@@ -12,39 +14,39 @@ export type SyncContextValue = {
   db: VersesDb;
   /** The signed-in user: counts and dead letters are theirs (and user-less ones). */
   userId: string | undefined;
-  /** The root `sync` actor. */
-  root: BatchSyncService['actor'];
-  /** The `queue` actor (system id 'queue'). */
-  queue: AnyActorRef;
+  /** This tab runs the uploader (always, without the service's `leader` option). */
+  isLeader: boolean;
+  /** The root `sync` actor; null while another tab uploads. */
+  root: BatchSyncService['actor'] | null;
+  /** The `queue` actor (system id 'queue'); null while another tab uploads. */
+  queue: AnyActorRef | null;
 };
 
 const SyncContext = createContext<SyncContextValue | null>(null);
 
 // start() is idempotent only once it has finished; StrictMode mounts twice, so share the promise.
 const starting = new WeakMap<BatchSyncService, Promise<void>>();
-
-function isStarted(service: BatchSyncService): boolean {
-  try {
-    return Boolean(service.actor);
-  } catch {
-    return false;
-  }
-}
+// A follower has started without actors: remember which services start() has already run for.
+const started = new WeakSet<BatchSyncService>();
 
 function ensureStarted(service: BatchSyncService): Promise<void> {
-  if (isStarted(service)) return Promise.resolve();
+  if (service.isLeader || started.has(service)) return Promise.resolve();
   let promise = starting.get(service);
   if (!promise) {
-    promise = service.start().finally(() => starting.delete(service));
+    promise = service
+      .start()
+      .then(() => void started.add(service))
+      .finally(() => starting.delete(service));
     starting.set(service, promise);
   }
   return promise;
 }
 
 function contextOf(service: BatchSyncService, db: VersesDb, userId: string | undefined): SyncContextValue {
+  if (!service.isLeader) return { service, db, userId, isLeader: false, root: null, queue: null };
   const root = service.actor;
   const queue = root.system.get(SYSTEM_IDS.queue) as AnyActorRef;
-  return { service, db, userId, root, queue };
+  return { service, db, userId, isLeader: true, root, queue };
 }
 
 export type SyncProviderProps = {
@@ -56,19 +58,22 @@ export type SyncProviderProps = {
   children: ReactNode;
 };
 
-/** Starts `service` if needed and gives it to the tree below; the owner stops it. */
+/** Starts `service` if needed and gives it to the tree below, following leadership; the owner stops it. */
 export function SyncProvider({ service, db, userId, fallback = null, children }: SyncProviderProps) {
-  const [value, setValue] = useState<SyncContextValue | null>(() => (isStarted(service) ? contextOf(service, db, userId) : null));
+  const [value, setValue] = useState<SyncContextValue | null>(() => (service.isLeader ? contextOf(service, db, userId) : null));
   const [error, setError] = useState<Error | null>(null);
 
   useEffect(() => {
     let live = true;
-    ensureStarted(service).then(
-      () => live && setValue(contextOf(service, db, userId)),
-      (e: unknown) => live && setError(e instanceof Error ? e : new Error(String(e))),
-    );
+    const refresh = () => {
+      if (live) setValue(contextOf(service, db, userId));
+    };
+    // Subscribed before start(): a tab granted the lock while starting is heard too.
+    const unsubscribe = service.onLeadershipChange(refresh);
+    ensureStarted(service).then(refresh, (e: unknown) => live && setError(e instanceof Error ? e : new Error(String(e))));
     return () => {
       live = false;
+      unsubscribe();
     };
   }, [service, db, userId]);
 
@@ -77,7 +82,7 @@ export function SyncProvider({ service, db, userId, fallback = null, children }:
   return <SyncContext.Provider value={value}>{children}</SyncContext.Provider>;
 }
 
-/** The service, its actors and database; throws outside a SyncProvider. */
+/** The service, its actors (while this tab leads) and database; throws outside a SyncProvider. */
 export function useSyncContext(): SyncContextValue {
   const value = useContext(SyncContext);
   if (!value) throw new Error('useSyncContext: wrap the component in <SyncProvider service={...} db={...}>');

@@ -7,6 +7,8 @@ import { useSyncEvents } from './useSyncEvents.ts';
 import { useSyncStatus, type SyncStatusView } from './useSyncStatus.ts';
 
 export const OFFLINE_MESSAGE = 'Offline – changes will sync when online';
+/** Shown in a tab that shares its outbox with the tab that uploads (the service's `leader` option). */
+export const FOLLOWER_MESSAGE = 'Another tab is syncing – changes made here are sent by it';
 
 /** "3 changes pending sync", "1 change pending sync", "No changes pending sync". */
 export function pendingText(pending: number): string {
@@ -87,7 +89,8 @@ export function SyncStatus() {
   const now = useNow(15_000);
   const headingId = useId();
   const deadId = useId();
-  const { online, syncing, pending, lastSync, quality, deadLetters } = status;
+  const followerId = useId();
+  const { online, syncing, pending, lastSync, quality, deadLetters, isLeader } = status;
   const retry = retryText(status, now);
   return (
     <section className="sync-status" aria-labelledby={headingId}>
@@ -100,14 +103,31 @@ export function SyncStatus() {
       <div role="status" aria-live="polite" className="sync-summary">
         <p className="sync-pending">{pendingText(pending)}</p>
         <p className="sync-last">Last synced: {lastSync ? formatDistanceToNow(lastSync, { addSuffix: true }) : 'never'}</p>
+        {!isLeader && (
+          <p className="sync-follower" id={followerId} data-testid="sync-follower">
+            {FOLLOWER_MESSAGE}
+          </p>
+        )}
         {status.paused === 'auth' && <p className="sync-auth">Signed out – changes wait until you sign in</p>}
         {retry && <p className="sync-error">{retry}</p>}
       </div>
       <p>
-        <span className={`quality-badge quality-${online ? quality : 'offline'}`} data-quality={online ? quality : 'offline'}>
-          Network: {online ? quality : 'offline'}
-        </span>{' '}
-        <button type="button" onClick={syncNow} disabled={!online || syncing} aria-busy={syncing}>
+        {isLeader && quality ? (
+          <span className={`quality-badge quality-${online ? quality : 'offline'}`} data-quality={online ? quality : 'offline'}>
+            Network: {online ? quality : 'offline'}
+          </span>
+        ) : (
+          <span className="quality-badge quality-other-tab" data-quality="other-tab">
+            Network: measured by the syncing tab
+          </span>
+        )}{' '}
+        <button
+          type="button"
+          onClick={syncNow}
+          disabled={!online || syncing}
+          aria-busy={syncing}
+          aria-describedby={isLeader ? undefined : followerId}
+        >
           {syncing ? 'Syncing…' : 'Sync Now'}
         </button>
       </p>

@@ -4,7 +4,7 @@ import { discardDeadLetter, retryDeadLetter } from '../outbox/index.ts';
 import { useSyncContext } from './SyncProvider.tsx';
 
 export type SyncEvents = {
-  /** Sends what is queued now instead of waiting for the batch window. */
+  /** Sends what is queued now instead of waiting for the batch window (a follower tab asks the uploading tab). */
   syncNow(): void;
   /** Puts a dead letter back in the queue with a fresh retry budget and sends it; false if it was not dead. */
   retryDeadLetter(opId: string): Promise<boolean>;
@@ -17,7 +17,8 @@ export function useSyncEvents(): SyncEvents {
   const { service, root, db } = useSyncContext();
   return useMemo(
     () => ({
-      syncNow: () => root.send({ type: 'sync.now' }),
+      // A follower has no queue of its own: an immediate nudge of no new ops makes the leader flush.
+      syncNow: () => (root ? root.send({ type: 'sync.now' }) : service.notifyEnqueued({ priority: 'immediate', count: 0 })),
       async retryDeadLetter(opId) {
         const row = await retryDeadLetter(db, opId);
         if (!row) return false;

@@ -1,22 +1,30 @@
 // What the UI shows about sync, read with small selectors over the actors' snapshots and
-// live Dexie queries over the outbox, so components never learn state names.
+// live Dexie queries over the outbox, so components never learn state names. The pending count
+// and the last sync come from Dexie, so every tab of one user shows the same; the rest comes
+// from the actors of the tab that uploads, or says that another tab does.
 import { useSelector } from '@xstate/react';
+import { Dexie } from 'dexie';
 import { useLiveQuery } from 'dexie-react-hooks';
-import { useMemo } from 'react';
+import { useMemo, useSyncExternalStore } from 'react';
 import type { Quality, TransportFailure } from '../../machines/types.ts';
-import type { SyncOperation } from '../db/index.ts';
+import type { SyncBatchStatus, SyncOperation, VersesDb } from '../db/index.ts';
 import { countPending, listDeadLetters } from '../outbox/index.ts';
 import { useSyncContext } from './SyncProvider.tsx';
 
 export type SyncStatusView = {
+  /** This tab uploads. False while another tab of the same database does (the service's `leader` option). */
+  isLeader: boolean;
+  /** The uploader's view of the network; in a follower tab, the browser's own online flag. */
   online: boolean;
-  quality: Quality;
-  /** A batch is being claimed, sent or recorded. */
+  /** The uploader's network quality; null in a follower tab (the other tab measures it). */
+  quality: Quality | null;
+  /** A batch is being claimed, sent or recorded (by whichever tab uploads). */
   syncing: boolean;
-  /** Why nothing is being sent, if so. */
+  /** Why nothing is being sent, if so (known to the uploading tab only). */
   paused: 'offline' | 'auth' | null;
   /** Operations queued for the signed-in user (and user-less ones). */
   pending: number;
+  /** When the newest completed (or partial) batch was recorded, whichever tab sent it. */
   lastSync: Date | null;
   lastError: Pick<TransportFailure, 'kind' | 'message' | 'status' | 'code'> | null;
   nextRetryAt: Date | null;
@@ -24,31 +32,72 @@ export type SyncStatusView = {
   deadLetters: SyncOperation[];
 };
 
-type Snap = { context: Record<string, unknown>; hasTag(tag: string): boolean };
+type Snap = { context: Record<string, unknown>; hasTag(tag: string): boolean } | undefined;
 
-const selectOnline = (s: Snap) => s.context.online as boolean;
-const selectQuality = (s: Snap) => s.context.quality as Quality;
-const selectBusy = (s: Snap) => s.hasTag('busy');
-const selectPaused = (s: Snap) => (s.hasTag('offline') ? 'offline' : s.hasTag('auth') ? 'auth' : null);
-const selectLastSyncAt = (s: Snap) => s.context.lastSyncAt as number | null;
-const selectLastError = (s: Snap) => s.context.lastError as TransportFailure | null;
-const selectNextRetryAt = (s: Snap) => s.context.nextRetryAt as number | null;
+const selectOnline = (s: Snap) => (s ? (s.context.online as boolean) : null);
+const selectQuality = (s: Snap) => (s ? (s.context.quality as Quality) : null);
+const selectBusy = (s: Snap) => (s ? s.hasTag('busy') : false);
+const selectPaused = (s: Snap) => (s?.hasTag('offline') ? 'offline' : s?.hasTag('auth') ? 'auth' : null);
+const selectLastSyncAt = (s: Snap) => (s ? (s.context.lastSyncAt as number | null) : null);
+const selectLastError = (s: Snap) => (s ? (s.context.lastError as TransportFailure | null) : null);
+const selectNextRetryAt = (s: Snap) => (s ? (s.context.nextRetryAt as number | null) : null);
 
 const NO_DEAD_LETTERS: SyncOperation[] = [];
+const SETTLED_WITH_ACKS: SyncBatchStatus[] = ['completed', 'partial'];
+
+/** Epoch ms of the newest batch whose ops (some or all) the server acknowledged; null if none is kept. */
+export async function lastSyncedAt(db: VersesDb): Promise<number | null> {
+  let newest: number | null = null;
+  for (const status of SETTLED_WITH_ACKS) {
+    // The newest by claim order per status: one index step each, however long the history.
+    const row = await db.syncBatches.where('[status+seq]').between([status, Dexie.minKey], [status, Dexie.maxKey]).last();
+    const at = row?.syncedAt ? Date.parse(row.syncedAt) : NaN;
+    if (!Number.isNaN(at) && (newest === null || at > newest)) newest = at;
+  }
+  return newest;
+}
+
+function subscribeOnline(onChange: () => void): () => void {
+  if (typeof window === 'undefined') return () => undefined;
+  window.addEventListener('online', onChange);
+  window.addEventListener('offline', onChange);
+  return () => {
+    window.removeEventListener('online', onChange);
+    window.removeEventListener('offline', onChange);
+  };
+}
+const browserOnline = () => typeof navigator === 'undefined' || navigator.onLine !== false;
 
 /** The sync state of the SyncProvider's service, re-rendering only when a selected part changes. */
 export function useSyncStatus(): SyncStatusView {
-  const { root, queue, db, userId } = useSyncContext();
-  const online = useSelector(root, selectOnline);
-  const quality = useSelector(root, selectQuality);
-  const syncing = useSelector(queue, selectBusy);
-  const paused = useSelector(queue, selectPaused);
-  const lastSyncAt = useSelector(queue, selectLastSyncAt);
-  const lastError = useSelector(queue, selectLastError);
-  const nextRetryAt = useSelector(queue, selectNextRetryAt);
+  const { root, queue, db, userId, isLeader } = useSyncContext();
+  const actorOnline = useSelector(root ?? undefined, selectOnline as (s: unknown) => boolean | null);
+  const actorQuality = useSelector(root ?? undefined, selectQuality as (s: unknown) => Quality | null);
+  const busy = useSelector(queue ?? undefined, selectBusy as (s: unknown) => boolean);
+  const paused = useSelector(queue ?? undefined, selectPaused as (s: unknown) => 'offline' | 'auth' | null);
+  const actorLastSyncAt = useSelector(queue ?? undefined, selectLastSyncAt as (s: unknown) => number | null);
+  const lastError = useSelector(queue ?? undefined, selectLastError as (s: unknown) => TransportFailure | null);
+  const nextRetryAt = useSelector(queue ?? undefined, selectNextRetryAt as (s: unknown) => number | null);
+  const browserIsOnline = useSyncExternalStore(subscribeOnline, browserOnline, () => true);
   const pending = useLiveQuery(() => countPending(db, userId), [db, userId], 0);
   const deadLetters = useLiveQuery(() => listDeadLetters(db, userId), [db, userId], NO_DEAD_LETTERS);
+  const storedLastSyncAt = useLiveQuery(() => lastSyncedAt(db), [db], null);
+  // A follower sees the uploader's batch in flight as a 'syncing' row of the shared history.
+  const batchInFlight = useLiveQuery(() => (isLeader ? 0 : db.syncBatches.where('status').equals('syncing').count()), [db, isLeader], 0);
+  // The history is shared by every tab; the queue's own time covers a history kept at zero rows.
+  const lastSyncAt = storedLastSyncAt ?? actorLastSyncAt;
   const lastSync = useMemo(() => (lastSyncAt ? new Date(lastSyncAt) : null), [lastSyncAt]);
   const retryAt = useMemo(() => (nextRetryAt ? new Date(nextRetryAt) : null), [nextRetryAt]);
-  return { online, quality, syncing, paused, pending, lastSync, lastError, nextRetryAt: retryAt, deadLetters };
+  return {
+    isLeader,
+    online: isLeader && actorOnline !== null ? actorOnline : browserIsOnline,
+    quality: isLeader ? actorQuality : null,
+    syncing: isLeader ? busy : batchInFlight > 0,
+    paused,
+    pending,
+    lastSync,
+    lastError,
+    nextRetryAt: retryAt,
+    deadLetters,
+  };
 }
