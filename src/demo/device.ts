@@ -1,5 +1,6 @@
-// One signed-in browser: its own Dexie database, the supabase-js client on this origin, the
-// sync service and the data service, plus the dev-only network controls.
+// One signed-in browser tab: the user's Dexie database (shared by every tab of that user), the
+// supabase-js client on this origin, the sync service and the data service, plus the dev-only
+// network controls. One tab per user uploads (Web Locks); the others write and nudge it.
 import type { InspectionEvent } from 'xstate';
 import type { Quality } from '../../machines/types.ts';
 import { createVersesDb, type VersesDb } from '../db/index.ts';
@@ -61,10 +62,27 @@ export async function openDemoDevice(options: {
     probeLatency: async () => (forced ? FORCED_RTT[forced] : probe()),
     inspect: options.inspect,
     ...(remembered === 'offline' ? { online: false } : {}),
+    // Lock and BroadcastChannel named after the database: one uploader per user per browser.
+    leader: {},
   });
   const data = createDataService({ db, getUserId: () => userId, onEnqueued: service.notifyEnqueued });
-  await service.start();
   let network: NetworkMode = 'auto';
+  // The panel's choice reaches the actors only in the uploading tab; a follower keeps it
+  // and applies it when it takes over.
+  const apply = (mode: NetworkMode) => {
+    if (!service.isLeader) return;
+    if (mode === 'offline') {
+      service.setOnline(false);
+      return;
+    }
+    service.setOnline(mode === 'auto' ? navigator.onLine : true);
+    if (forced) service.updateConnection({ rtt: FORCED_RTT[forced], effectiveType: '4g', saveData: false });
+    else service.actor.send({ type: 'probe.now' });
+  };
+  const stopListening = service.onLeadershipChange((isLeader) => {
+    if (isLeader && network !== 'auto') apply(network);
+  });
+  await service.start();
   const device: DemoDevice = {
     db,
     data,
@@ -76,16 +94,11 @@ export async function openDemoDevice(options: {
     setNetwork(mode) {
       network = mode;
       sessionStorage.setItem(NETWORK_KEY, mode);
-      if (mode === 'offline') {
-        service.setOnline(false);
-        return;
-      }
-      forced = mode === 'auto' ? null : mode;
-      service.setOnline(mode === 'auto' ? navigator.onLine : true);
-      if (forced) service.updateConnection({ rtt: FORCED_RTT[forced], effectiveType: '4g', saveData: false });
-      else service.actor.send({ type: 'probe.now' });
+      if (mode !== 'offline') forced = mode === 'auto' ? null : mode;
+      apply(mode);
     },
     close() {
+      stopListening();
       closing = closing.then(async () => {
         await service.stop();
         db.close();
