@@ -16,6 +16,7 @@ import {
   recoverInFlight,
   releaseBatch,
   retryDeadLetter,
+  SETTLE_CHUNK,
 } from '../../src/outbox/index.ts';
 import { dump, freshDb, opsBySeq, serviceFor, USER_A, USER_B } from './fixtures.ts';
 
@@ -483,6 +484,91 @@ test('a release issued while its claim is still running waits for it and puts th
   expect(claimed?.operations).toHaveLength(3);
   expect(released).toEqual({ requeued: 3, dead: 0, pending: 3 });
   expect((await opsBySeq(db)).map((op) => op.status)).toEqual(['queued', 'queued', 'queued']);
+});
+
+describe('a batch larger than one chunk (claimed and settled SETTLE_CHUNK ops a transaction)', () => {
+  const N = SETTLE_CHUNK * 2 + 50;
+  const writeNow = () => enqueueVerse({ userId: USER_A }, 'Write 1:1');
+
+  test('claim: every op once, in seq order, under one batch row that lists them all', async () => {
+    const ops = await enqueueMany(N, { userId: USER_A });
+    const claimed = (await claim(1000))!;
+    expect(claimed.operations.map((o) => o.id)).toEqual(ops.map((o) => o.id));
+    const row = (await db.syncBatches.get(claimed.batchId))!;
+    expect(row).toMatchObject({ status: 'syncing', opCount: N, bytes: claimed.bytes });
+    expect(row.opIds).toEqual(ops.map((o) => o.id));
+    expect(new Set((await opsBySeq(db)).map((op) => `${op.status}:${op.batchId}`))).toEqual(new Set([`inFlight:${claimed.batchId}`]));
+  });
+
+  test('maxOps and maxBytes still hold across chunks', async () => {
+    await enqueueMany(N, { userId: USER_A });
+    expect((await claim(SETTLE_CHUNK + 7))!.operations).toHaveLength(SETTLE_CHUNK + 7);
+    const claimed = (await claim(1000, 30_000))!;
+    expect(claimed.bytes).toBeLessThanOrEqual(30_000);
+    expect(claimed.operations.length).toBeGreaterThan(SETTLE_CHUNK); // the limit spans chunks
+    expect(claimed.operations.length).toBeLessThan(N - SETTLE_CHUNK - 7);
+  });
+
+  test('a local write started during a large claim or settle commits before it ends (it waits for one chunk)', async () => {
+    await enqueueMany(N, { userId: USER_A });
+    const order: string[] = [];
+    const claiming = claim(1000).then((c) => (order.push('claim'), c));
+    await writeNow().then(() => order.push('write'));
+    const claimed = (await claiming)!;
+    expect(order).toEqual(['write', 'claim']);
+    // The write committed between two chunks; being newest, a later chunk took it too.
+    expect(claimed.operations).toHaveLength(N + 1);
+
+    order.length = 0;
+    const recording = recordResults(db, { batchId: claimed.batchId, results: claimed.operations.map((o) => ok(o.id)) }).then((r) => (order.push('record'), r));
+    await writeNow().then(() => order.push('write'));
+    expect(await recording).toEqual({ status: 'completed', succeeded: N + 1, requeued: 0, dead: 0, pending: 1 });
+    expect(order).toEqual(['write', 'record']);
+  });
+
+  test('record: mixed answers across chunks add up, the batch row is settled once at the end', async () => {
+    await enqueueMany(N, { userId: USER_A, maxRetries: 3 });
+    const claimed = (await claim(1000))!;
+    const results = claimed.operations.map((o, i) => (i % 3 === 0 ? fail(o.id, true) : i % 7 === 0 ? fail(o.id, false) : ok(o.id)));
+    const retry = results.filter((r) => !r.success && r.error?.retryable).length;
+    const fatal = results.filter((r) => !r.success && !r.error?.retryable).length;
+    const outcome = await recordResults(db, { batchId: claimed.batchId, results });
+    expect(outcome).toEqual({ status: 'partial', succeeded: N - retry - fatal, requeued: retry, dead: fatal, pending: retry });
+    expect(await db.syncBatches.get(claimed.batchId)).toMatchObject({ status: 'partial', successCount: N - retry - fatal, failureCount: retry + fatal });
+    expect(await db.syncOperations.where('batchId').equals(claimed.batchId).count()).toBe(0);
+  });
+
+  test('release: every chunk goes back; a release between two claim chunks stops the claim and leaves nothing in flight', async () => {
+    await enqueueMany(N, { userId: USER_A });
+    const claimed = (await claim(1000))!;
+    expect(await releaseBatch(db, { batchId: claimed.batchId, failure: { kind: 'server', message: 'HTTP 503' }, countAttempt: true })).toEqual({ requeued: N, dead: 0, pending: N });
+
+    const batchId = randomUUID();
+    const claiming = claimBatch(db, { batchId, maxOps: 1000, maxBytes: 512 * 1024 }, { userId: USER_A });
+    const releasing = releaseBatch(db, { batchId, failure: { kind: 'timeout', message: 'claim took too long' }, countAttempt: false });
+    const [claimError, released] = await Promise.all([claiming.then(() => null, (e: unknown) => e), releasing]);
+    expect(claimError).toBeInstanceOf(OutboxError);
+    expect((claimError as OutboxError).code).toBe('BATCH_RELEASED');
+    expect(released).toMatchObject({ dead: 0, pending: N });
+    expect(released.requeued).toBeGreaterThanOrEqual(SETTLE_CHUNK);
+    expect((await opsBySeq(db)).filter((op) => op.status !== 'queued')).toEqual([]);
+    expect(await db.syncBatches.get(batchId)).toMatchObject({ status: 'failed' });
+  });
+
+  test('a claim whose later chunk fails gives back what the earlier chunks took', async () => {
+    await enqueueMany(N, { userId: USER_A });
+    let puts = 0;
+    const failLater = function (this: unknown) {
+      if (++puts === SETTLE_CHUNK + 1) throw new Error('disk full'); // once: the give-back must succeed
+    };
+    db.syncOperations.hook('updating', failLater);
+    const error = await claim(1000).catch((e: unknown) => e);
+    db.syncOperations.hook('updating').unsubscribe(failLater);
+    expect(String(error)).toMatch(/disk full/);
+    expect((await opsBySeq(db)).filter((op) => op.status !== 'queued')).toEqual([]);
+    expect(await countPending(db, USER_A)).toBe(N);
+    expect((await db.syncBatches.toArray()).map((b) => b.status)).toEqual(['failed']);
+  });
 });
 
 describe('recoverInFlight', () => {

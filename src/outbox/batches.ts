@@ -30,6 +30,8 @@ export type SettleOptions = {
 const ENVELOPE_BYTES = 256;
 const PAGE_SIZE = 200;
 const MIN_PAGE_SIZE = 16;
+/** Most ops one claim or settle transaction touches (a batch of 500 takes five). */
+export const SETTLE_CHUNK = 100;
 
 /** The row back in the queue: no batch, optionally one more attempt spent. */
 function requeued(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperation {
@@ -70,73 +72,94 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
   const { userId } = options;
   const now = options.now ?? new Date();
 
-  return db.transaction('rw', db.syncOperations, db.syncBatches, db.meta, async () => {
-    if (await db.syncBatches.get(batchId)) {
-      throw new OutboxError('BATCH_EXISTS', `batch id '${batchId}' was used before; claim with a fresh id`);
-    }
-    const taken: SyncOperation[] = [];
-    const operations: WireOperation[] = [];
-    let bytes = 2; // the brackets of the operations array
-    let afterSeq = -Infinity;
-    let full = false;
-    // A small batch need not read (and clone) a whole page of the backlog.
-    const pageSize = Math.min(PAGE_SIZE, Math.max(maxOps, MIN_PAGE_SIZE));
-
+  // Chunks of at most SETTLE_CHUNK ops, one transaction each, so a local write waits for one
+  // chunk, not for a whole 500-op claim. A crash between chunks leaves ops inFlight under
+  // this id, which recoverInFlight gives back (the batch row, written first, says 'syncing').
+  const taken: SyncOperation[] = [];
+  const operations: WireOperation[] = [];
+  let bytes = 2; // the brackets of the operations array
+  let afterSeq = -Infinity;
+  let full = false;
+  let batch: SyncBatch | undefined;
+  try {
     while (!full) {
-      const page = await db.syncOperations
-        .where('[status+seq]')
-        .between(['queued', afterSeq], ['queued', Dexie.maxKey], false, true)
-        .limit(pageSize)
-        .toArray();
-      for (const op of page) {
-        afterSeq = op.seq;
-        if (op.userId !== undefined && op.userId !== userId) continue; // another user's: stays queued
-        const wire = toWireOperation(op);
-        const size = jsonBytes(wire) + (operations.length > 0 ? 1 : 0);
-        // Stop rather than skip: a later, smaller op must not overtake this one.
-        if (operations.length > 0 && bytes + size > maxBytes) {
-          full = true;
-          break;
+      const more = await db.transaction('rw', db.syncOperations, db.syncBatches, db.meta, async () => {
+        const row = await db.syncBatches.get(batchId);
+        if (!batch && row) throw new OutboxError('BATCH_EXISTS', `batch id '${batchId}' was used before; claim with a fresh id`);
+        // A release (claim timeout) between two chunks gave back what was claimed: claim no more.
+        if (batch && row?.status !== 'syncing') {
+          throw new OutboxError('BATCH_RELEASED', `batch '${batchId}' was released while it was being claimed`);
         }
-        bytes += size;
-        operations.push(wire);
-        taken.push(op);
-        if (operations.length >= maxOps) {
-          full = true;
-          break;
+        const chunk: SyncOperation[] = [];
+        // A small batch need not read (and clone) a whole page of the backlog.
+        const pageSize = Math.min(PAGE_SIZE, Math.max(maxOps - taken.length, MIN_PAGE_SIZE));
+        let exhausted = false;
+        while (!full && !exhausted && chunk.length < SETTLE_CHUNK) {
+          const page = await db.syncOperations
+            .where('[status+seq]')
+            .between(['queued', afterSeq], ['queued', Dexie.maxKey], false, true)
+            .limit(pageSize)
+            .toArray();
+          let read = 0;
+          for (const op of page) {
+            if (chunk.length >= SETTLE_CHUNK) break; // the rest of the page is read again by the next chunk
+            read++;
+            afterSeq = op.seq;
+            if (op.userId !== undefined && op.userId !== userId) continue; // another user's: stays queued
+            const wire = toWireOperation(op);
+            const size = jsonBytes(wire) + (operations.length > 0 ? 1 : 0);
+            // Stop rather than skip: a later, smaller op must not overtake this one.
+            if (operations.length > 0 && bytes + size > maxBytes) {
+              full = true;
+              break;
+            }
+            bytes += size;
+            operations.push(wire);
+            chunk.push(op);
+            taken.push(op);
+            if (operations.length >= maxOps) {
+              full = true;
+              break;
+            }
+          }
+          exhausted = page.length < pageSize && read === page.length;
         }
-      }
-      if (page.length < pageSize) break;
+        if (taken.length === 0) return false;
+        if (chunk.length > 0) {
+          await db.syncOperations.bulkPut(
+            chunk.map((op) => ({
+              ...op,
+              status: 'inFlight' as const,
+              batchId,
+              claimedAt: op.claimedAt ?? now.getTime(),
+              ...(op.userId === undefined && userId !== undefined ? { userId } : {}),
+            })),
+          );
+        }
+        if (!batch) {
+          const lastSeq = (await db.meta.get(BATCH_SEQ_META_KEY))?.value;
+          const seq = (typeof lastSeq === 'number' ? lastSeq : 0) + 1;
+          await db.meta.put({ key: BATCH_SEQ_META_KEY, value: seq });
+          batch = { id: batchId, seq, status: 'syncing', opIds: [], opCount: 0, bytes: 0, createdAt: now.toISOString(), successCount: 0, failureCount: 0 };
+          if (userId !== undefined) batch.userId = userId;
+        }
+        const done = full || exhausted;
+        // The row says what is claimed so far; the last chunk writes the whole batch.
+        batch = { ...batch, opIds: taken.map((op) => op.id), opCount: taken.length, bytes };
+        await db.syncBatches.put(batch);
+        return !done;
+      });
+      if (!more) break;
     }
-    if (taken.length === 0) return null;
-
-    await db.syncOperations.bulkPut(
-      taken.map((op) => ({
-        ...op,
-        status: 'inFlight' as const,
-        batchId,
-        claimedAt: op.claimedAt ?? now.getTime(),
-        ...(op.userId === undefined && userId !== undefined ? { userId } : {}),
-      })),
-    );
-    const lastSeq = (await db.meta.get(BATCH_SEQ_META_KEY))?.value;
-    const seq = (typeof lastSeq === 'number' ? lastSeq : 0) + 1;
-    await db.meta.put({ key: BATCH_SEQ_META_KEY, value: seq });
-    const batch: SyncBatch = {
-      id: batchId,
-      seq,
-      status: 'syncing',
-      opIds: taken.map((op) => op.id),
-      opCount: taken.length,
-      bytes,
-      createdAt: now.toISOString(),
-      successCount: 0,
-      failureCount: 0,
-    };
-    if (userId !== undefined) batch.userId = userId;
-    await db.syncBatches.add(batch);
-    return { batchId, operations, bytes };
-  });
+  } catch (error) {
+    // A later chunk failed: give back what the earlier ones claimed, so nothing waits inFlight
+    // for the next start, then report the failure.
+    const released = error instanceof OutboxError && error.code === 'BATCH_RELEASED';
+    if (batch && !released) await releaseBatch(db, { batchId, failure: { kind: 'network', message: `claim failed: ${(error as Error).message}` }, countAttempt: false }).catch(() => undefined);
+    throw error;
+  }
+  if (taken.length === 0) return null;
+  return { batchId, operations, bytes };
 }
 
 /**
@@ -147,57 +170,68 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
  */
 export async function recordResults(db: VersesDb, input: RecordResultsInput, options: SettleOptions = {}): Promise<RecordOutcome> {
   const now = options.now ?? new Date();
-  return db.transaction('rw', ['syncOperations', 'syncBatches', ...WRITE_BACK_TABLES], async () => {
-    const batch = await requireBatch(db, input.batchId);
-    const ops = await inFlightOf(db, input.batchId);
-    if (ops.length === 0) {
-      // Already settled (or recovered); an answer arriving late changes nothing.
-      const status = batch.status === 'completed' || batch.status === 'partial' ? batch.status : 'failed';
-      return { status, succeeded: 0, requeued: 0, dead: 0, pending: await countPending(db, batch.userId) };
-    }
-    const results = new Map(input.results.map((r) => [r.id, r]));
-    const applied: Applied[] = [];
-    const settled: SyncOperation[] = [];
-    let requeuedCount = 0;
-    let dead = 0;
-    let firstFailure: OperationError | undefined;
+  const { batch, ops: inFlight } = await db.transaction('r', db.syncOperations, db.syncBatches, async () => ({
+    batch: await requireBatch(db, input.batchId),
+    ops: await inFlightOf(db, input.batchId),
+  }));
+  const results = new Map(input.results.map((r) => [r.id, r]));
+  let succeeded = 0;
+  let requeuedCount = 0;
+  let dead = 0;
+  let firstFailure: OperationError | undefined;
+  let status: RecordOutcome['status'] = batch.status === 'completed' || batch.status === 'partial' ? batch.status : 'failed';
 
-    for (const op of ops) {
-      const result = results.get(op.id);
-      if (result?.success === true) {
-        const syncedAt = typeof result.appliedAt === 'string' && !Number.isNaN(Date.parse(result.appliedAt)) ? result.appliedAt : now.toISOString();
-        applied.push({ op, result, syncedAt });
-        continue;
+  // In seq order, SETTLE_CHUNK ops a transaction (a local write waits for one chunk, not the
+  // whole batch); the last chunk also settles the batch row. An op another settle or a
+  // recovery took meanwhile is skipped. A crash between chunks leaves the rest inFlight:
+  // recovered, resent, and answered from the server's ledger.
+  for (let start = 0; start < inFlight.length; start += SETTLE_CHUNK) {
+    const ids = inFlight.slice(start, start + SETTLE_CHUNK).map((op) => op.id);
+    const last = start + SETTLE_CHUNK >= inFlight.length;
+    await db.transaction('rw', ['syncOperations', 'syncBatches', ...WRITE_BACK_TABLES], async () => {
+      const ops = (await db.syncOperations.bulkGet(ids)).filter(
+        (op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId,
+      );
+      const applied: Applied[] = [];
+      const settled: SyncOperation[] = [];
+      for (const op of ops) {
+        const result = results.get(op.id);
+        if (result?.success === true) {
+          const syncedAt = typeof result.appliedAt === 'string' && !Number.isNaN(Date.parse(result.appliedAt)) ? result.appliedAt : now.toISOString();
+          applied.push({ op, result, syncedAt });
+          continue;
+        }
+        const error: OperationError = result
+          ? result.error ?? { code: 'OPERATION_FAILED', message: 'the server reported a failure without a reason', retryable: true }
+          : { code: 'NO_RESULT', message: "the server's answer had no result for this operation", retryable: true };
+        firstFailure ??= error;
+        const retryCount = op.retryCount + 1;
+        const lastError = storedError(error.code, error.message, error.retryable === true, now);
+        if (error.retryable === true && retryCount < op.maxRetries) {
+          settled.push(requeued(op, { retryCount, lastError }));
+          requeuedCount++;
+        } else {
+          settled.push(killed(op, { retryCount, lastError }));
+          dead++;
+        }
       }
-      const error: OperationError = result
-        ? result.error ?? { code: 'OPERATION_FAILED', message: 'the server reported a failure without a reason', retryable: true }
-        : { code: 'NO_RESULT', message: "the server's answer had no result for this operation", retryable: true };
-      firstFailure ??= error;
-      const retryCount = op.retryCount + 1;
-      const lastError = storedError(error.code, error.message, error.retryable === true, now);
-      if (error.retryable === true && retryCount < op.maxRetries) {
-        settled.push(requeued(op, { retryCount, lastError }));
-        requeuedCount++;
-      } else {
-        settled.push(killed(op, { retryCount, lastError }));
-        dead++;
+      if (applied.length > 0) await db.syncOperations.bulkDelete(applied.map((a) => a.op.id));
+      if (settled.length > 0) await db.syncOperations.bulkPut(settled);
+      await writeBack(db, applied);
+      succeeded += applied.length;
+      if (!last || succeeded + requeuedCount + dead === 0) return; // nothing of it was left to settle
+      const failures = requeuedCount + dead;
+      status = failures === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
+      const update: Partial<SyncBatch> = { status, successCount: succeeded, failureCount: failures, syncedAt: now.toISOString() };
+      if (firstFailure) {
+        update.errorMessage = `${failures} of ${succeeded + failures} operations failed; first: ${firstFailure.code}: ${firstFailure.message}`.slice(0, 1000);
       }
-    }
-    if (applied.length > 0) await db.syncOperations.bulkDelete(applied.map((a) => a.op.id));
-    if (settled.length > 0) await db.syncOperations.bulkPut(settled);
-    await writeBack(db, applied);
-    const succeeded = applied.length;
-
-    const failures = requeuedCount + dead;
-    const status = failures === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
-    const update: Partial<SyncBatch> = { status, successCount: succeeded, failureCount: failures, syncedAt: now.toISOString() };
-    if (firstFailure) {
-      update.errorMessage = `${failures} of ${ops.length} operations failed; first: ${firstFailure.code}: ${firstFailure.message}`.slice(0, 1000);
-    }
-    await db.syncBatches.put({ ...batch, ...update }); // read above in this transaction: no second get
-    await pruneHistoryAfter(db, batch.seq, options.history);
-    return { status, succeeded, requeued: requeuedCount, dead, pending: await countPending(db, batch.userId) };
-  });
+      await db.syncBatches.update(batch.id, update);
+      await pruneHistoryAfter(db, batch.seq, options.history);
+    });
+  }
+  // Counted outside the settle transactions: a local write never waits for the count.
+  return { status, succeeded, requeued: requeuedCount, dead, pending: await countPending(db, batch.userId) };
 }
 
 const FAILURE_CODES: Record<FailureKind, string> = {
@@ -218,32 +252,51 @@ const FAILURE_CODES: Record<FailureKind, string> = {
 export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, options: SettleOptions = {}): Promise<ReleaseOutcome> {
   const now = options.now ?? new Date();
   const { failure, countAttempt } = input;
-  return db.transaction('rw', db.syncOperations, db.syncBatches, async () => {
-    // Unknown batch: the claim found nothing or never committed. Releasing is
-    // then a no-op, so a machine may always release after a claim timeout.
-    const batch = await db.syncBatches.get(input.batchId);
-    if (!batch) return { requeued: 0, dead: 0, pending: await countPending(db) };
+  // First mark the batch failed, so a claim still running (claim timeout) adds no chunk after
+  // this; then every op it holds in flight is read here and goes back below.
+  const { batch, ops: inFlight } = await db.transaction('rw', db.syncOperations, db.syncBatches, async () => {
+    const found = await db.syncBatches.get(input.batchId);
+    if (!found) return { batch: undefined, ops: [] };
     const ops = await inFlightOf(db, input.batchId);
-    const fatal = failure.kind === 'fatal';
-    const lastError = storedError(failure.code ?? FAILURE_CODES[failure.kind] ?? 'REQUEST_FAILED', failure.message, !fatal, now);
-    let requeuedCount = 0;
-    let dead = 0;
-    const settled = ops.map((op) => {
-      const retryCount = countAttempt ? op.retryCount + 1 : op.retryCount;
-      if (fatal || (countAttempt && retryCount >= op.maxRetries)) {
-        dead++;
-        return killed(op, { retryCount, lastError });
-      }
-      requeuedCount++;
-      return requeued(op, { retryCount, lastError });
-    });
-    await db.syncOperations.bulkPut(settled);
-    if (ops.length > 0 || batch.status === 'syncing' || batch.status === 'pending') {
-      await db.syncBatches.update(batch.id, { status: 'failed', errorMessage: failure.message.slice(0, 1000), failureCount: ops.length });
+    if (found.status === 'syncing' || found.status === 'pending') {
+      await db.syncBatches.update(found.id, { status: 'failed', errorMessage: failure.message.slice(0, 1000), failureCount: ops.length });
     }
-    await pruneHistoryAfter(db, batch.seq, options.history);
-    return { requeued: requeuedCount, dead, pending: await countPending(db, batch.userId) };
+    return { batch: found, ops };
   });
+  // Unknown batch: the claim found nothing or never committed. Releasing is
+  // then a no-op, so a machine may always release after a claim timeout.
+  if (!batch) return { requeued: 0, dead: 0, pending: await countPending(db) };
+  const fatal = failure.kind === 'fatal';
+  const lastError = storedError(failure.code ?? FAILURE_CODES[failure.kind] ?? 'REQUEST_FAILED', failure.message, !fatal, now);
+  let requeuedCount = 0;
+  let dead = 0;
+  // Chunked like recordResults; the last transaction (or the only one, for a batch with no
+  // ops left in flight) marks the batch failed.
+  const chunks = Math.max(1, Math.ceil(inFlight.length / SETTLE_CHUNK));
+  for (let c = 0; c < chunks; c++) {
+    const ids = inFlight.slice(c * SETTLE_CHUNK, (c + 1) * SETTLE_CHUNK).map((op) => op.id);
+    await db.transaction('rw', db.syncOperations, db.syncBatches, async () => {
+      const ops = (await db.syncOperations.bulkGet(ids)).filter(
+        (op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId,
+      );
+      const settled = ops.map((op) => {
+        const retryCount = countAttempt ? op.retryCount + 1 : op.retryCount;
+        if (fatal || (countAttempt && retryCount >= op.maxRetries)) {
+          dead++;
+          return killed(op, { retryCount, lastError });
+        }
+        requeuedCount++;
+        return requeued(op, { retryCount, lastError });
+      });
+      if (settled.length > 0) await db.syncOperations.bulkPut(settled);
+      if (c < chunks - 1) return;
+      if (requeuedCount + dead > 0) {
+        await db.syncBatches.update(batch.id, { status: 'failed', errorMessage: failure.message.slice(0, 1000), failureCount: requeuedCount + dead });
+      }
+      await pruneHistoryAfter(db, batch.seq, options.history);
+    });
+  }
+  return { requeued: requeuedCount, dead, pending: await countPending(db, batch.userId) };
 }
 
 /**

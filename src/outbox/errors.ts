@@ -7,6 +7,7 @@ export type OutboxErrorCode =
   | 'INVALID_OPERATION' // payload, type, priority or maxRetries rejected; nothing was written
   | 'BATCH_NOT_FOUND'
   | 'BATCH_EXISTS'
+  | 'BATCH_RELEASED' // released (claim timeout) while a multi-chunk claim was still running
   | 'OPERATION_NOT_FOUND';
 
 /** An outbox function refused its input; `code` says which rule, `message` what to change. */
