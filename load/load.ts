@@ -1,0 +1,114 @@
+// The load run: one stack (real Postgres from DATABASE_URL, the function under Deno as
+// deployed), then for each N the per-op path and verses-sync, each N users at once.
+import { DEFAULT_BATCH_CONFIG, type Quality } from '../machines/types.ts';
+import { startStack, type Stack } from '../src/stack/index.ts';
+import { childPids } from './monitor.ts';
+import { REFERENCE_COUNT, referenceOf, SESSION, type SessionShape } from './session.ts';
+import { runStep, type StepResult, type WrittenOp } from './step.ts';
+import type { PathName } from './users.ts';
+
+export type LoadMode = 'full' | 'quick' | 'tiny';
+
+export type LoadPlan = { users: number[]; session: SessionShape; drainMs: number };
+
+export const PLANS: Record<LoadMode, LoadPlan> = {
+  full: { users: [10, 50, 200, 1_000], session: { ...SESSION, durationMs: 30_000 }, drainMs: 20_000 },
+  quick: { users: [5, 25], session: { ...SESSION, durationMs: 12_000, rampMs: 2_000 }, drainMs: 10_000 },
+  tiny: { users: [3], session: { ...SESSION, durationMs: 5_000, rampMs: 1_000, gapMs: [500, 1_500] }, drainMs: 15_000 },
+};
+
+export type LoadOptions = {
+  mode: LoadMode;
+  databaseUrl?: string;
+  runtime?: 'deno' | 'node';
+  quality?: Quality;
+  /** Overrides the mode's N steps. */
+  users?: number[];
+  paths?: PathName[];
+  seed?: number;
+  log?: (line: string) => void;
+  /** Called with every op written, before the stack (and its isolated database) goes away. */
+  check?: (stack: Stack, written: WrittenOp[]) => Promise<void>;
+};
+
+export type LoadFigures = {
+  mode: LoadMode;
+  generatedAt: string;
+  runtime: 'deno' | 'node';
+  database: string;
+  quality: Quality;
+  /** p95 enqueue-to-ack bound both paths are held to: the quality's batch window + 1 s. */
+  boundMs: number;
+  maxUsers: Record<PathName, number>;
+  /** N steps a path skipped after it stopped carrying its load. */
+  skipped: Array<{ path: PathName; users: number }>;
+  steps: StepResult[];
+  durationSec: number;
+  cores: number;
+};
+
+/** Runs every step of the plan and returns the figures; never throws for a saturated path. */
+export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
+  const log = options.log ?? (() => {});
+  const plan = PLANS[options.mode];
+  const quality = options.quality ?? 'excellent';
+  const runtime = options.runtime ?? 'deno';
+  const paths = options.paths ?? ['perOp', 'versesSync'];
+  const boundMs = DEFAULT_BATCH_CONFIG[quality].timeoutMs + 1_000;
+  const started = Date.now();
+  const stack = await startStack({ databaseUrl: options.databaseUrl, isolateDatabase: true, runtime, log: (line) => log(`stack: ${line}`) });
+  try {
+    // Users pick verses from one catalogue: warm it so the first adds do not race to create it.
+    await stack.sql`insert into public.verses (reference, translation)
+      select r, 'ESV' from unnest(${Array.from({ length: REFERENCE_COUNT }, (_, i) => referenceOf(i))}::text[]) as r on conflict do nothing`;
+    const functionPid = runtime === 'deno' ? childPids(process.pid, 'deno')[0] : undefined;
+    if (runtime === 'deno' && !functionPid) log('warning: the Deno function process was not found; its CPU is not measured');
+    const env = {
+      url: stack.url,
+      anonKey: stack.anonKey,
+      tokenFor: (userId: string) => stack.tokenFor(userId, { expiresIn: 3600 }),
+      sql: stack.sql,
+      functionPid,
+      log,
+    };
+    const steps: StepResult[] = [];
+    const skipped: LoadFigures['skipped'] = [];
+    const saturated = new Set<PathName>();
+    const written: WrittenOp[] = [];
+    for (const users of options.users ?? plan.users) {
+      for (const path of paths) {
+        if (saturated.has(path)) {
+          skipped.push({ path, users });
+          continue;
+        }
+        const step = await runStep(env, { path, users, quality, session: plan.session, drainMs: plan.drainMs, boundMs, seed: options.seed ?? 9 }, options.check ? written : undefined);
+        steps.push(step);
+        log(
+          `${path} × ${users}: ${step.carried ? 'carried' : 'NOT carried'}; p95 ${step.latencyMs.p95 ?? '∞'} ms, ` +
+            `${step.requestsPerSec.toFixed(1)} req/s, ${step.opsPerSec.toFixed(1)} ops/s, 429 ${step.status.shed429}, 5xx ${step.status.server5xx}, ` +
+            `lost ${step.opsFailed + step.opsUnacked}/${step.ops}; fn ${step.server.functionCpuPct.toFixed(0)}% pg ${step.server.postgresCpuPct.toFixed(0)}% gen ${step.server.loadgenCpuPct.toFixed(0)}% lag p99 ${step.generatorLagP99Ms.toFixed(0)} ms; machine ${step.server.machineBusyPct.toFixed(0)}%`,
+        );
+        if (!step.carried) saturated.add(path);
+      }
+    }
+    if (options.check) await options.check(stack, written);
+    const maxUsers = Object.fromEntries(
+      (['perOp', 'versesSync'] as PathName[]).map((p) => [p, Math.max(0, ...steps.filter((s) => s.path === p && s.carried).map((s) => s.users))]),
+    ) as Record<PathName, number>;
+    return {
+      mode: options.mode,
+      generatedAt: new Date().toISOString(),
+      runtime,
+      database: stack.database.kind,
+      quality,
+      boundMs,
+      maxUsers,
+      skipped,
+      steps,
+      durationSec: Math.round((Date.now() - started) / 1000),
+      cores: (await import('node:os')).cpus().length,
+    };
+  } finally {
+    await stack.stop();
+  }
+}

@@ -1,0 +1,74 @@
+// Everything a step observes on the client side: when each op was written locally, when
+// its acknowledgement arrived, and every request with its answer (the request timeline).
+export type RequestRecord = {
+  user: number;
+  /** ms since the step started */
+  sentAt: number;
+  endedAt: number;
+  /** HTTP status; 0 when the request never got an answer (network error or abort). */
+  status: number;
+  ops: number;
+  retryAfterMs?: number;
+};
+
+export type OpRecord = { user: number; localRecordId: string; kind: string; enqueuedAt: number; ackedAt?: number; failed?: string };
+
+export class Recorder {
+  private started = performance.now();
+  readonly requests: RequestRecord[] = [];
+  private readonly ops = new Map<string, OpRecord>();
+  // An ack can beat the writer's own bookkeeping by a microtask; it waits here for it.
+  private readonly early = new Map<string, number>();
+  /** Acks for ops this recorder never saw written (should stay 0; a non-zero value is a bug here). */
+  get unmatchedAcks(): number {
+    return this.early.size;
+  }
+
+  /** Starts the step's clock (set-up before it is not timed) and forgets earlier requests. */
+  restart(): void {
+    this.started = performance.now();
+    this.requests.length = 0;
+  }
+
+  now(): number {
+    return performance.now() - this.started;
+  }
+
+  enqueued(user: number, localRecordId: string, kind: string, at = this.now()): void {
+    const key = `${user}:${localRecordId}`;
+    const ackedAt = this.early.get(key);
+    this.early.delete(key);
+    this.ops.set(key, { user, localRecordId, kind, enqueuedAt: at, ...(ackedAt !== undefined ? { ackedAt: Math.max(at, ackedAt) } : {}) });
+  }
+
+  acked(user: number, localRecordId: string, at = this.now()): void {
+    const key = `${user}:${localRecordId}`;
+    const op = this.ops.get(key);
+    if (!op) this.early.set(key, at);
+    else if (op.ackedAt === undefined) op.ackedAt = at;
+  }
+
+  failed(user: number, localRecordId: string, reason: string): void {
+    const op = this.ops.get(`${user}:${localRecordId}`);
+    if (op && op.ackedAt === undefined) op.failed ??= reason;
+  }
+
+  request(record: RequestRecord): void {
+    this.requests.push(record);
+  }
+
+  get opCount(): number {
+    return this.ops.size;
+  }
+
+  /** Ops neither acknowledged nor given up on. */
+  get outstanding(): number {
+    let n = 0;
+    for (const op of this.ops.values()) if (op.ackedAt === undefined && op.failed === undefined) n++;
+    return n;
+  }
+
+  allOps(): OpRecord[] {
+    return [...this.ops.values()];
+  }
+}

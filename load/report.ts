@@ -1,0 +1,61 @@
+// The load run as markdown: the answer (maxUsers), the steps, and the retry timeline.
+import type { LoadFigures } from './load.ts';
+import type { StepResult } from './step.ts';
+
+const fmt = (n: number | null | undefined, digits = 0) =>
+  n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ms = (n: number | null) => (n === null ? '∞ (ops unacked)' : fmt(n));
+
+export function loadMarkdown(f: LoadFigures, notes: string[] = []): string {
+  const md: string[] = [];
+  const { perOp, versesSync } = f.maxUsers;
+  const ratio = perOp > 0 ? versesSync / perOp : Infinity;
+  md.push(`# verses-sync load (${f.mode})`, '');
+  md.push(`${f.generatedAt} · ${f.cores} cores shared with the load generator (and other work on the machine: figures are noisy) · ` +
+    `Postgres: ${f.database === 'server' ? 'real server (DATABASE_URL, isolated database)' : 'PGlite'} · function under ${f.runtime === 'deno' ? 'Deno (child process)' : 'Node (in-process)'} · ${f.durationSec} s`, '');
+  md.push(`Bound for both paths: p95 enqueue → acknowledged ≤ **${fmt(f.boundMs)} ms** (verses-sync's ${f.quality} batch window + 1 s; per-op has no window and is held to the same bound), and no errors.`, '');
+  md.push('| path | maxUsers |', '| --- | ---: |');
+  md.push(`| per-op | **${fmt(perOp)}** |`, `| verses-sync | **${fmt(versesSync)}** |`, '');
+  const largest = Math.max(...f.steps.map((x) => x.users));
+  const lowerBound = f.steps.some((s) => s.path === 'versesSync' && s.users === largest && s.carried);
+  const verdict =
+    versesSync === 0 && perOp === 0
+      ? 'neither path carried any step'
+      : perOp === 0
+        ? 'per-op carried no step'
+        : `${fmt(ratio, 1)}×`;
+  const met = perOp === 0 ? versesSync > 0 : ratio >= 10;
+  md.push(`verses-sync ÷ per-op: **${verdict}** (target ≥ 10×: ${met ? 'met' : '**not met**'}${lowerBound ? '; verses-sync carried the largest N tried, so its figure is a lower bound' : ''}).`, '');
+  md.push('## Steps', '');
+  md.push('| path | users | carried | ops | ops acked | req/s | ops/s | ops/req | p50 ms | p95 ms | p99 ms | 429 | 5xx | net err | lost ops | error rate | PG conns max / active max / mean | fn CPU % | PG CPU % | generator CPU % | generator lag p99 ms | machine busy % |');
+  md.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const s of f.steps) {
+    const v = s.server;
+    md.push(`| ${s.path} | ${fmt(s.users)} | ${s.carried ? 'yes' : '**no**'} | ${fmt(s.ops)} | ${fmt(s.opsAcked)} | ${fmt(s.requestsPerSec, 1)} | ${fmt(s.opsPerSec, 1)} | ${fmt(s.opsPerRequest, 2)} | ` +
+      `${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p95)} | ${ms(s.latencyMs.p99)} | ${fmt(s.status.shed429)} | ${fmt(s.status.server5xx)} | ${fmt(s.status.network)} | ${fmt(s.opsFailed + s.opsUnacked)} | ${fmt(100 * s.errorRate, 2)}% | ` +
+      `${v.pgConnectionsMax} / ${v.pgActiveMax} / ${fmt(v.pgActiveMean, 1)} | ${fmt(v.functionCpuPct)} | ${fmt(v.postgresCpuPct)} | ${fmt(v.loadgenCpuPct)} | ${fmt(s.generatorLagP99Ms)} | ${fmt(v.machineBusyPct)} |`);
+  }
+  for (const s of f.skipped) md.push(`| ${s.path} | ${fmt(s.users)} | skipped (saturated at a smaller N) | | | | | | | | | | | | | | | | | | | |`);
+  md.push('', 'CPU: % of one core over the step (function = the Deno process; PG = the backends connected to the run\'s database; generator = this Node process: all clients, their Dexie databases and the local gateway). ' +
+    'Lost ops: per-op ops whose one request failed (the seed does not retry) plus ops of either path unacknowledged when the step\'s drain time ran out.', '');
+  const shed = f.steps.filter((s) => s.status.shed429 > 0);
+  md.push('## Load shedding and retries', '');
+  if (shed.length === 0) {
+    md.push('No request was shed (429) in this run.', '');
+  } else {
+    md.push('Time from a 429\'s arrival to the same user\'s next request (per-op never retries; its next request is its next op):', '');
+    md.push('| path | users | 429s | gap min ms | gap p50 ms | gap max ms | histogram (250 ms buckets: from ms → count) |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const s of shed) {
+      md.push(`| ${s.path} | ${fmt(s.users)} | ${fmt(s.status.shed429)} | ${fmt(s.retryGapMs.min)} | ${fmt(s.retryGapMs.p50)} | ${fmt(s.retryGapMs.max)} | ${s.retryGapHistogram.map((b) => `${b.fromMs}${b.fromMs >= 4000 ? '+' : ''}→${b.count}`).join(', ')} |`);
+    }
+    md.push('', 'Requests sent per second (sent / shed) in the shed steps:', '');
+    for (const s of shed) md.push(`- ${s.path} × ${s.users}: ${timelineText(s)}`);
+    md.push('');
+  }
+  if (notes.length) md.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');
+  return md.join('\n');
+}
+
+function timelineText(s: StepResult): string {
+  return s.timeline.map((t) => (t.shed ? `${t.sent}/${t.shed}` : `${t.sent}`)).join(' ');
+}

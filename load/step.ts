@@ -1,0 +1,194 @@
+// One step of the load: N users of one path run their study sessions at once against the
+// stack; the step measures what they saw and what the server spent.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type postgres from 'postgres';
+import type { Quality } from '../machines/types.ts';
+import { startMonitor, type ServerSample } from './monitor.ts';
+import { Recorder, type RequestRecord } from './recorder.ts';
+import { studySession, type SessionShape } from './session.ts';
+import { createPerOpUser, createVersesSyncUser, type LoadUser, type PathName, type UserEnv } from './users.ts';
+
+export type StepPlan = {
+  path: PathName;
+  users: number;
+  quality: Quality;
+  session: SessionShape;
+  /** Longest the step waits after the sessions end for outstanding ops. */
+  drainMs: number;
+  /** p95 enqueue-to-ack must stay under this for the step to count as carried. */
+  boundMs: number;
+  seed: number;
+};
+
+export type StepResult = {
+  path: PathName;
+  users: number;
+  quality: Quality;
+  boundMs: number;
+  /** From the first action to the last acknowledgement (or the drain deadline), s. */
+  seconds: number;
+  ops: number;
+  opsAcked: number;
+  /** Ops whose sync failed for good (per-op: its one request failed). */
+  opsFailed: number;
+  /** Ops still unacknowledged at the drain deadline. */
+  opsUnacked: number;
+  requests: number;
+  requestsPerSec: number;
+  opsPerSec: number;
+  opsPerRequest: number;
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  status: { ok: number; shed429: number; server5xx: number; network: number; other4xx: number };
+  /** (failed + unacknowledged ops + 5xx + network errors) / ops */
+  errorRate: number;
+  carried: boolean;
+  /** Per user, the time from a 429's arrival to that user's next request (ms): 250 ms buckets. */
+  retryGapHistogram: Array<{ fromMs: number; count: number }>;
+  retryGapMs: { min: number | null; p50: number | null; max: number | null; samples: number };
+  /** Requests sent per second of the step, and how many of them were shed. */
+  timeline: Array<{ second: number; sent: number; shed: number }>;
+  server: ServerSample;
+  /** How late this process's timers ran (p99, ms): high means the generator, not the server, was the limit. */
+  generatorLagP99Ms: number;
+  setupSeconds: number;
+  unmatchedAcks: number;
+};
+
+/** An op a step wrote, for checking the database afterwards. */
+export type WrittenOp = { path: PathName; userId: string; kind: string; localRecordId: string; acked: boolean };
+
+export type StepEnv = {
+  url: string;
+  anonKey: string;
+  tokenFor(userId: string): Promise<string>;
+  sql: postgres.Sql;
+  functionPid?: number;
+  log(line: string): void;
+};
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const v = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return Number.isFinite(v) ? v : null;
+}
+
+async function inBatches<T>(count: number, width: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < count; i += width) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(width, count - i) }, (_, k) => make(i + k)))));
+  }
+  return out;
+}
+
+function retryGaps(requests: RequestRecord[]): number[] {
+  const byUser = new Map<number, RequestRecord[]>();
+  for (const r of requests) byUser.set(r.user, [...(byUser.get(r.user) ?? []), r]);
+  const gaps: number[] = [];
+  for (const list of byUser.values()) {
+    list.sort((a, b) => a.sentAt - b.sentAt);
+    list.forEach((r, i) => {
+      if (r.status !== 429) return;
+      const next = list.slice(i + 1).find((n) => n.sentAt >= r.endedAt);
+      if (next) gaps.push(next.sentAt - r.endedAt);
+    });
+  }
+  return gaps.sort((a, b) => a - b);
+}
+
+/** Runs one step; users are created before the clock starts and closed after it stops. */
+export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[]): Promise<StepResult> {
+  const recorder = new Recorder();
+  const userEnv: UserEnv = { url: env.url, anonKey: env.anonKey, tokenFor: env.tokenFor, recorder };
+  const setupStarted = performance.now();
+  const users: LoadUser[] = await inBatches(plan.users, 50, (i) =>
+    plan.path === 'perOp' ? createPerOpUser(userEnv, i) : createVersesSyncUser(userEnv, i, plan.quality),
+  );
+  const setupSeconds = (performance.now() - setupStarted) / 1000;
+  env.log(`${plan.path} × ${plan.users}: users ready in ${setupSeconds.toFixed(1)} s; sessions of ${plan.session.durationMs / 1000} s`);
+
+  // The clock of the step starts now; everything before was set-up.
+  recorder.restart();
+  const monitor = startMonitor(env.sql, env.functionPid);
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const sessions = users.map(async (user) => {
+    for (const action of studySession(user.index, plan.session, plan.seed)) {
+      const wait = action.at - recorder.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await user.act(action).catch((error: Error) => env.log(`user ${user.index}: ${action.kind} failed locally: ${error.message}`));
+    }
+  });
+  await Promise.all(sessions);
+  const drain = new AbortController();
+  const deadline = setTimeout(() => drain.abort(), plan.drainMs);
+  await Promise.all(users.map((u) => u.settled(drain.signal)));
+  // The answers of the last requests are read a moment after the outbox empties.
+  while (recorder.outstanding > 0 && !drain.signal.aborted) await new Promise((r) => setTimeout(r, 50));
+  clearTimeout(deadline);
+  const ops = recorder.allOps();
+  for (const o of ops) written?.push({ path: plan.path, userId: users[o.user].userId, kind: o.kind, localRecordId: o.localRecordId, acked: o.ackedAt !== undefined });
+  const lastAck = Math.max(0, ...ops.map((o) => o.ackedAt ?? (drain.signal.aborted ? recorder.now() : 0)), ...recorder.requests.map((r) => r.endedAt));
+  const server = await monitor.stop();
+  lag.disable();
+  await inBatches(users.length, 100, (i) => users[i].close().catch(() => undefined));
+
+  const seconds = Math.max(0.001, lastAck / 1000);
+  const requests = recorder.requests;
+  const latencies = ops.map((o) => (o.ackedAt !== undefined ? o.ackedAt - o.enqueuedAt : Infinity)).sort((a, b) => a - b);
+  const opsAcked = ops.filter((o) => o.ackedAt !== undefined).length;
+  const opsFailed = ops.filter((o) => o.ackedAt === undefined && o.failed !== undefined).length;
+  const opsUnacked = ops.length - opsAcked - opsFailed;
+  const status = { ok: 0, shed429: 0, server5xx: 0, network: 0, other4xx: 0 };
+  for (const r of requests) {
+    if (r.status >= 200 && r.status < 300) status.ok++;
+    else if (r.status === 429) status.shed429++;
+    else if (r.status >= 500) status.server5xx++;
+    else if (r.status === 0) status.network++;
+    else status.other4xx++;
+  }
+  const gaps = retryGaps(requests);
+  const histogram: StepResult['retryGapHistogram'] = [];
+  for (const g of gaps) {
+    const fromMs = Math.min(4_000, Math.floor(g / 250) * 250);
+    const bucket = histogram.find((b) => b.fromMs === fromMs);
+    if (bucket) bucket.count++;
+    else histogram.push({ fromMs, count: 1 });
+  }
+  histogram.sort((a, b) => a.fromMs - b.fromMs);
+  const timeline: StepResult['timeline'] = [];
+  for (const r of requests) {
+    const second = Math.floor(r.sentAt / 1000);
+    while (timeline.length <= second) timeline.push({ second: timeline.length, sent: 0, shed: 0 });
+    timeline[second].sent++;
+    if (r.status === 429) timeline[second].shed++;
+  }
+  const errors = opsFailed + opsUnacked + status.server5xx + status.network;
+  const latencyMs = { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
+  const okOps = requests.filter((r) => r.status === 200).reduce((n, r) => n + r.ops, 0);
+  return {
+    path: plan.path,
+    users: plan.users,
+    quality: plan.quality,
+    boundMs: plan.boundMs,
+    seconds,
+    ops: ops.length,
+    opsAcked,
+    opsFailed,
+    opsUnacked,
+    requests: requests.length,
+    requestsPerSec: requests.length / seconds,
+    opsPerSec: opsAcked / seconds,
+    opsPerRequest: status.ok ? okOps / status.ok : 0,
+    latencyMs,
+    status,
+    errorRate: ops.length ? errors / ops.length : 0,
+    carried: errors === 0 && latencyMs.p95 !== null && latencyMs.p95 <= plan.boundMs,
+    retryGapHistogram: histogram,
+    retryGapMs: { min: gaps[0] ?? null, p50: percentile(gaps, 50), max: gaps.at(-1) ?? null, samples: gaps.length },
+    timeline,
+    server,
+    generatorLagP99Ms: lag.percentile(99) / 1e6,
+    setupSeconds,
+    unmatchedAcks: recorder.unmatchedAcks,
+  };
+}
