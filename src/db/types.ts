@@ -10,6 +10,10 @@ export type Verse = {
   text?: string;
   /** The server's catalogue id, learnt from a CREATE_VERSE answer. */
   remoteId?: string;
+  /** The ESV's canonical name for the reference, learnt with its text. */
+  canonicalReference?: string;
+  /** True while the server waits for the ESV (budget spent, 429, ESV down); the text comes with a later answer. */
+  textPending?: boolean;
 };
 
 /** A verse the user memorises, with its local review schedule. */

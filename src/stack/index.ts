@@ -6,6 +6,8 @@ import { createHandler } from '../../supabase/functions/verse-operations/handler
 import { createBatchStore } from '../../supabase/functions/verse-operations/store.ts';
 import { startDatabase, type Database } from './database.ts';
 import { startDenoFunction } from './deno.ts';
+import { startEsvServer, type EsvServer, type EsvServerOptions } from './esv/server.ts';
+import type { EsvConfig } from '../../supabase/functions/verse-operations/esv.ts';
 import { startGateway } from './gateway.ts';
 import { proxyTo, type WebHandler } from './http.ts';
 import { migrate } from './migrate.ts';
@@ -31,6 +33,16 @@ export type StackOptions = {
   /** Answers every request that is not a function (e.g. the demo page and its dev endpoints). */
   fallback?: WebHandler;
   log?: (line: string) => void;
+  /**
+   * Verse text for CREATE_VERSE without customText: 'local' runs the bundled ESV-compatible
+   * server (World English Bible sample) on 127.0.0.1; { url, apiKey } names a real ESV API;
+   * 'off' (the default) keeps the catalogue without text.
+   */
+  esv?: 'off' | 'local' | { url: string; apiKey?: string };
+  /** ESV texts the catalogue keeps (default 500, the ESV's condition). */
+  esvStorageCap?: number;
+  /** Options of the local ESV-compatible server. */
+  esvServer?: EsvServerOptions;
 };
 
 export type Stack = {
@@ -43,6 +55,10 @@ export type Stack = {
   database: Database;
   /** A superuser connection for checks and set-up; bypasses RLS. */
   sql: postgres.Sql;
+  /** The local ESV-compatible server, when `esv: 'local'`. */
+  esvServer?: EsvServer;
+  /** What the function was given to reach the ESV. */
+  esv?: EsvConfig;
   tokenFor(userId: string, options?: Omit<TokenOptions, 'userId' | 'secret'>): Promise<string>;
   stop(): Promise<void>;
 };
@@ -69,13 +85,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const applied = await migrate(sql);
     log(`database (${database.kind}) ready; ${applied.length} migration(s) applied`);
 
+    let esvServer: EsvServer | undefined;
+    let esv: EsvConfig | undefined;
+    if (options.esv === 'local') {
+      // A key per run, so the function's Authorization header is exercised as with the real ESV.
+      const apiKey = randomBytes(16).toString('hex');
+      esvServer = await startEsvServer({ ...options.esvServer, apiKey });
+      stops.push(() => esvServer!.close());
+      esv = { url: esvServer.url, apiKey, storageCap: options.esvStorageCap };
+      log(`ESV-compatible server (bundled WEB text) on ${esvServer.url}`);
+    } else if (options.esv && options.esv !== 'off') {
+      esv = { url: options.esv.url, apiKey: options.esv.apiKey, storageCap: options.esvStorageCap };
+    }
+    const esvEnv: Record<string, string> = esv
+      ? {
+          ESV_API_URL: esv.url,
+          ...(esv.apiKey ? { ESV_API_KEY: esv.apiKey } : {}),
+          ...(esv.storageCap !== undefined ? { ESV_STORAGE_CAP: String(esv.storageCap) } : {}),
+        }
+      : {};
+
     // PGlite runs one session at a time: keep the function's pool small there.
     const pool = database.kind === 'pglite' ? 2 : 8;
     let handler: WebHandler;
     if (runtime === 'deno') {
       const fn = await startDenoFunction({
         name: 'verse-operations',
-        env: { SUPABASE_DB_URL: database.url, SUPABASE_JWT_SECRET: jwtSecret, VERSE_OPERATIONS_DB_POOL: String(pool) },
+        env: { SUPABASE_DB_URL: database.url, SUPABASE_JWT_SECRET: jwtSecret, VERSE_OPERATIONS_DB_POOL: String(pool), ...esvEnv },
         log,
       });
       stops.push(() => fn.stop());
@@ -83,7 +119,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     } else {
       const store = createBatchStore(database.url, { maxConnections: pool });
       stops.push(() => store.close());
-      handler = createHandler({ store, jwtSecret, log, load: { maxConcurrent: pool, maxWaiting: pool * 16 } });
+      handler = createHandler({ store, jwtSecret, log, esv, load: { maxConcurrent: pool, maxWaiting: pool * 16 } });
     }
     const gateway = await startGateway({
       port: options.port,
@@ -99,6 +135,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       runtime,
       database,
       sql,
+      esvServer,
+      esv,
       tokenFor: (userId, tokenOptions) => signAccessToken({ ...tokenOptions, userId, secret: jwtSecret }),
       stop,
     };

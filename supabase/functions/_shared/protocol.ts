@@ -111,12 +111,21 @@ export const legacyRequestSchema = z.object({
 });
 
 export type OperationError = { code: string; message: string; retryable: boolean };
+/** The catalogue verse a CREATE_VERSE landed on: the ESV's canonical reference and its text, or pending. */
+export type VerseText = { reference: string; text?: string; textPending?: boolean };
+/** ESV text that arrived later for a card created earlier (pending, or evicted and fetched again). */
+export type FilledVerse = { verseCardId: string; reference: string; text: string };
+
 export type OperationResult = {
   id: string;
   success: boolean;
   remoteId?: string;
   appliedAt?: string;
   error?: OperationError;
+  /** CREATE_VERSE in the ESV translation without customText: the verse's text or `textPending`. */
+  verse?: VerseText;
+  /** On one result of a batch: texts the ESV gave since for the caller's earlier cards. */
+  filledVerses?: FilledVerse[];
 };
 export type ApplyBatchResponse = { batchId: string; results: OperationResult[] };
 export type RequestErrorBody = { error: { code: string; message: string } };

@@ -9,13 +9,16 @@ import {
   REQUEST_ERRORS,
   validatePayload,
   type ApplyBatchResponse,
+  type FilledVerse,
   type OperationResult,
   type RequestErrorCode,
   type WireOperation,
 } from '../_shared/protocol.ts';
 import { createAdmission } from './admission.ts';
 import { verifyAccessToken } from './auth.ts';
+import type { EsvConfig } from './esv.ts';
 import type { BatchStore } from './store.ts';
+import { prepareVerseTexts, type PreparedTexts } from './verseTexts.ts';
 
 export type HandlerOptions = {
   store: BatchStore;
@@ -24,6 +27,8 @@ export type HandlerOptions = {
   /** Batches applied at once and waiting for a turn; more are refused with 429 (defaults 8 and 64). */
   load?: { maxConcurrent?: number; maxWaiting?: number; retryAfterSeconds?: number };
   log?: (line: string) => void;
+  /** Verse text from the ESV API (or the local stack's ESV-compatible server); none when absent. */
+  esv?: EsvConfig;
 };
 
 const CORS_HEADERS = {
@@ -181,13 +186,31 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
     }
 
     let applied: OperationResult[] = [];
+    let filled: FilledVerse[] = [];
     if (valid.length > 0) {
       const release = await admission.enter();
       if (!release) {
         return fail('RATE_LIMITED', 'the server is busy; the batch was not applied, retry after the given delay', { 'Retry-After': retryAfter });
       }
       try {
-        applied = await options.store.applyBatch(auth.claims, batchId, valid);
+        let texts: PreparedTexts | undefined;
+        if (options.esv && options.store.esv) {
+          try {
+            texts = await prepareVerseTexts(options.esv, options.store.esv, auth.claims.sub, valid, log);
+          } catch (error) {
+            // The user's write never fails for the ESV's sake: the cards go in without text.
+            log(`verse-operations: batch ${batchId}: ESV texts not prepared: ${(error as Error)?.message ?? error}`);
+          }
+        }
+        const toApply = texts ? valid.filter((op) => !texts.rejected.has(op.id)) : valid;
+        texts?.rejected.forEach((result, id) => rejected.set(id, result));
+        applied = toApply.length > 0 ? await options.store.applyBatch(auth.claims, batchId, toApply) : [];
+        filled = texts?.filled ?? [];
+        if (texts?.stored) {
+          await options.store.esv!.enforceCap(options.esv!.storageCap).catch((error: unknown) =>
+            log(`verse-operations: storage cap not enforced: ${(error as Error)?.message ?? error}`),
+          );
+        }
       } catch (error) {
         const code = (error as { code?: unknown })?.code;
         log(`verse-operations: batch ${batchId} not applied (${String(code ?? 'no code')}): ${(error as Error)?.message ?? error}`);
@@ -204,6 +227,11 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
       .sort((a, b) => a.seq - b.seq)
       .map((op) => rejected.get(op.id) ?? appliedById.get(op.id))
       .filter((result): result is OperationResult => result !== undefined);
+    // Text that arrived for the caller's earlier cards rides on the batch's first successful result.
+    if (filled.length > 0 && results.length > 0) {
+      const at = Math.max(0, results.findIndex((r) => r.success));
+      results[at] = { ...results[at], filledVerses: filled };
+    }
     const response: ApplyBatchResponse = { batchId, results };
     return json(200, response);
   };

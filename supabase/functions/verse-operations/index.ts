@@ -1,5 +1,6 @@
 // Supabase Edge Function entry point. Deploy with `supabase functions deploy verse-operations`
 // after `supabase secrets set SUPABASE_JWT_SECRET=...` (the project's JWT secret).
+import { esvConfigFromEnv } from './esv.ts';
 import { createHandler } from './handler.ts';
 import { createBatchStore } from './store.ts';
 
@@ -16,6 +17,8 @@ const handler = createHandler({
   store,
   jwtSecret: requireEnv('SUPABASE_JWT_SECRET'),
   load: { maxConcurrent: pool, maxWaiting: pool * 16 },
+  // Verse text: ESV_API_KEY (and ESV_API_URL for another server), ESV_STORAGE_CAP.
+  esv: esvConfigFromEnv((name) => Deno.env.get(name)),
 });
 
 // Supabase's runtime picks the port itself; the local stack names one.

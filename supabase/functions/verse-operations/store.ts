@@ -2,10 +2,30 @@
 import postgres from 'postgres';
 import type { OperationResult, WireOperation } from '../_shared/protocol.ts';
 import type { Claims } from './auth.ts';
+import type { Token } from './esv.ts';
 
 export type BatchStore = {
   applyBatch(claims: Claims, batchId: string, operations: WireOperation[]): Promise<OperationResult[]>;
+  /** The ESV's shared budget and the catalogue's record of its answers (the function's own rights). */
+  esv?: EsvStore;
   close(): Promise<void>;
+};
+
+export type KnownReference = { key: string; verseId: string; reference: string; status: 'ready' | 'pending' | 'evicted' | null };
+export type EsvEntry = { key: string; status: 'ready'; reference: string; text: string } | { key: string; status: 'pending' };
+
+export type EsvStore = {
+  takeToken(): Promise<Token>;
+  throttled(retryAfterSeconds: number): Promise<void>;
+  /** What references as typed already name in the catalogue. */
+  known(keys: string[]): Promise<KnownReference[]>;
+  /** Verses whose text the user's live cards still wait for. */
+  waitingFor(userId: string, limit: number): Promise<Array<{ verseId: string; reference: string }>>;
+  /** Records the ESV's answers; returns key → catalogue verse id. */
+  record(entries: EsvEntry[]): Promise<Record<string, string>>;
+  /** The user's live cards on these verses, with the verse's reference and text. */
+  cardsOn(userId: string, verseIds: string[]): Promise<Array<{ verseCardId: string; reference: string; text: string }>>;
+  enforceCap(cap?: number): Promise<number>;
 };
 
 export type StoreOptions = { maxConnections?: number };
@@ -18,6 +38,9 @@ export function createBatchStore(url: string, options: StoreOptions = {}): Batch
     connect_timeout: 10,
     onnotice: () => {},
   });
+  // One transaction per call: PGlite's socket server keeps a connection's statements together
+  // only inside a transaction, and these calls run beside other instances' batches.
+  const q = <T>(fn: (tx: postgres.TransactionSql) => Promise<T>) => sql.begin(fn) as Promise<T>;
   return {
     async applyBatch(claims, batchId, operations) {
       return sql.begin(async (tx) => {
@@ -28,6 +51,41 @@ export function createBatchStore(url: string, options: StoreOptions = {}): Batch
         const [row] = await tx`select public.apply_batch(${batchId}::uuid, ${tx.json(operations as never)}) as result`;
         return (row.result as { results: OperationResult[] }).results;
       });
+    },
+    esv: {
+      async takeToken() {
+        const [row] = await q((tx) => tx`select private.esv_take_token() as token`);
+        return row.token as Token;
+      },
+      async throttled(seconds) {
+        await q((tx) => tx`select private.esv_throttled(${Math.ceil(seconds)}::integer)`);
+      },
+      async known(keys) {
+        if (keys.length === 0) return [];
+        const rows = await q((tx) => tx`select key, verse_id, reference, status from private.esv_known(${keys}::text[])`);
+        return rows.map((r) => ({ key: r.key, verseId: r.verse_id, reference: r.reference, status: r.status }));
+      },
+      async waitingFor(userId, limit) {
+        const rows = await q((tx) => tx`select verse_id, reference from private.esv_waiting_for(${userId}::uuid, ${limit}::integer)`);
+        return rows.map((r) => ({ verseId: r.verse_id, reference: r.reference }));
+      },
+      async record(entries) {
+        if (entries.length === 0) return {};
+        const [row] = await q((tx) => tx`select private.esv_record(${tx.json(entries as never)}) as ids`);
+        return row.ids as Record<string, string>;
+      },
+      async cardsOn(userId, verseIds) {
+        if (verseIds.length === 0) return [];
+        const rows = await q((tx) => tx`
+          select c.id, v.reference, v.text from public.verse_cards c join public.verses v on v.id = c.verse_id
+           where c.user_id = ${userId}::uuid and c.deleted_at is null and v.id = any(${verseIds}::uuid[])
+             and v.text_status = 'ready' and v.text is not null`);
+        return rows.map((r) => ({ verseCardId: r.id, reference: r.reference, text: r.text }));
+      },
+      async enforceCap(cap) {
+        const [row] = await q((tx) => tx`select private.esv_enforce_cap(${cap ?? null}::integer) as evicted`);
+        return row.evicted as number;
+      },
     },
     close: () => sql.end({ timeout: 5 }),
   };
