@@ -121,54 +121,73 @@ export async function lookUpReferences(config: EsvConfig, references: string[], 
   const log = deps.log ?? (() => {});
   let queries = 0;
   let stop: string | undefined; // once the budget or the ESV says no, the rest of the batch waits too
-  for (const group of groupForQueries([...new Set(references)])) {
-    if (!stop) {
-      const token = await deps.takeToken();
-      if (!token.granted) stop = `ESV budget spent (${token.reason}); retry in ${token.retryAfterSeconds} s`;
-    }
-    if (stop) {
-      group.forEach((r) => outcomes.set(r, { kind: 'pending', reason: stop! }));
-      continue;
-    }
-    queries += 1;
-    const url = new URL('/v3/passage/text/', config.url);
-    url.searchParams.set('q', group.join(';'));
-    url.searchParams.set('include-passage-references', 'false');
-    url.searchParams.set('include-headings', 'false');
-    url.searchParams.set('include-footnotes', 'false');
-    url.searchParams.set('include-verse-numbers', 'false');
-    url.searchParams.set('include-short-copyright', 'true');
-    let res: Response;
-    let body: PassageAnswer;
-    try {
-      res = await doFetch(url, {
-        headers: config.apiKey ? { Authorization: `Token ${config.apiKey}` } : {},
-        signal: AbortSignal.timeout(config.timeoutMs ?? 10_000),
-      });
-      body = (await res.json().catch(() => ({}))) as PassageAnswer;
-    } catch (error) {
-      stop = `ESV unreachable: ${(error as Error)?.name ?? 'error'}`;
-      log(`verse-operations: ${stop}`);
-      group.forEach((r) => outcomes.set(r, { kind: 'pending', reason: stop! }));
-      continue;
-    }
-    if (res.status === 429) {
-      const seconds = retryAfterOf(res, body);
-      await deps.throttled(seconds);
-      stop = `ESV answered 429; retry in ${seconds} s`;
-    } else if (res.status === 400 && group.length === 1) {
-      // The ESV refused this one reference outright: its own words go to the user.
-      matchAnswer(group, body).forEach((o, r) => outcomes.set(r, o));
-      continue;
-    } else if (!res.ok) {
-      stop = `ESV answered ${res.status}`;
-    }
-    if (stop) {
-      log(`verse-operations: ${stop}`);
-      group.forEach((r) => outcomes.set(r, { kind: 'pending', reason: stop! }));
-      continue;
-    }
-    matchAnswer(group, body).forEach((o, r) => outcomes.set(r, o));
+  // Spellings of one range ('rom 8:28', 'Romans 8:28') are asked once and share the answer.
+  const asked = new Map<string, string>(); // range → the spelling sent
+  const sameAs = new Map<string, string>(); // spelling → the spelling sent for its range
+  for (const reference of new Set(references)) {
+    const parsed = parseReference(reference);
+    const range = parsed ? `${parsed.start}-${parsed.end}` : `?${reference}`;
+    if (!asked.has(range)) asked.set(range, reference);
+    sameAs.set(reference, asked.get(range)!);
   }
+  const lookup = await lookUpDistinct([...asked.values()]);
+  sameAs.forEach((sent, reference) => {
+    const outcome = lookup.get(sent);
+    if (outcome) outcomes.set(reference, outcome);
+  });
   return { outcomes, queries };
+
+  async function lookUpDistinct(distinct: string[]): Promise<Map<string, EsvOutcome>> {
+    const outcomes = new Map<string, EsvOutcome>();
+    for (const group of groupForQueries(distinct)) {
+      if (!stop) {
+        const token = await deps.takeToken();
+        if (!token.granted) stop = `ESV budget spent (${token.reason}); retry in ${token.retryAfterSeconds} s`;
+      }
+      if (stop) {
+        group.forEach((r) => outcomes.set(r, { kind: 'pending', reason: stop! }));
+        continue;
+      }
+      queries += 1;
+      const url = new URL('/v3/passage/text/', config.url);
+      url.searchParams.set('q', group.join(';'));
+      url.searchParams.set('include-passage-references', 'false');
+      url.searchParams.set('include-headings', 'false');
+      url.searchParams.set('include-footnotes', 'false');
+      url.searchParams.set('include-verse-numbers', 'false');
+      url.searchParams.set('include-short-copyright', 'true');
+      let res: Response;
+      let body: PassageAnswer;
+      try {
+        res = await doFetch(url, {
+          headers: config.apiKey ? { Authorization: `Token ${config.apiKey}` } : {},
+          signal: AbortSignal.timeout(config.timeoutMs ?? 10_000),
+        });
+        body = (await res.json().catch(() => ({}))) as PassageAnswer;
+      } catch (error) {
+        stop = `ESV unreachable: ${(error as Error)?.name ?? 'error'}`;
+        log(`verse-operations: ${stop}`);
+        group.forEach((r) => outcomes.set(r, { kind: 'pending', reason: stop! }));
+        continue;
+      }
+      if (res.status === 429) {
+        const seconds = retryAfterOf(res, body);
+        await deps.throttled(seconds);
+        stop = `ESV answered 429; retry in ${seconds} s`;
+      } else if (res.status === 400 && group.length === 1) {
+        // The ESV refused this one reference outright: its own words go to the user.
+        matchAnswer(group, body).forEach((o, r) => outcomes.set(r, o));
+        continue;
+      } else if (!res.ok) {
+        stop = `ESV answered ${res.status}`;
+      }
+      if (stop) {
+        log(`verse-operations: ${stop}`);
+        group.forEach((r) => outcomes.set(r, { kind: 'pending', reason: stop! }));
+        continue;
+      }
+      matchAnswer(group, body).forEach((o, r) => outcomes.set(r, o));
+    }
+    return outcomes;
+  }
 }
