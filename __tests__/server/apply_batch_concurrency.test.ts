@@ -18,6 +18,13 @@ const cases: Array<[string, object[]]> = [
        payload: { verseCardId: 'ca000000-0000-4000-8000-000000000001', reference: 'John 3:16' } }],
   ],
   [
+    // A CREATE_VERSE-only batch takes the set-based path: the resend's attempt meets the
+    // original's cards, rolls back, and the loop answers from the ledger.
+    'CREATE_VERSE bulk (set-based)',
+    [1, 2, 3].map((i) => ({ id: `0b000000-0000-4000-8000-00000000000${i}`, seq: i, type: 'CREATE_VERSE',
+       payload: { verseCardId: `cb000000-0000-4000-8000-00000000000${i}`, reference: `Psalm 23:${i}` } })),
+  ],
+  [
     'UPDATE_PROFILE',
     [{ id: '0a000000-0000-4000-8000-000000000002', seq: 1, type: 'UPDATE_PROFILE',
        payload: { displayName: 'Alice', updatedAt: '2026-01-01T00:00:00Z' } }],
@@ -83,9 +90,10 @@ describe('apply_batch: a resend racing the original request', () => {
     release();
 
     const [a, b] = await Promise.all([original, resend]);
-    expect(a.results[0].success).toBe(true);
-    expect(b.results[0]).toEqual(a.results[0]);
-    const [{ n }] = await admin<{ n: number }[]>`select count(*)::int as n from public.sync_ledger where op_id = ${(ops[0] as { id: string }).id}`;
-    expect(n).toBe(1);
+    expect(a.results.map((r) => r.success)).toEqual(ops.map(() => true));
+    expect(b.results).toEqual(a.results);
+    const ids = ops.map((op) => (op as { id: string }).id);
+    const [{ n }] = await admin<{ n: number }[]>`select count(*)::int as n from public.sync_ledger where op_id = any(${ids}::uuid[])`;
+    expect(n).toBe(ops.length);
   });
 });
