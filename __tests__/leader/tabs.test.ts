@@ -90,3 +90,22 @@ test('without the leader option a service uploads at once, as before', async () 
   await d.data.addVerseCard('Psalm 23:1');
   await eventually(async () => expect(await serverCounts(d.userId)).toEqual({ cards: 1, ledger: 1 }));
 });
+
+test('onLeadershipChange tells a tab when it starts and stops uploading', async () => {
+  const userId = randomUUID();
+  const dbName = `tabs-${randomUUID()}`;
+  const leader = { locks: createMemoryLocks() };
+  const first = await device({ userId, dbName, service: { leader } });
+  await eventually(() => expect(first.sync.isLeader).toBe(true));
+  const second = await device({ userId, dbName, service: { leader } });
+  const heard: boolean[] = [];
+  const unsubscribe = second.sync.onLeadershipChange((isLeader) => heard.push(isLeader));
+  expect(second.sync.isLeader).toBe(false);
+  await first.close();
+  await eventually(() => expect(heard).toEqual([true]));
+  expect(second.sync.isLeader).toBe(true);
+  expect(second.sync.actor.getSnapshot().status).toBe('active');
+  await second.sync.stop();
+  expect(heard).toEqual([true, false]);
+  unsubscribe();
+});
