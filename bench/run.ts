@@ -11,6 +11,7 @@ import { benchEnqueue, type EnqueueResult } from './enqueue.ts';
 import { startBenchEnv } from './env.ts';
 import { benchLocalWrite, type LocalWriteResult } from './localWrite.ts';
 import { runGrouped, runPerOp, runVersesSync, type PathName, type RunResult } from './paths.ts';
+import { esvImportFigures, esvImportMarkdown } from './esv.ts';
 import { benchServer, type ServerResult } from './server.ts';
 import { allReferences, importWorkload, sessionWorkload } from './workloads.ts';
 
@@ -164,6 +165,8 @@ async function main() {
         levels: enqueue.levels,
         sampleWrites: enqueue.sampleWrites,
       },
+      // Computed from the queue's batch sizes and the function's own query grouping (groupForQueries), not timed.
+      esv: esvImportFigures(plan.importOps),
       targets: [] as Array<{ target: string; value: string; met: boolean }>,
     };
     const t = figures.import1000;
@@ -225,6 +228,8 @@ async function main() {
     md.push('| ops queued | per-op µs with orchestrator | per-op µs without (floor) | bulk import per-op µs |', '| ---: | ---: | ---: | ---: |');
     for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} | ${fmt(l.floorPerOpUs, 1)} | ${fmt(l.bulkPerOpUs, 1)} |`);
     md.push('', `Heap after gc with ${fmt(enqueue.levels[enqueue.levels.length - 1].queued)} ops queued: ${fmt(enqueue.heapMbWith, 1)} MB with the orchestrator, ${fmt(enqueue.heapMbWithout, 1)} MB without (fake-indexeddb's own storage); added by the orchestrator: **${fmt(enqueue.heapMbAdded, 1)} MB**.`, '');
+    md.push(esvImportMarkdown(figures.esv), '');
+    md.push('Counted from the batches each path sends for this import (verses-sync: the queue\'s backlog sizes; the function makes one ESV query per batch of new references, split at 500 verses by its `groupForQueries`; per-op and grouped: one lookup per request). Minutes: from the first to the last query when every query waits for the ESV\'s sliding limits.', '');
     md.push('## Targets', '', '| target | value | met |', '| --- | --- | --- |');
     for (const x of figures.targets) md.push(`| ${x.target} | ${x.value} | ${x.met ? 'yes' : '**no**'} |`);
     md.push('');
