@@ -35,7 +35,7 @@ beforeEach(async () => {
   // A fresh budget for each test (the sliding windows would otherwise carry over).
   await stack().sql`delete from private.esv_calls`;
   await stack().sql`update private.esv_settings set blocked_until = null, storage_cap = 500`;
-  Object.assign(esv().faults, { down: false, throttle: 0, retryAfterSeconds: 60 });
+  Object.assign(esv().faults, { down: false, throttle: 0, retryAfterSeconds: 60, maxUrlLength: null });
   esv().resetLimits();
 });
 
@@ -79,6 +79,22 @@ describe('ESV text through the verse-operations function', () => {
     await send(batch(chapters.map((r) => op.createVerse(randomUUID(), r))));
     const sent = queriesSince(mark);
     expect(sent.map((q) => q.q)).toEqual(['Psalm 1;Psalm 19', 'Psalm 23;Psalm 27', 'Psalm 34']);
+  });
+
+  test('a query URL the ESV’s server refuses as too long (414) is halved, not given up', async () => {
+    const refs = take(6);
+    const creates = refs.map((r) => op.createVerse(randomUUID(), r));
+    const oneQuery = new URL('/v3/passage/text/', esv().url);
+    oneQuery.searchParams.set('q', refs.join(';'));
+    esv().faults.maxUrlLength = oneQuery.href.length + 100; // the six references plus the options do not fit
+    const mark = esv().queries.length;
+    const { results } = await send(batch(creates));
+    expect(queriesSince(mark).map((q) => [q.q, q.status])).toEqual([
+      [refs.join(';'), 414],
+      [refs.slice(0, 3).join(';'), 200],
+      [refs.slice(3).join(';'), 200],
+    ]);
+    expect(results.map((r) => r.verse?.reference)).toEqual(refs);
   });
 
   test("'jn3.16', 'John 3:16' and 'john 3 16' share one catalogue verse", async () => {
@@ -244,5 +260,17 @@ describe('ESV text through the verse-operations function', () => {
     expect(await status()).toEqual({ [refs[0]]: 'ready', [refs[1]]: 'evicted', [refs[2]]: 'evicted', [refs[3]]: 'ready', [refs[4]]: 'ready' });
     const [card] = await stack().sql`select custom_text from verse_cards where id = ${custom.payload.verseCardId}`;
     expect(card.custom_text).toBe('kept as typed');
+
+    // Evicted text needed while the ESV is down: the card waits (pending) and the user's next batch fills it.
+    esv().faults.down = true;
+    const waiting = op.createVerse(randomUUID(), refs[1]);
+    const down = await send(batch([waiting]), token);
+    expect(down.results[0].verse).toEqual({ reference: refs[1], textPending: true });
+    esv().faults.down = false;
+    const back = await send(batch([op.review(waiting.payload.verseCardId)]), token);
+    // Every live card of the user on that verse hears of it (the first one had the text before eviction).
+    const filled = back.results[0].filledVerses ?? [];
+    expect(filled).toContainEqual({ verseCardId: waiting.payload.verseCardId, reference: refs[1], text: expect.stringMatching(/\(WEB\)$/) });
+    expect(filled.every((f) => f.reference === refs[1])).toBe(true);
   });
 });

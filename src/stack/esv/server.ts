@@ -24,8 +24,11 @@ export type EsvServer = {
   url: string;
   /** Every passage text query answered or refused, oldest first. */
   readonly queries: ReadonlyArray<{ q: string; status: number; at: number }>;
-  /** Test faults: `down` answers 503 to everything; `throttle` answers the next n queries with 429. */
-  faults: { down: boolean; throttle: number; retryAfterSeconds: number };
+  /**
+   * Test faults: `down` answers 503 to everything; `throttle` answers the next n queries with 429;
+   * `maxUrlLength` answers 414 to longer request URLs, as a web server in front of the ESV may.
+   */
+  faults: { down: boolean; throttle: number; retryAfterSeconds: number; maxUrlLength: number | null };
   /** Forgets the queries counted against its own limits (as if a day had passed). */
   resetLimits(): void;
   close(): Promise<void>;
@@ -46,7 +49,7 @@ export async function startEsvServer(options: EsvServerOptions = {}): Promise<Es
   const versesPerQuery = options.limits?.versesPerQuery ?? 500;
   const queries: Array<{ q: string; status: number; at: number }> = [];
   const answered: number[] = []; // times of answered queries, for the ESV's own limits
-  const faults = { down: false, throttle: 0, retryAfterSeconds: 60 };
+  const faults: EsvServer['faults'] = { down: false, throttle: 0, retryAfterSeconds: 60, maxUrlLength: null };
 
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
@@ -59,6 +62,7 @@ export async function startEsvServer(options: EsvServerOptions = {}): Promise<Es
       return json(status, body, headers);
     };
     if (faults.down) return answer(503, { detail: 'Service unavailable.' });
+    if (faults.maxUrlLength !== null && req.url.length > faults.maxUrlLength) return answer(414, { detail: 'Request-URI Too Long' });
     if (options.apiKey && req.headers.get('authorization') !== `Token ${options.apiKey}`) {
       return answer(401, { detail: 'Invalid token.' });
     }

@@ -139,7 +139,9 @@ export async function lookUpReferences(config: EsvConfig, references: string[], 
 
   async function lookUpDistinct(distinct: string[]): Promise<Map<string, EsvOutcome>> {
     const outcomes = new Map<string, EsvOutcome>();
-    for (const group of groupForQueries(distinct)) {
+    const groups = groupForQueries(distinct);
+    while (groups.length > 0) {
+      const group = groups.shift()!;
       if (!stop) {
         const token = await deps.takeToken();
         if (!token.granted) stop = `ESV budget spent (${token.reason}); retry in ${token.retryAfterSeconds} s`;
@@ -174,6 +176,11 @@ export async function lookUpReferences(config: EsvConfig, references: string[], 
         const seconds = retryAfterOf(res, body);
         await deps.throttled(seconds);
         stop = `ESV answered 429; retry in ${seconds} s`;
+      } else if (res.status === 414 && group.length > 1) {
+        // A query string longer than the ESV's server takes: halves, each its own query.
+        const half = Math.ceil(group.length / 2);
+        groups.unshift(group.slice(0, half), group.slice(half));
+        continue;
       } else if (res.status === 400 && group.length === 1) {
         // The ESV refused this one reference outright: its own words go to the user.
         matchAnswer(group, body).forEach((o, r) => outcomes.set(r, o));

@@ -52,7 +52,7 @@ export async function prepareVerseTexts(
     const outcome = outcomes.get(reference);
     if (!outcome) continue;
     if (outcome.kind === 'text') entries.push({ key: reference, status: 'ready', reference: outcome.reference, text: outcome.text });
-    else if (outcome.kind === 'pending' && !known.has(reference) && needed.includes(reference)) entries.push({ key: reference, status: 'pending' });
+    else if (outcome.kind === 'pending' && needed.includes(reference) && known.get(reference)?.status !== 'pending') entries.push({ key: reference, status: 'pending' });
     else if (outcome.kind === 'unknown' && needed.includes(reference) && !known.has(reference)) unknown.set(reference, outcome);
   }
   const ids = await store.record(entries);
