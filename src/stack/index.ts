@@ -63,6 +63,16 @@ export type Stack = {
   stop(): Promise<void>;
 };
 
+/**
+ * The ESV the stack's callers (npm start, npm run stack) should use: the real ESV API when
+ * ESV_API_KEY is set (ESV_API_URL overrides its base URL), else the bundled local server.
+ */
+export function esvFromEnvironment(env: Record<string, string | undefined> = process.env): NonNullable<StackOptions['esv']> {
+  const apiKey = env.ESV_API_KEY || undefined;
+  if (apiKey) return { url: env.ESV_API_URL || 'https://api.esv.org', apiKey };
+  return env.ESV_API_URL ? { url: env.ESV_API_URL } : 'local';
+}
+
 /** Starts everything verses-sync needs on this machine; stop() tears it down. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? (() => {});
