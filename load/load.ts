@@ -26,6 +26,11 @@ export type LoadOptions = {
   users?: number[];
   paths?: PathName[];
   seed?: number;
+  /** verses-sync's client: full BatchSyncService up to `fullUpTo` users, lite beyond (default 200). */
+  client?: 'full' | 'lite' | 'auto';
+  fullUpTo?: number;
+  /** Users reach the Deno function directly (default) or through the stack's Node gateway. */
+  via?: 'direct' | 'gateway';
   log?: (line: string) => void;
   /** Called with every op written, before the stack (and its isolated database) goes away. */
   check?: (stack: Stack, written: WrittenOp[]) => Promise<void>;
@@ -35,6 +40,7 @@ export type LoadFigures = {
   mode: LoadMode;
   generatedAt: string;
   runtime: 'deno' | 'node';
+  via: 'direct' | 'gateway';
   database: string;
   quality: Quality;
   /** p95 enqueue-to-ack bound both paths are held to: the quality's batch window + 1 s. */
@@ -56,21 +62,35 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
   const paths = options.paths ?? ['perOp', 'versesSync'];
   const boundMs = DEFAULT_BATCH_CONFIG[quality].timeoutMs + 1_000;
   const started = Date.now();
-  const stack = await startStack({ databaseUrl: options.databaseUrl, isolateDatabase: true, runtime, log: (line) => log(`stack: ${line}`) });
+  let denoOrigin: string | undefined;
+  const stack = await startStack({
+    databaseUrl: options.databaseUrl,
+    isolateDatabase: true,
+    runtime,
+    log: (line) => {
+      // The Deno function says where it listens; users may talk to it without the local gateway.
+      const port = /verse-operations listening on (\d+)/.exec(line)?.[1];
+      if (port) denoOrigin = `http://127.0.0.1:${port}`;
+      log(`stack: ${line}`);
+    },
+  });
   try {
     // Users pick verses from one catalogue: warm it so the first adds do not race to create it.
     await stack.sql`insert into public.verses (reference, translation)
       select r, 'ESV' from unnest(${Array.from({ length: REFERENCE_COUNT }, (_, i) => referenceOf(i))}::text[]) as r on conflict do nothing`;
     const functionPid = runtime === 'deno' ? childPids(process.pid, 'deno')[0] : undefined;
     if (runtime === 'deno' && !functionPid) log('warning: the Deno function process was not found; its CPU is not measured');
+    const direct = (options.via ?? 'direct') === 'direct' && denoOrigin !== undefined;
     const env = {
-      url: stack.url,
+      // Deno.serve answers on any path, so supabase-js's /functions/v1/verse-operations reaches it.
+      url: direct ? denoOrigin! : stack.url,
       anonKey: stack.anonKey,
       tokenFor: (userId: string) => stack.tokenFor(userId, { expiresIn: 3600 }),
       sql: stack.sql,
       functionPid,
       log,
     };
+    const clientFor = (users: number) => (options.client === 'full' || options.client === 'lite' ? options.client : users <= (options.fullUpTo ?? 200) ? 'full' : 'lite');
     const steps: StepResult[] = [];
     const skipped: LoadFigures['skipped'] = [];
     const saturated = new Set<PathName>();
@@ -81,12 +101,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
           skipped.push({ path, users });
           continue;
         }
-        const step = await runStep(env, { path, users, quality, session: plan.session, drainMs: plan.drainMs, boundMs, seed: options.seed ?? 9 }, options.check ? written : undefined);
+        const step = await runStep(env, { path, users, quality, client: clientFor(users), session: plan.session, drainMs: plan.drainMs, boundMs, seed: options.seed ?? 9 }, options.check ? written : undefined);
         steps.push(step);
         log(
           `${path} × ${users}: ${step.carried ? 'carried' : 'NOT carried'}; p95 ${step.latencyMs.p95 ?? '∞'} ms, ` +
             `${step.requestsPerSec.toFixed(1)} req/s, ${step.opsPerSec.toFixed(1)} ops/s, 429 ${step.status.shed429}, 5xx ${step.status.server5xx}, ` +
-            `lost ${step.opsFailed + step.opsUnacked}/${step.ops}; fn ${step.server.functionCpuPct.toFixed(0)}% pg ${step.server.postgresCpuPct.toFixed(0)}% gen ${step.server.loadgenCpuPct.toFixed(0)}% lag p99 ${step.generatorLagP99Ms.toFixed(0)} ms; machine ${step.server.machineBusyPct.toFixed(0)}%`,
+            `net ${step.status.network} ${JSON.stringify(step.networkErrors)}, lost ${step.opsFailed + step.opsUnacked}/${step.ops}; fn ${step.server.functionCpuPct.toFixed(0)}% pg ${step.server.postgresCpuPct.toFixed(0)}% gen ${step.server.loadgenCpuPct.toFixed(0)}% lag p99 ${step.generatorLagP99Ms.toFixed(0)} ms; machine ${step.server.machineBusyPct.toFixed(0)}%`,
         );
         if (!step.carried) saturated.add(path);
       }
@@ -99,6 +119,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       mode: options.mode,
       generatedAt: new Date().toISOString(),
       runtime,
+      via: env.url === stack.url ? 'gateway' : 'direct',
       database: stack.database.kind,
       quality,
       boundMs,

@@ -47,6 +47,9 @@ export type ServerSample = {
   pgConnectionsMax: number;
   pgActiveMax: number;
   pgActiveMean: number;
+  /** Active or idle in a transaction (held by a batch between its statements). */
+  pgInUseMax: number;
+  pgInUseMean: number;
   /** CPU as % of one core over the step. */
   functionCpuPct: number;
   postgresCpuPct: number;
@@ -58,7 +61,7 @@ export type ServerSample = {
 export type Monitor = { stop(): Promise<ServerSample> };
 
 /** Starts sampling every `everyMs`; stop() returns the step's figures. */
-export function startMonitor(sql: postgres.Sql, functionPid: number | undefined, everyMs = 500): Monitor {
+export function startMonitor(sql: postgres.Sql, functionPid: number | undefined, everyMs = 250): Monitor {
   const started = performance.now();
   const fnStart = functionPid ? cpuTicks(functionPid) ?? 0 : 0;
   let fnLast = fnStart;
@@ -69,6 +72,8 @@ export function startMonitor(sql: postgres.Sql, functionPid: number | undefined,
   let first = true;
   let samples = 0;
   let activeSum = 0;
+  let inUseSum = 0;
+  let inUseMax = 0;
   let connectionsMax = 0;
   let activeMax = 0;
   let busy = false;
@@ -82,6 +87,9 @@ export function startMonitor(sql: postgres.Sql, functionPid: number | undefined,
       samples++;
       const active = rows.filter((r) => r.state === 'active').length;
       activeSum += active;
+      const inUse = rows.filter((r) => r.state === 'active' || r.state?.startsWith('idle in transaction')).length;
+      inUseSum += inUse;
+      inUseMax = Math.max(inUseMax, inUse);
       connectionsMax = Math.max(connectionsMax, rows.length);
       activeMax = Math.max(activeMax, active);
       for (const { pid } of rows) {
@@ -116,6 +124,8 @@ export function startMonitor(sql: postgres.Sql, functionPid: number | undefined,
         pgConnectionsMax: connectionsMax,
         pgActiveMax: activeMax,
         pgActiveMean: samples ? activeSum / samples : 0,
+        pgInUseMax: inUseMax,
+        pgInUseMean: samples ? inUseSum / samples : 0,
         functionCpuPct: pct(fnLast - fnStart),
         postgresCpuPct: pct(pgTicks),
         loadgenCpuPct: (100 * (self.user + self.system)) / 1e6 / seconds,

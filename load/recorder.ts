@@ -9,6 +9,8 @@ export type RequestRecord = {
   status: number;
   ops: number;
   retryAfterMs?: number;
+  /** Why a request got no answer (status 0). */
+  error?: string;
 };
 
 export type OpRecord = { user: number; localRecordId: string; kind: string; enqueuedAt: number; ackedAt?: number; failed?: string };
@@ -53,7 +55,15 @@ export class Recorder {
     if (op && op.ackedAt === undefined) op.failed ??= reason;
   }
 
+  private closed = false;
+
+  /** Ends the step: requests still running are cut by the users' shutdown, not the server. */
+  close(): void {
+    this.closed = true;
+  }
+
   request(record: RequestRecord): void {
+    if (this.closed) return;
     this.requests.push(record);
   }
 

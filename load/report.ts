@@ -27,17 +27,17 @@ export function loadMarkdown(f: LoadFigures, notes: string[] = []): string {
   const met = perOp === 0 ? versesSync > 0 : ratio >= 10;
   md.push(`verses-sync ÷ per-op: **${verdict}** (target ≥ 10×: ${met ? 'met' : '**not met**'}${lowerBound ? '; verses-sync carried the largest N tried, so its figure is a lower bound' : ''}).`, '');
   md.push('## Steps', '');
-  md.push('| path | users | carried | ops | ops acked | req/s | ops/s | ops/req | p50 ms | p95 ms | p99 ms | 429 | 5xx | net err | lost ops | error rate | PG conns max / active max / mean | fn CPU % | PG CPU % | generator CPU % | generator lag p99 ms | machine busy % |');
+  md.push('| path | users | carried | ops | ops acked | req/s | ops/s | ops/req | p50 ms | p95 ms | p99 ms | 429 | 5xx | net err | lost ops | error rate | PG conns open max / in use max / mean | fn CPU % | PG CPU % | generator CPU % | generator lag p99 ms | machine busy % |');
   md.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of f.steps) {
     const v = s.server;
     md.push(`| ${s.path} | ${fmt(s.users)} | ${s.carried ? 'yes' : '**no**'} | ${fmt(s.ops)} | ${fmt(s.opsAcked)} | ${fmt(s.requestsPerSec, 1)} | ${fmt(s.opsPerSec, 1)} | ${fmt(s.opsPerRequest, 2)} | ` +
       `${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p95)} | ${ms(s.latencyMs.p99)} | ${fmt(s.status.shed429)} | ${fmt(s.status.server5xx)} | ${fmt(s.status.network)} | ${fmt(s.opsFailed + s.opsUnacked)} | ${fmt(100 * s.errorRate, 2)}% | ` +
-      `${v.pgConnectionsMax} / ${v.pgActiveMax} / ${fmt(v.pgActiveMean, 1)} | ${fmt(v.functionCpuPct)} | ${fmt(v.postgresCpuPct)} | ${fmt(v.loadgenCpuPct)} | ${fmt(s.generatorLagP99Ms)} | ${fmt(v.machineBusyPct)} |`);
+      `${v.pgConnectionsMax} / ${v.pgInUseMax} / ${fmt(v.pgInUseMean, 1)} | ${fmt(v.functionCpuPct)} | ${fmt(v.postgresCpuPct)} | ${fmt(v.loadgenCpuPct)} | ${fmt(s.generatorLagP99Ms)} | ${fmt(v.machineBusyPct)} |`);
   }
   for (const s of f.skipped) md.push(`| ${s.path} | ${fmt(s.users)} | skipped (saturated at a smaller N) | | | | | | | | | | | | | | | | | | | |`);
   md.push('', 'CPU: % of one core over the step (function = the Deno process; PG = the backends connected to the run\'s database; generator = this Node process: all clients, their Dexie databases and the local gateway). ' +
-    'Lost ops: per-op ops whose one request failed (the seed does not retry) plus ops of either path unacknowledged when the step\'s drain time ran out.', '');
+    'PG conns: open = connections to the run\'s database (the function\'s pool plus the stack\'s one admin connection); in use = active or idle in a transaction, sampled every 250 ms. Lost ops: per-op ops whose one request failed (the seed does not retry) plus ops of either path unacknowledged when the step\'s drain time ran out.', '');
   const shed = f.steps.filter((s) => s.status.shed429 > 0);
   md.push('## Load shedding and retries', '');
   if (shed.length === 0) {

@@ -23,6 +23,8 @@ async function main() {
       users: { type: 'string' },
       paths: { type: 'string' },
       out: { type: 'string' },
+      via: { type: 'string', default: 'direct' },
+      client: { type: 'string', default: 'auto' },
     },
   });
   const databaseUrl = process.env.DATABASE_URL;
@@ -38,6 +40,8 @@ async function main() {
     runtime,
     quality,
     users: values.users?.split(',').map(Number),
+    client: values.client as 'full' | 'lite' | 'auto',
+    via: values.via as 'direct' | 'gateway',
     paths: values.paths?.split(',') as PathName[] | undefined,
     log: (line) => console.error(`[load ${new Date().toISOString().slice(11, 19)}] ${line}`),
   });

@@ -6,12 +6,14 @@ import type { Quality } from '../machines/types.ts';
 import { startMonitor, type ServerSample } from './monitor.ts';
 import { Recorder, type RequestRecord } from './recorder.ts';
 import { studySession, type SessionShape } from './session.ts';
-import { createPerOpUser, createVersesSyncUser, type LoadUser, type PathName, type UserEnv } from './users.ts';
+import { createPerOpUser, createVersesSyncLiteUser, createVersesSyncUser, type ClientKind, type LoadUser, type PathName, type UserEnv } from './users.ts';
 
 export type StepPlan = {
   path: PathName;
   users: number;
   quality: Quality;
+  /** verses-sync's client: the full BatchSyncService, or the lite one (see users.ts). */
+  client: ClientKind;
   session: SessionShape;
   /** Longest the step waits after the sessions end for outstanding ops. */
   drainMs: number;
@@ -23,6 +25,8 @@ export type StepPlan = {
 export type StepResult = {
   path: PathName;
   users: number;
+  /** Which verses-sync client ran (per-op: always its own dual write). */
+  client: ClientKind | 'dualWrite';
   quality: Quality;
   boundMs: number;
   /** From the first action to the last acknowledgement (or the drain deadline), s. */
@@ -39,6 +43,8 @@ export type StepResult = {
   opsPerRequest: number;
   latencyMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
   status: { ok: number; shed429: number; server5xx: number; network: number; other4xx: number };
+  /** Requests without an answer, by reason (e.g. the client's own timeout aborting them). */
+  networkErrors: Record<string, number>;
   /** (failed + unacknowledged ops + 5xx + network errors) / ops */
   errorRate: number;
   carried: boolean;
@@ -101,7 +107,11 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   const userEnv: UserEnv = { url: env.url, anonKey: env.anonKey, tokenFor: env.tokenFor, recorder };
   const setupStarted = performance.now();
   const users: LoadUser[] = await inBatches(plan.users, 50, (i) =>
-    plan.path === 'perOp' ? createPerOpUser(userEnv, i) : createVersesSyncUser(userEnv, i, plan.quality),
+    plan.path === 'perOp'
+      ? createPerOpUser(userEnv, i)
+      : plan.client === 'lite'
+        ? createVersesSyncLiteUser(userEnv, i, plan.quality)
+        : createVersesSyncUser(userEnv, i, plan.quality),
   );
   const setupSeconds = (performance.now() - setupStarted) / 1000;
   env.log(`${plan.path} × ${plan.users}: users ready in ${setupSeconds.toFixed(1)} s; sessions of ${plan.session.durationMs / 1000} s`);
@@ -128,6 +138,7 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   const ops = recorder.allOps();
   for (const o of ops) written?.push({ path: plan.path, userId: users[o.user].userId, kind: o.kind, localRecordId: o.localRecordId, acked: o.ackedAt !== undefined });
   const lastAck = Math.max(0, ...ops.map((o) => o.ackedAt ?? (drain.signal.aborted ? recorder.now() : 0)), ...recorder.requests.map((r) => r.endedAt));
+  recorder.close();
   const server = await monitor.stop();
   lag.disable();
   await inBatches(users.length, 100, (i) => users[i].close().catch(() => undefined));
@@ -139,11 +150,15 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   const opsFailed = ops.filter((o) => o.ackedAt === undefined && o.failed !== undefined).length;
   const opsUnacked = ops.length - opsAcked - opsFailed;
   const status = { ok: 0, shed429: 0, server5xx: 0, network: 0, other4xx: 0 };
+  const networkErrors: Record<string, number> = {};
   for (const r of requests) {
     if (r.status >= 200 && r.status < 300) status.ok++;
     else if (r.status === 429) status.shed429++;
     else if (r.status >= 500) status.server5xx++;
-    else if (r.status === 0) status.network++;
+    else if (r.status === 0) {
+      status.network++;
+      networkErrors[r.error ?? 'unknown'] = (networkErrors[r.error ?? 'unknown'] ?? 0) + 1;
+    }
     else status.other4xx++;
   }
   const gaps = retryGaps(requests);
@@ -168,6 +183,7 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   return {
     path: plan.path,
     users: plan.users,
+    client: plan.path === 'perOp' ? 'dualWrite' : plan.client,
     quality: plan.quality,
     boundMs: plan.boundMs,
     seconds,
@@ -181,6 +197,7 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
     opsPerRequest: status.ok ? okOps / status.ok : 0,
     latencyMs,
     status,
+    networkErrors,
     errorRate: ops.length ? errors / ops.length : 0,
     carried: errors === 0 && latencyMs.p95 !== null && latencyMs.p95 <= plan.boundMs,
     retryGapHistogram: histogram,

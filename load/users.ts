@@ -7,18 +7,21 @@ import { randomUUID } from 'node:crypto';
 import { Dexie, type ObservabilitySet } from 'dexie';
 import WebSocket from 'ws';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { PROBE_MS, unsynced } from '../bench/paths.ts';
-import type { Quality } from '../machines/types.ts';
+import { PROBE_MS } from '../bench/paths.ts';
+import { backoffDelay } from '../machines/retryBackoff.machine.ts';
+import { DEFAULT_BATCH_CONFIG, type Quality } from '../machines/types.ts';
 import { createVersesDb, type VersesDb } from '../src/db/index.ts';
+import { claimBatch, coalesceQueued, countPending, recordResults, releaseBatch } from '../src/outbox/index.ts';
 import { BatchSyncService } from '../src/service/BatchSyncService.ts';
 import { createDataService, type DataService } from '../src/service/dataService.ts';
 import { createSupabaseClient } from '../src/transport/supabaseClient.ts';
-import { parseRetryAfter } from '../src/transport/transport.ts';
+import { createTransport, parseRetryAfter } from '../src/transport/transport.ts';
 import type { OperationResult } from '../supabase/functions/_shared/protocol.ts';
 import type { Recorder } from './recorder.ts';
 import type { Action } from './session.ts';
 
 export type PathName = 'perOp' | 'versesSync';
+export type ClientKind = 'full' | 'lite';
 
 export type UserEnv = {
   url: string;
@@ -32,7 +35,7 @@ export type LoadUser = {
   userId: string;
   /** Performs one session action (the local write, then whatever the path does to sync it). */
   act(action: Action): Promise<void>;
-  /** Resolves when nothing this user wrote is still on its way (or the signal aborts). */
+  /** Resolves when the user's own work is done: per-op, its last request answered; verses-sync, its last local write. */
   settled(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 };
@@ -58,7 +61,9 @@ function recordingFetch(index: number, recorder: Recorder): typeof fetch {
     try {
       response = await fetch(input, init);
     } catch (error) {
-      recorder.request({ user: index, sentAt, endedAt: recorder.now(), status: 0, ops: ops.length });
+      const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+      const why = `${(error as Error)?.name ?? 'Error'}: ${cause?.code ?? cause?.message ?? (error as Error)?.message ?? String(error)}`;
+      recorder.request({ user: index, sentAt, endedAt: recorder.now(), status: 0, ops: ops.length, error: why.slice(0, 120) });
       throw error;
     }
     const endedAt = recorder.now();
@@ -247,16 +252,121 @@ export async function createVersesSyncUser(env: UserEnv, index: number, quality:
       });
       return writes;
     },
-    async settled(signal) {
+    // The step then waits for every written op's ack on the recorder (no outbox polling:
+    // a thousand users counting their outboxes every 250 ms would load this process, not the server).
+    async settled() {
       await writes;
-      while (!signal.aborted) {
-        if ((await unsynced(db)) === 0) return;
-        await new Promise((r) => setTimeout(r, 250));
-      }
     },
     async close() {
       await sync.stop();
       unroute();
+      await dropDb(db);
+    },
+  };
+}
+
+/**
+ * verses-sync without the actor system, for N beyond what one process can host as full
+ * services: the same dataService writes (outbox in the same Dexie transaction), the same outbox
+ * claim/record/release, the same supabase-js transport and the same backoff function, driven
+ * by the queue machine's policy (window of `timeoutMs` from the first op, flush at `size`,
+ * backlog batches up to `maxBatchOps`, one batch in flight, 429 waits Retry-After, other
+ * retryable failures full jitter). Left out: XState, snapshot persistence, outbox recounts.
+ */
+export async function createVersesSyncLiteUser(env: UserEnv, index: number, quality: Quality): Promise<LoadUser> {
+  const { userId, client } = await clientFor(env, index);
+  const db = createVersesDb(`load-vsl-${index}-${userId}`);
+  await db.open();
+  const config = DEFAULT_BATCH_CONFIG[quality];
+  const transport = createTransport({ client });
+  const { recorder } = env;
+  let pending = 0;
+  let attempt = 0;
+  let inFlight = false;
+  let waiting: ReturnType<typeof setTimeout> | undefined; // window or retry timer
+  let closed = false;
+
+  const arm = (ms: number) => {
+    if (waiting === undefined && !closed) waiting = setTimeout(() => void flush(), ms);
+  };
+  const flush = async (): Promise<void> => {
+    clearTimeout(waiting);
+    waiting = undefined;
+    if (inFlight || closed) return;
+    inFlight = true;
+    let retryMs: number | undefined;
+    try {
+      await coalesceQueued(db);
+      const batchId = randomUUID();
+      const claimed = await claimBatch(db, { batchId, maxOps: pending > config.size ? Math.max(config.size, config.maxBatchOps) : config.size, maxBytes: config.maxBatchBytes }, { userId });
+      if (claimed) {
+        const sent = await transport.upload({ batchId, operations: claimed.operations }, AbortSignal.timeout(30_000));
+        if (sent.ok) {
+          attempt = 0;
+          await recordResults(db, { batchId, results: sent.results });
+        } else {
+          const rateLimited = sent.failure.kind === 'rateLimited';
+          await releaseBatch(db, { batchId, failure: sent.failure, countAttempt: !rateLimited });
+          if (!rateLimited) attempt++;
+          retryMs = backoffDelay({ attempt: Math.max(0, attempt - 1), retryAfterMs: rateLimited ? sent.failure.retryAfterMs : undefined });
+        }
+      }
+      pending = await countPending(db, userId);
+    } finally {
+      inFlight = false;
+    }
+    if (pending === 0 || closed) return;
+    if (retryMs !== undefined) arm(retryMs);
+    else if (pending >= config.size) void flush();
+    else arm(config.timeoutMs);
+  };
+  const data = createDataService({
+    db,
+    getUserId: () => userId,
+    onEnqueued: ({ count }) => {
+      pending += count ?? 1;
+      if (inFlight) return;
+      if (pending >= config.size) void flush();
+      else arm(config.timeoutMs);
+    },
+  });
+  const cards: string[] = [];
+  let writes = Promise.resolve();
+  return {
+    index,
+    userId,
+    act(action) {
+      writes = writes.then(async () => {
+        switch (action.kind) {
+          case 'add': {
+            const card = await data.addVerseCard(action.ref);
+            cards.push(card.id);
+            recorder.enqueued(index, card.id, 'add');
+            break;
+          }
+          case 'review': {
+            const review = await data.recordReview(cards[Math.min(action.card, cards.length - 1)], action.correct);
+            recorder.enqueued(index, review.id, 'review');
+            break;
+          }
+          case 'profile': {
+            const profile = await data.updateProfile(action.patch);
+            recorder.enqueued(index, profile.id, 'profile');
+            break;
+          }
+        }
+      });
+      return writes;
+    },
+    // The step then waits for every written op's ack on the recorder (no outbox polling:
+    // a thousand users counting their outboxes every 250 ms would load this process, not the server).
+    async settled() {
+      await writes;
+    },
+    async close() {
+      closed = true;
+      clearTimeout(waiting);
+      while (inFlight) await new Promise((r) => setTimeout(r, 20));
       await dropDb(db);
     },
   };
