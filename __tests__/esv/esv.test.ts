@@ -195,6 +195,24 @@ describe('ESV text through the verse-operations function', () => {
     expect(placeholders).toHaveLength(0);
   });
 
+  test('a reference saved while the ESV was down and then unknown to it stops waiting (no query per batch forever)', async () => {
+    const token = await stack().tokenFor(randomUUID());
+    esv().faults.down = true;
+    const create = op.createVerse(randomUUID(), 'Nowhere 9:9');
+    expect((await send(batch([create]), token)).results[0]).toMatchObject({ success: true, verse: { textPending: true } });
+    esv().faults.down = false;
+
+    const mark = esv().queries.length;
+    await send(batch([op.review(create.payload.verseCardId)]), token);
+    expect(queriesSince(mark).map((q) => q.q)).toEqual(['Nowhere 9:9']);
+    expect(await verseOf(create.payload.verseCardId)).toMatchObject({ reference: 'Nowhere 9:9', text_status: null });
+    await send(batch([op.review(create.payload.verseCardId)]), token);
+    expect(queriesSince(mark)).toHaveLength(1);
+    // Typed again, it is checked anew and refused like any unknown reference.
+    const again = await send(batch([op.createVerse(randomUUID(), 'Nowhere 9:9')]), token);
+    expect(again.results[0]).toMatchObject({ success: false, error: { code: 'UNKNOWN_REFERENCE', retryable: false } });
+  });
+
   test('the shared limiter keeps two function instances within 60 ESV queries a minute', async () => {
     const refs = take(80);
     const store = createBatchStore(stack().database.url, { maxConnections: 1 });

@@ -176,8 +176,9 @@ export async function lookUpReferences(config: EsvConfig, references: string[], 
         const seconds = retryAfterOf(res, body);
         await deps.throttled(seconds);
         stop = `ESV answered 429; retry in ${seconds} s`;
-      } else if (res.status === 414 && group.length > 1) {
-        // A query string longer than the ESV's server takes: halves, each its own query.
+      } else if ((res.status === 414 || res.status === 400) && group.length > 1) {
+        // A query string longer than the ESV's server takes, or one it refuses as a whole:
+        // halves, each its own query, until a refusal names the one reference it is about.
         const half = Math.ceil(group.length / 2);
         groups.unshift(group.slice(0, half), group.slice(half));
         continue;

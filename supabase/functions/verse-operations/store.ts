@@ -23,6 +23,8 @@ export type EsvStore = {
   waitingFor(userId: string, limit: number): Promise<Array<{ verseId: string; reference: string }>>;
   /** Records the ESV's answers; returns key → catalogue verse id. */
   record(entries: EsvEntry[]): Promise<Record<string, string>>;
+  /** Placeholders the ESV does not know stop waiting for text; their keys are forgotten. */
+  forget(keys: string[]): Promise<void>;
   /** The user's live cards on these verses, with the verse's reference and text. */
   cardsOn(userId: string, verseIds: string[]): Promise<Array<{ verseCardId: string; reference: string; text: string }>>;
   enforceCap(cap?: number): Promise<number>;
@@ -73,6 +75,10 @@ export function createBatchStore(url: string, options: StoreOptions = {}): Batch
         if (entries.length === 0) return {};
         const [row] = await q((tx) => tx`select private.esv_record(${tx.json(entries as never)}) as ids`);
         return row.ids as Record<string, string>;
+      },
+      async forget(keys) {
+        if (keys.length === 0) return;
+        await q((tx) => tx`select private.esv_forget(${keys}::text[])`);
       },
       async cardsOn(userId, verseIds) {
         if (verseIds.length === 0) return [];

@@ -56,6 +56,8 @@ export async function prepareVerseTexts(
     else if (outcome.kind === 'unknown' && needed.includes(reference) && !known.has(reference)) unknown.set(reference, outcome);
   }
   const ids = await store.record(entries);
+  // A placeholder the ESV now says it does not know: no more refills for it.
+  await store.forget(refill.filter((r) => outcomes.get(r)?.kind === 'unknown'));
 
   const rejected = new Map<string, OperationResult>();
   for (const op of creates) {
