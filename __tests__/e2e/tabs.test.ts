@@ -72,6 +72,27 @@ async function addVerse(page: Page, reference: string): Promise<void> {
   await page.getByRole('status').filter({ hasText: `Added ${reference}` }).waitFor({ timeout: UI_TIMEOUT });
 }
 
+/** `online` in the root actor's snapshot as saved in the user's IndexedDB (undefined if none yet). */
+function persistedOnline(page: Page): Promise<boolean | undefined> {
+  return page.evaluate(
+    (name) =>
+      new Promise<boolean | undefined>((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const get = db.transaction('actorSnapshots').objectStore('actorSnapshots').get('sync');
+          get.onerror = () => reject(get.error);
+          get.onsuccess = () => {
+            db.close();
+            resolve((get.result?.snapshot as { context?: { online?: boolean } } | undefined)?.context?.online);
+          };
+        };
+      }),
+    `verses-sync-demo-${user.id}`,
+  );
+}
+
 // Read inside eventually(): PGlite serves the function's pool and this connection over one session.
 async function cardsInPostgres(): Promise<{ n: number; distinct: number; ledger: number }> {
   const [row] = await demo.stack.sql<{ n: number; distinct: number; ledger: number }[]>`
@@ -142,3 +163,36 @@ test('two tabs share one outbox and one uploader; the leader closes mid-batch, t
   await second.screenshot({ path: path.join(ARTIFACTS, 'tabs.png'), fullPage: true }).catch(() => undefined);
   console.log(`e2e tabs: held batch of ${held.length} ops; posts from the first tab ${posts.get(first)!.length}, from the second ${posts.get(second)!.length}`);
 }, 180_000);
+
+test('a tab left on Auto takes over from a leader the panel forced offline, goes online and sends what waited', async () => {
+  for (const page of context.pages()) await page.close();
+  const leader = await openTab();
+  // Signed in already when the first test ran (the demo remembers the user), else sign in.
+  const signIn = leader.getByRole('button', { name: `Sign in as ${user.name}` });
+  await leader.getByTestId('signed-in-user').or(signIn).waitFor({ timeout: UI_TIMEOUT });
+  if (await signIn.isVisible()) await signIn.click();
+  await leader.getByTestId('signed-in-user').filter({ hasText: user.name }).waitFor({ timeout: UI_TIMEOUT });
+  await text(leader, 'No changes pending sync');
+  expect(await leader.getByText(FOLLOWER_MESSAGE).count()).toBe(0);
+  await network(leader, 'Offline');
+  await leader.getByRole('alert').filter({ hasText: 'Offline – changes will sync when online' }).waitFor({ timeout: UI_TIMEOUT });
+  await addVerse(leader, 'Leviticus 19:18');
+  await addVerse(leader, 'Numbers 6:24');
+  const follower = await openTab();
+  await text(follower, FOLLOWER_MESSAGE);
+  await text(follower, '2 changes pending sync');
+  expect(await follower.getByRole('radio', { name: 'Auto' }).getAttribute('aria-checked')).toBe('true');
+  // The leader has saved its actors' snapshot with online: false, which the next leader restores.
+  await eventually(async () => expect(await persistedOnline(leader)).toBe(false), UI_TIMEOUT);
+  await leader.close();
+
+  await text(follower, 'No changes pending sync');
+  expect(await follower.getByText(FOLLOWER_MESSAGE).count()).toBe(0);
+  expect(await follower.getByRole('alert').count()).toBe(0);
+  await eventually(async () => {
+    const [row] = await demo.stack.sql<{ n: number }[]>`
+      select count(*)::int as n from verse_cards c join verses v on v.id = c.verse_id
+      where c.user_id = ${user.id} and v.reference in ('Leviticus 19:18', 'Numbers 6:24')`;
+    expect(row.n).toBe(2);
+  }, UI_TIMEOUT);
+}, 120_000);

@@ -66,7 +66,7 @@ export async function openDemoDevice(options: {
     leader: {},
   });
   const data = createDataService({ db, getUserId: () => userId, onEnqueued: service.notifyEnqueued });
-  let network: NetworkMode = 'auto';
+  let network: NetworkMode = remembered;
   // The panel's choice reaches the actors only in the uploading tab; a follower keeps it
   // and applies it when it takes over.
   const apply = (mode: NetworkMode) => {
@@ -79,8 +79,10 @@ export async function openDemoDevice(options: {
     if (forced) service.updateConnection({ rtt: FORCED_RTT[forced], effectiveType: '4g', saveData: false });
     else service.actor.send({ type: 'probe.now' });
   };
+  // Also in 'auto': the actors restore the snapshot the previous leader saved, which may hold
+  // that tab's forced 'offline', and nothing else would tell them the browser is online.
   const stopListening = service.onLeadershipChange((isLeader) => {
-    if (isLeader && network !== 'auto') apply(network);
+    if (isLeader) apply(network);
   });
   await service.start();
   const device: DemoDevice = {
