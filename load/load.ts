@@ -9,11 +9,12 @@ import type { PathName } from './users.ts';
 
 export type LoadMode = 'full' | 'quick' | 'tiny';
 
-export type LoadPlan = { users: number[]; session: SessionShape; drainMs: number };
+/** `burst`: verses-sync users that all act at the same instant, to make the function shed load. */
+export type LoadPlan = { users: number[]; session: SessionShape; drainMs: number; burst?: number };
 
 export const PLANS: Record<LoadMode, LoadPlan> = {
-  full: { users: [10, 50, 200, 1_000], session: { ...SESSION, durationMs: 30_000 }, drainMs: 20_000 },
-  quick: { users: [5, 25], session: { ...SESSION, durationMs: 12_000, rampMs: 2_000 }, drainMs: 10_000 },
+  full: { users: [10, 50, 200, 1_000], session: { ...SESSION, durationMs: 30_000 }, drainMs: 20_000, burst: 400 },
+  quick: { users: [5, 25], session: { ...SESSION, durationMs: 12_000, rampMs: 2_000 }, drainMs: 10_000, burst: 300 },
   tiny: { users: [3], session: { ...SESSION, durationMs: 5_000, rampMs: 1_000, gapMs: [500, 1_500] }, drainMs: 15_000 },
 };
 
@@ -49,6 +50,8 @@ export type LoadFigures = {
   /** N steps a path skipped after it stopped carrying its load. */
   skipped: Array<{ path: PathName; users: number }>;
   steps: StepResult[];
+  /** The burst step (not part of maxUsers): how 429s and the retries after them spread. */
+  burst: StepResult | null;
   durationSec: number;
   cores: number;
 };
@@ -111,6 +114,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
         if (!step.carried) saturated.add(path);
       }
     }
+    let burst: StepResult | null = null;
+    if (plan.burst && paths.includes('versesSync')) {
+      const users = plan.burst;
+      burst = await runStep(env, {
+        path: 'versesSync',
+        users,
+        quality,
+        client: clientFor(users),
+        session: { ...plan.session, durationMs: 8_000, rampMs: 1 },
+        drainMs: plan.drainMs,
+        boundMs,
+        seed: options.seed ?? 9,
+      });
+      log(`burst: versesSync × ${users} at one instant: 429 ${burst.status.shed429}, 5xx ${burst.status.server5xx}, retry gap p50 ${burst.retryGapMs.p50?.toFixed(0) ?? '–'} ms (min ${burst.retryGapMs.min?.toFixed(0) ?? '–'}, max ${burst.retryGapMs.max?.toFixed(0) ?? '–'}), lost ${burst.opsFailed + burst.opsUnacked}/${burst.ops}`);
+    }
     if (options.check) await options.check(stack, written);
     const maxUsers = Object.fromEntries(
       (['perOp', 'versesSync'] as PathName[]).map((p) => [p, Math.max(0, ...steps.filter((s) => s.path === p && s.carried).map((s) => s.users))]),
@@ -126,6 +144,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       maxUsers,
       skipped,
       steps,
+      burst,
       durationSec: Math.round((Date.now() - started) / 1000),
       cores: (await import('node:os')).cpus().length,
     };

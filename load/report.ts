@@ -26,30 +26,41 @@ export function loadMarkdown(f: LoadFigures, notes: string[] = []): string {
         : `${fmt(ratio, 1)}×`;
   const met = perOp === 0 ? versesSync > 0 : ratio >= 10;
   md.push(`verses-sync ÷ per-op: **${verdict}** (target ≥ 10×: ${met ? 'met' : '**not met**'}${lowerBound ? '; verses-sync carried the largest N tried, so its figure is a lower bound' : ''}).`, '');
+  const bound = f.steps.filter((s) => s.generatorBound);
+  if (bound.length) {
+    md.push(`**Generator-bound steps** (${bound.map((s) => `${s.path} × ${s.users}`).join(', ')}): the function and Postgres used < 50% of a core while this process's timers ran > 200 ms late, so the limit there was the load generator on this shared machine, not the server; the maxUsers of that path is then a lower bound of what the server carries.`, '');
+  }
   md.push('## Steps', '');
-  md.push('| path | users | carried | ops | ops acked | req/s | ops/s | ops/req | p50 ms | p95 ms | p99 ms | 429 | 5xx | net err | lost ops | error rate | PG conns open max / in use max / mean | fn CPU % | PG CPU % | generator CPU % | generator lag p99 ms | machine busy % |');
-  md.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  md.push('| path | users | carried | ops | ops acked | req/s | ops/s | ops/req | p50 ms | p95 ms | p99 ms | 429 | 5xx | net err | lost ops | error rate | PG conns open max / in use max / mean | fn CPU % | PG CPU % | server CPU ms / req | generator CPU % | generator lag p99 ms | machine busy % |');
+  md.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of f.steps) {
     const v = s.server;
-    md.push(`| ${s.path} | ${fmt(s.users)} | ${s.carried ? 'yes' : '**no**'} | ${fmt(s.ops)} | ${fmt(s.opsAcked)} | ${fmt(s.requestsPerSec, 1)} | ${fmt(s.opsPerSec, 1)} | ${fmt(s.opsPerRequest, 2)} | ` +
+    md.push(`| ${s.path} | ${fmt(s.users)} | ${s.carried ? 'yes' : s.generatorBound ? '**no** (generator-bound)' : '**no**'} | ${fmt(s.ops)} | ${fmt(s.opsAcked)} | ${fmt(s.requestsPerSec, 1)} | ${fmt(s.opsPerSec, 1)} | ${fmt(s.opsPerRequest, 2)} | ` +
       `${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p95)} | ${ms(s.latencyMs.p99)} | ${fmt(s.status.shed429)} | ${fmt(s.status.server5xx)} | ${fmt(s.status.network)} | ${fmt(s.opsFailed + s.opsUnacked)} | ${fmt(100 * s.errorRate, 2)}% | ` +
-      `${v.pgConnectionsMax} / ${v.pgInUseMax} / ${fmt(v.pgInUseMean, 1)} | ${fmt(v.functionCpuPct)} | ${fmt(v.postgresCpuPct)} | ${fmt(v.loadgenCpuPct)} | ${fmt(s.generatorLagP99Ms)} | ${fmt(v.machineBusyPct)} |`);
+      `${v.pgConnectionsMax} / ${v.pgInUseMax} / ${fmt(v.pgInUseMean, 1)} | ${fmt(v.functionCpuPct)} | ${fmt(v.postgresCpuPct)} | ${fmt(s.serverCpuMsPerRequest, 2)} | ${fmt(v.loadgenCpuPct)} | ${fmt(s.generatorLagP99Ms)} | ${fmt(v.machineBusyPct)} |`);
   }
-  for (const s of f.skipped) md.push(`| ${s.path} | ${fmt(s.users)} | skipped (saturated at a smaller N) | | | | | | | | | | | | | | | | | | | |`);
+  for (const s of f.skipped) md.push(`| ${s.path} | ${fmt(s.users)} | skipped (saturated at a smaller N) | | | | | | | | | | | | | | | | | | | | |`);
   md.push('', 'CPU: % of one core over the step (function = the Deno process; PG = the backends connected to the run\'s database; generator = this Node process: all clients, their Dexie databases and the local gateway). ' +
     'PG conns: open = connections to the run\'s database (the function\'s pool plus the stack\'s one admin connection); in use = active or idle in a transaction, sampled every 250 ms. Lost ops: per-op ops whose one request failed (the seed does not retry) plus ops of either path unacknowledged when the step\'s drain time ran out.', '');
-  const shed = f.steps.filter((s) => s.status.shed429 > 0);
   md.push('## Load shedding and retries', '');
+  const shed = [...f.steps, ...(f.burst ? [f.burst] : [])].filter((s) => s.status.shed429 > 0);
+  if (f.burst) {
+    const b = f.burst;
+    md.push(`Burst step (not part of maxUsers): ${fmt(b.users)} verses-sync users (${b.client} client) make their first write at the same instant, so their first batches reach the function together. ` +
+      `Answers: ${fmt(b.status.ok)} × 200, ${fmt(b.status.shed429)} × 429, ${fmt(b.status.server5xx)} × 5xx, ${fmt(b.status.network)} without answer; ops acknowledged ${fmt(b.opsAcked)} / ${fmt(b.ops)}; ` +
+      `PG connections open max ${b.server.pgConnectionsMax}, in use max ${b.server.pgInUseMax}.`, '');
+  }
   if (shed.length === 0) {
     md.push('No request was shed (429) in this run.', '');
   } else {
     md.push('Time from a 429\'s arrival to the same user\'s next request (per-op never retries; its next request is its next op):', '');
-    md.push('| path | users | 429s | gap min ms | gap p50 ms | gap max ms | histogram (250 ms buckets: from ms → count) |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    md.push('| step | 429s | gap min ms | gap p50 ms | gap max ms | histogram (100 ms buckets: from ms → count) |', '| --- | ---: | ---: | ---: | ---: | --- |');
     for (const s of shed) {
-      md.push(`| ${s.path} | ${fmt(s.users)} | ${fmt(s.status.shed429)} | ${fmt(s.retryGapMs.min)} | ${fmt(s.retryGapMs.p50)} | ${fmt(s.retryGapMs.max)} | ${s.retryGapHistogram.map((b) => `${b.fromMs}${b.fromMs >= 4000 ? '+' : ''}→${b.count}`).join(', ')} |`);
+      const name = s === f.burst ? `burst: ${s.path} × ${s.users}` : `${s.path} × ${s.users}`;
+      md.push(`| ${name} | ${fmt(s.status.shed429)} | ${fmt(s.retryGapMs.min)} | ${fmt(s.retryGapMs.p50)} | ${fmt(s.retryGapMs.max)} | ${s.retryGapHistogram.map((b) => `${b.fromMs}${b.fromMs >= 3000 ? '+' : ''}→${b.count}`).join(', ')} |`);
     }
-    md.push('', 'Requests sent per second (sent / shed) in the shed steps:', '');
-    for (const s of shed) md.push(`- ${s.path} × ${s.users}: ${timelineText(s)}`);
+    md.push('', 'Request timeline of the shed steps, per 250 ms (sent, /shed when some were 429):', '');
+    for (const s of shed) md.push(`- ${s === f.burst ? 'burst: ' : ''}${s.path} × ${s.users}: ${timelineText(s)}`);
     md.push('');
   }
   if (notes.length) md.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');

@@ -48,10 +48,17 @@ export type StepResult = {
   /** (failed + unacknowledged ops + 5xx + network errors) / ops */
   errorRate: number;
   carried: boolean;
-  /** Per user, the time from a 429's arrival to that user's next request (ms): 250 ms buckets. */
+  /**
+   * Not carried, yet the server was mostly idle while this process's timers ran late: the
+   * load generator, not the function or Postgres, was the limit of this step.
+   */
+  generatorBound: boolean;
+  /** CPU of the function and Postgres per request, ms. */
+  serverCpuMsPerRequest: number;
+  /** Per user, the time from a 429's arrival to that user's next request (ms): 100 ms buckets, 3 s and over in one. */
   retryGapHistogram: Array<{ fromMs: number; count: number }>;
   retryGapMs: { min: number | null; p50: number | null; max: number | null; samples: number };
-  /** Requests sent per second of the step, and how many of them were shed. */
+  /** Requests sent per 250 ms of the step, and how many of them were shed. */
   timeline: Array<{ second: number; sent: number; shed: number }>;
   server: ServerSample;
   /** How late this process's timers ran (p99, ms): high means the generator, not the server, was the limit. */
@@ -164,7 +171,7 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   const gaps = retryGaps(requests);
   const histogram: StepResult['retryGapHistogram'] = [];
   for (const g of gaps) {
-    const fromMs = Math.min(4_000, Math.floor(g / 250) * 250);
+    const fromMs = Math.min(3_000, Math.floor(g / 100) * 100);
     const bucket = histogram.find((b) => b.fromMs === fromMs);
     if (bucket) bucket.count++;
     else histogram.push({ fromMs, count: 1 });
@@ -172,13 +179,15 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   histogram.sort((a, b) => a.fromMs - b.fromMs);
   const timeline: StepResult['timeline'] = [];
   for (const r of requests) {
-    const second = Math.floor(r.sentAt / 1000);
-    while (timeline.length <= second) timeline.push({ second: timeline.length, sent: 0, shed: 0 });
-    timeline[second].sent++;
-    if (r.status === 429) timeline[second].shed++;
+    const slot = Math.floor(r.sentAt / 250);
+    while (timeline.length <= slot) timeline.push({ second: timeline.length / 4, sent: 0, shed: 0 });
+    timeline[slot].sent++;
+    if (r.status === 429) timeline[slot].shed++;
   }
   const errors = opsFailed + opsUnacked + status.server5xx + status.network;
   const latencyMs = { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
+  const carried = errors === 0 && latencyMs.p95 !== null && latencyMs.p95 <= plan.boundMs;
+  const lagP99Ms = lag.percentile(99) / 1e6;
   const okOps = requests.filter((r) => r.status === 200).reduce((n, r) => n + r.ops, 0);
   return {
     path: plan.path,
@@ -199,12 +208,14 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
     status,
     networkErrors,
     errorRate: ops.length ? errors / ops.length : 0,
-    carried: errors === 0 && latencyMs.p95 !== null && latencyMs.p95 <= plan.boundMs,
+    carried,
+    generatorBound: !carried && lagP99Ms > 200 && server.functionCpuPct + server.postgresCpuPct < 50,
+    serverCpuMsPerRequest: requests.length ? ((server.functionCpuPct + server.postgresCpuPct) * 10 * seconds) / requests.length : 0,
     retryGapHistogram: histogram,
     retryGapMs: { min: gaps[0] ?? null, p50: percentile(gaps, 50), max: gaps.at(-1) ?? null, samples: gaps.length },
     timeline,
     server,
-    generatorLagP99Ms: lag.percentile(99) / 1e6,
+    generatorLagP99Ms: lagP99Ms,
     setupSeconds,
     unmatchedAcks: recorder.unmatchedAcks,
   };
