@@ -1,7 +1,7 @@
 // `npm run stack`: the local Supabase-compatible stack, up until Ctrl-C.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startStack } from '../src/stack/index.ts';
+import { esvFromEnvironment, startStack } from '../src/stack/index.ts';
 import { DATA_DIR, resolveJwtSecret } from '../src/stack/secret.ts';
 import { stopOnSignals } from '../src/stack/signals.ts';
 
@@ -18,6 +18,8 @@ async function main() {
   const databaseUrl = process.env.DATABASE_URL || undefined;
   const stack = await startStack({
     databaseUrl,
+    // Verse text: the real ESV with ESV_API_KEY, else the bundled ESV-compatible server on 127.0.0.1.
+    esv: esvFromEnvironment(),
     dataDir: databaseUrl || values.memory ? undefined : path.join(DATA_DIR, 'pglite'),
     dbPort: Number(values['db-port']),
     port: Number(values.port),
@@ -31,6 +33,7 @@ verses-sync local stack (${stack.database.kind === 'pglite' ? 'embedded PGlite' 
   Function:     ${stack.functionUrl}
   anon key:     ${stack.anonKey}
   Database:     ${stack.database.kind === 'pglite' ? stack.database.url : '(DATABASE_URL)'}
+  Verse text:   ${stack.esvServer ? `bundled ESV-compatible server ${stack.esvServer.url}` : stack.esv ? stack.esv.url : 'off'}
   Tokens:       npm run token -- --user <uuid>
 Ctrl-C stops it.`);
   stopOnSignals(() => stack.stop());

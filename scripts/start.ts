@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDemo } from '../src/dev/demoServer.ts';
+import { esvFromEnvironment } from '../src/stack/index.ts';
 import { DEV_USERS } from '../src/dev/devEndpoints.ts';
 import { DATA_DIR, resolveJwtSecret } from '../src/stack/secret.ts';
 import { stopOnSignals } from '../src/stack/signals.ts';
@@ -23,6 +24,8 @@ async function main() {
   console.log('building the demo page and starting the local stack…');
   const demo = await startDemo({
     databaseUrl,
+    // Verse text: the real ESV with ESV_API_KEY, else the bundled ESV-compatible server on 127.0.0.1.
+    esv: esvFromEnvironment(),
     dataDir: databaseUrl || values.memory ? undefined : path.join(DATA_DIR, 'pglite'),
     dbPort: Number(values['db-port']),
     port: Number(values.port),
@@ -42,6 +45,7 @@ verses-sync demo (${stack.database.kind === 'pglite' ? 'embedded PGlite' : 'Post
   Function:     ${stack.functionUrl}
   anon key:     ${stack.anonKey}
   Database:     ${stack.database.kind === 'pglite' ? stack.database.url : '(DATABASE_URL)'}
+  Verse text:   ${stack.esvServer ? `bundled ESV-compatible server (World English Bible sample) ${stack.esvServer.url}` : stack.esv ? stack.esv.url : 'off'}
   Dev users:    ${DEV_USERS.map((u) => `${u.name} ${u.id}`).join(', ')}
   Inspector:    ${demo.url}?inspect=1 (or the "Stately inspector" box on the page)
 Ctrl-C stops it; the data stays in .data/.`);

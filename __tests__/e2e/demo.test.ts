@@ -32,6 +32,8 @@ beforeAll(async () => {
       databaseUrl: process.env.DATABASE_URL || undefined,
       isolateDatabase: true,
       runtime: 'deno',
+      // As `npm start` runs it with no ESV key: the bundled ESV-compatible server fills verse text.
+      esv: 'local',
       outDir,
     }),
     chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
@@ -91,6 +93,13 @@ test('offline: five verses wait with "5 changes pending sync"; online they reach
   await eventually(async () => expect(await cardsInPostgres()).toEqual({ n: 5, distinct: 5 }), UI_TIMEOUT);
   expect(await page.getByRole('alert').count()).toBe(0);
   await page.getByText(/^Last synced: less than a minute ago$/).waitFor({ timeout: UI_TIMEOUT });
+  // The text came from the local ESV stand-in (World English Bible) with the batch's answer.
+  await page.getByTestId('verse-text').filter({ hasText: 'In the beginning, God created the heavens and the earth.' }).waitFor({ timeout: UI_TIMEOUT });
+  // One ESV query for the batch's five new references (a resent request may ask again, never per verse).
+  const queries = demo.stack.esvServer!.queries.map((q) => q.q);
+  expect(queries.length).toBeGreaterThanOrEqual(1);
+  expect(queries.length).toBeLessThanOrEqual(batchPosts.length);
+  expect(new Set(queries)).toEqual(new Set(['Genesis 1:1;Genesis 1:2;Genesis 1:3;Genesis 1:4;Genesis 1:5']));
 });
 
 test('bulk-adding 100 verses on "excellent" takes no more requests than the batch math allows', async () => {

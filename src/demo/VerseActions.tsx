@@ -18,6 +18,8 @@ export function VerseActions({ device }: { device: DemoDevice }) {
     [],
   );
   const profile = useLiveQuery(() => db.profile.get(userId), [db, userId]);
+  // The text each shown card reads: its own, else the catalogue verse's (from the ESV once synced).
+  const verses = useLiveQuery(async () => new Map((await db.verses.bulkGet(cards.slice(0, 8).map((c) => c.verseId))).flatMap((v) => (v ? [[v.id, v] as const] : []))), [db, cards]);
 
   // Every write returns at once; a refusal (bad input) is shown, never thrown at the user.
   const run = (label: string, write: () => Promise<unknown>) => async () => {
@@ -76,6 +78,7 @@ export function VerseActions({ device }: { device: DemoDevice }) {
           <li key={card.id}>
             <span>
               {card.reference} {card.syncedAt ? '✓ synced' : '… local'} · {card.reviewCount} reviews
+              <VerseText custom={card.customText} verse={verses?.get(card.verseId)} />
             </span>
             <button type="button" onClick={run(`Reviewed ${card.reference}`, () => data.recordReview(card.id, true))} aria-label={`Review ${card.reference} correct`}>
               Review ✓
@@ -95,4 +98,11 @@ export function VerseActions({ device }: { device: DemoDevice }) {
       {cards.length > 8 && <p className="muted">…and {cards.length - 8} more</p>}
     </section>
   );
+}
+
+function VerseText({ custom, verse }: { custom?: string; verse?: { text?: string; textPending?: boolean } }) {
+  if (custom) return <q className="verse-text">{custom}</q>;
+  if (verse?.text) return <q className="verse-text" data-testid="verse-text">{verse.text}</q>;
+  if (verse?.textPending) return <span className="muted"> · text on its way</span>;
+  return null;
 }
