@@ -1,7 +1,7 @@
 // The seed's public API of BatchSyncService, and a reload that resumes from the persisted snapshot.
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { loadActorSnapshot } from '../../src/db/index.ts';
+import { createVersesDb, loadActorSnapshot } from '../../src/db/index.ts';
 import { createLatencyProbe } from '../../src/network/probe.ts';
 import type { SyncState } from '../../src/service/BatchSyncService.ts';
 import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
@@ -69,6 +69,27 @@ test('a reload restores the persisted snapshot: last sync time and counters surv
   await eventually(async () => expect(await second.db.syncOperations.count()).toBe(0));
   const [{ n }] = await stack().sql`select count(*)::int as n from verse_cards where user_id = ${userId}`;
   expect(n).toBe(2);
+});
+
+test('a snapshot saved offline does not keep a reopened device offline: it goes by the network now', async () => {
+  const dbName = `reload-offline-${randomUUID()}`;
+  const userId = randomUUID();
+  const first = await device({ dbName, userId });
+  first.sync.setOnline(false);
+  await eventually(() => expect(first.sync.getState().online).toBe(false));
+  await first.data.addVerseCard('Acts 2:42');
+  await first.close(); // saves the snapshot: offline, one op queued
+  const peek = createVersesDb(dbName);
+  expect(JSON.stringify(await loadActorSnapshot(peek, 'sync'))).toContain('"online":false');
+  peek.close();
+
+  const second = await device({ dbName, userId }); // online now (no browser here: the input says online)
+  await eventually(async () => {
+    const [{ n }] = await stack().sql`select count(*)::int as n from verse_cards where user_id = ${userId}`;
+    expect(n).toBe(1);
+  });
+  expect(second.sync.getState().online).toBe(true);
+  await eventually(async () => expect(await second.db.syncOperations.count()).toBe(0));
 });
 
 test('the latency probe measures a round trip to the function and fails without a server', async () => {

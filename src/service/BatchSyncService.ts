@@ -210,6 +210,9 @@ export class BatchSyncService {
     void this.recount();
     // The outbox is the truth: whatever the restored snapshot believed, recount and go.
     root.send({ type: 'outbox.changed', pending });
+    // So is the network now: a snapshot saved offline must not keep a tab that opens online offline
+    // (the browser sends no 'online' event for a state it was already in).
+    if (restored) root.send({ type: input.online ? 'network.online' : 'network.offline' });
     if (restored && pending > 0) root.send({ type: 'sync.now' });
     this.notifyLeadership();
   }
