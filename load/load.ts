@@ -2,6 +2,7 @@
 // deployed), then for each N the per-op path and verses-sync, each N users at once.
 import { DEFAULT_BATCH_CONFIG, type Quality } from '../machines/types.ts';
 import { startStack, type Stack } from '../src/stack/index.ts';
+import { measureCeiling, type CeilingResult } from './ceiling.ts';
 import { childPids } from './monitor.ts';
 import { REFERENCE_COUNT, referenceOf, SESSION, type SessionShape } from './session.ts';
 import { runStep, type StepResult, type WrittenOp } from './step.ts';
@@ -10,11 +11,12 @@ import type { PathName } from './users.ts';
 export type LoadMode = 'full' | 'quick' | 'tiny';
 
 /** `burst`: verses-sync users that all act at the same instant, to make the function shed load. */
-export type LoadPlan = { users: number[]; session: SessionShape; drainMs: number; burst?: number };
+/** `ceilingSec`: how long each closed-loop ceiling measurement runs (none when absent). */
+export type LoadPlan = { users: number[]; session: SessionShape; drainMs: number; burst?: number; ceilingSec?: number };
 
 export const PLANS: Record<LoadMode, LoadPlan> = {
-  full: { users: [10, 50, 200, 1_000], session: { ...SESSION, durationMs: 30_000 }, drainMs: 20_000, burst: 400 },
-  quick: { users: [5, 25], session: { ...SESSION, durationMs: 12_000, rampMs: 2_000 }, drainMs: 10_000, burst: 300 },
+  full: { users: [10, 50, 200, 1_000], session: { ...SESSION, durationMs: 30_000 }, drainMs: 20_000, burst: 400, ceilingSec: 10 },
+  quick: { users: [5, 25], session: { ...SESSION, durationMs: 12_000, rampMs: 2_000 }, drainMs: 10_000, burst: 300, ceilingSec: 4 },
   tiny: { users: [3], session: { ...SESSION, durationMs: 5_000, rampMs: 1_000, gapMs: [500, 1_500] }, drainMs: 15_000 },
 };
 
@@ -50,6 +52,11 @@ export type LoadFigures = {
   /** N steps a path skipped after it stopped carrying its load. */
   skipped: Array<{ path: PathName; users: number }>;
   steps: StepResult[];
+  /**
+   * The server alone: closed loops of each path's request shape straight at the function, and
+   * the users that rate would carry at the per-user request rate the steps measured.
+   */
+  ceiling: Array<CeilingResult & { projectedUsers: number | null }>;
   /** The burst step (not part of maxUsers): how 429s and the retries after them spread. */
   burst: StepResult | null;
   durationSec: number;
@@ -129,6 +136,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       });
       log(`burst: versesSync × ${users} at one instant: 429 ${burst.status.shed429}, 5xx ${burst.status.server5xx}, retry gap p50 ${burst.retryGapMs.p50?.toFixed(0) ?? '–'} ms (min ${burst.retryGapMs.min?.toFixed(0) ?? '–'}, max ${burst.retryGapMs.max?.toFixed(0) ?? '–'}), lost ${burst.opsFailed + burst.opsUnacked}/${burst.ops}`);
     }
+    const ceiling: LoadFigures['ceiling'] = [];
+    if (plan.ceilingSec) {
+      for (const shape of paths) {
+        // The request shape and per-user rate of the path's largest carried step.
+        const step = steps.filter((s) => s.path === shape && s.carried).sort((a, b) => b.users - a.users)[0];
+        const opsPerRequest = shape === 'perOp' ? 1 : Math.max(1, Math.round(step?.opsPerRequest ?? 1));
+        const result = await measureCeiling(env, shape, opsPerRequest, 32, plan.ceilingSec);
+        const perUser = step ? step.requestsPerSec / step.users : 0;
+        ceiling.push({ ...result, projectedUsers: perUser > 0 ? Math.floor(result.requestsPerSec / perUser) : null });
+        log(`ceiling ${shape} (${opsPerRequest} op/request, 32 loops): ${result.requestsPerSec.toFixed(0)} req/s, p95 ${result.p95Ms.toFixed(0)} ms, 429 ${result.shed429}, failed ${result.failed}; fn ${result.server.functionCpuPct.toFixed(0)}% pg ${result.server.postgresCpuPct.toFixed(0)}%`);
+      }
+    }
     if (options.check) await options.check(stack, written);
     const maxUsers = Object.fromEntries(
       (['perOp', 'versesSync'] as PathName[]).map((p) => [p, Math.max(0, ...steps.filter((s) => s.path === p && s.carried).map((s) => s.users))]),
@@ -144,6 +163,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       maxUsers,
       skipped,
       steps,
+      ceiling,
       burst,
       durationSec: Math.round((Date.now() - started) / 1000),
       cores: (await import('node:os')).cpus().length,

@@ -53,6 +53,17 @@ export function loadMarkdown(f: LoadFigures, notes: string[] = []): string {
   for (const s of f.skipped) md.push(`| ${s.path} | ${fmt(s.users)} | skipped (saturated at a smaller N) | | | | | | | | | | | | | | | | | | | | |`);
   md.push('', 'CPU: % of one core over the step (function = the Deno process; PG = the backends connected to the run\'s database; generator = this Node process: all clients, their Dexie databases and the local gateway). ' +
     'PG conns: open = connections to the run\'s database (the function\'s pool plus the stack\'s one admin connection); in use = active or idle in a transaction, sampled every 250 ms. Lost ops: per-op ops whose one request failed (the seed does not retry) plus ops of either path unacknowledged when the step\'s drain time ran out.', '');
+  if (f.ceiling?.length) {
+    md.push('## The server alone', '');
+    md.push('32 closed loops per shape post reviews straight to the function (no Dexie, no supabase-js) as fast as it answers, on the same machine. Projected users = that rate ÷ the requests per user per second of the path\'s largest carried step: what the function and Postgres would carry if the clients cost nothing here.', '');
+    md.push('| shape | ops / request | req/s | ops/s | p95 ms | 429 | failed | fn CPU % | PG CPU % | projected users |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const c of f.ceiling) {
+      md.push(`| ${c.shape} | ${c.opsPerRequest} | ${fmt(c.requestsPerSec)} | ${fmt(c.opsPerSec)} | ${fmt(c.p95Ms)} | ${fmt(c.shed429)} | ${fmt(c.failed)} | ${fmt(c.server.functionCpuPct)} | ${fmt(c.server.postgresCpuPct)} | ${fmt(c.projectedUsers)} |`);
+    }
+    const [a, b] = [f.ceiling.find((c) => c.shape === 'perOp'), f.ceiling.find((c) => c.shape === 'versesSync')];
+    if (a?.projectedUsers && b?.projectedUsers) md.push('', `Projected verses-sync ÷ per-op: **${fmt(b.projectedUsers / a.projectedUsers, 2)}×**.`);
+    md.push('');
+  }
   md.push('## Load shedding and retries', '');
   const shed = [...f.steps, ...(f.burst ? [f.burst] : [])].filter((s) => s.status.shed429 > 0);
   if (f.burst) {
