@@ -1,12 +1,14 @@
 // The load run as markdown: the answer (maxUsers), the steps, and the retry timeline.
 import type { LoadFigures } from './load.ts';
-import type { StepResult } from './step.ts';
+import { isGeneratorBound, type StepResult } from './step.ts';
 
 const fmt = (n: number | null | undefined, digits = 0) =>
   n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ms = (n: number | null) => (n === null ? '∞ (ops unacked)' : fmt(n));
 
-export function loadMarkdown(f: LoadFigures, notes: string[] = []): string {
+export function loadMarkdown(figures: LoadFigures, notes: string[] = []): string {
+  // Judged again here, so a table rendered --from an older run's JSON uses today's rule.
+  const f: LoadFigures = { ...figures, steps: figures.steps.map((s) => ({ ...s, generatorBound: isGeneratorBound(s) })) };
   const md: string[] = [];
   const { perOp, versesSync } = f.maxUsers;
   const ratio = perOp > 0 ? versesSync / perOp : Infinity;
@@ -39,7 +41,7 @@ export function loadMarkdown(f: LoadFigures, notes: string[] = []): string {
   }
   const bound = f.steps.filter((s) => s.generatorBound);
   if (bound.length) {
-    md.push(`**Generator-bound steps** (${bound.map((s) => `${s.path} × ${s.users}`).join(', ')}): the function and Postgres used < 50% of a core while this process's timers ran > 200 ms late, so the limit there was the load generator on this shared machine, not the server; the maxUsers of that path is then a lower bound of what the server carries.`, '');
+    md.push(`**Generator-bound steps** (${bound.map((s) => `${s.path} × ${s.users}`).join(', ')}): the function and Postgres used < 50% of a core while this process was saturated (timers > 150 ms late or > 80% of a core), so the limit there was the load generator on this shared machine, not the server; the maxUsers of that path is then a lower bound of what the server carries.`, '');
   }
   md.push('## Steps', '');
   md.push('| path | users | carried | ops | ops acked | req/s | ops/s | ops/req | p50 ms | p95 ms | p99 ms | 429 | 5xx | net err | lost ops | error rate | PG conns open max / in use max / mean | fn CPU % | PG CPU % | server CPU ms / req | generator CPU % | generator lag p99 ms | machine busy % |');

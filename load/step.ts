@@ -79,6 +79,15 @@ export type StepEnv = {
   log(line: string): void;
 };
 
+/**
+ * Not carried while the function and Postgres used under half a core, and this process was
+ * saturated (timers > 150 ms late or over 80% of a core): the generator was the step's limit.
+ */
+export function isGeneratorBound(step: Pick<StepResult, 'carried' | 'generatorLagP99Ms' | 'server'>): boolean {
+  const { server } = step;
+  return !step.carried && (step.generatorLagP99Ms > 150 || server.loadgenCpuPct > 80) && server.functionCpuPct + server.postgresCpuPct < 50;
+}
+
 function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
   const v = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -209,7 +218,7 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
     networkErrors,
     errorRate: ops.length ? errors / ops.length : 0,
     carried,
-    generatorBound: !carried && lagP99Ms > 200 && server.functionCpuPct + server.postgresCpuPct < 50,
+    generatorBound: isGeneratorBound({ carried, generatorLagP99Ms: lagP99Ms, server }),
     serverCpuMsPerRequest: requests.length ? ((server.functionCpuPct + server.postgresCpuPct) * 10 * seconds) / requests.length : 0,
     retryGapHistogram: histogram,
     retryGapMs: { min: gaps[0] ?? null, p50: percentile(gaps, 50), max: gaps.at(-1) ?? null, samples: gaps.length },
