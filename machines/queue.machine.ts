@@ -334,7 +334,7 @@ export const queueMachine = setup({
           baseMs: context.backoff.baseMs,
           capMs: context.backoff.capMs,
           maxAttempts: context.backoff.maxAttempts,
-          retryAfterMs: context.retryDelayMs ?? 0,
+          delayMs: context.retryDelayMs ?? 0,
         }),
         onDone: 'flushing',
       },

@@ -7,8 +7,10 @@ export type RetryBackoffInput = {
   baseMs?: number;
   capMs?: number;
   maxAttempts?: number;
-  /** The server's Retry-After, honoured as is instead of the jittered delay. */
+  /** The server's Retry-After: a floor, spread by jitter (see backoffDelay). */
   retryAfterMs?: number;
+  /** A wait already drawn (the queue draws it to publish nextRetryAt): waited exactly. */
+  delayMs?: number;
   random?: () => number;
 };
 
@@ -26,12 +28,23 @@ export type RetryBackoffOutput = { attempt: number; delayMs: number; exhausted: 
 
 export const RETRY_BACKOFF_DEFAULTS = { baseMs: 1_000, capMs: 60_000, maxAttempts: 10 } as const;
 
-/** Full jitter (AWS architecture blog): a uniform draw in [0, min(cap, base·2^attempt)). */
+/** After a Retry-After, the retry lands somewhere in the next half of that wait. */
+export const RETRY_AFTER_SPREAD = 0.5;
+
+/**
+ * Full jitter (AWS architecture blog): a uniform draw in [0, min(cap, base·2^attempt)); after a
+ * Retry-After, that wait plus a uniform draw in [0, RETRY_AFTER_SPREAD × it).
+ */
 export function backoffDelay(input: RetryBackoffInput): number {
-  if (input.retryAfterMs !== undefined) return Math.max(0, Math.ceil(input.retryAfterMs));
+  const random = input.random ?? Math.random;
+  if (input.retryAfterMs !== undefined) {
+    // Never before the server asked, and not all at once: every client told "Retry-After: 2"
+    // by one overloaded server would otherwise come back in the same instant.
+    const after = Math.max(0, Math.ceil(input.retryAfterMs));
+    return after + Math.floor(random() * after * RETRY_AFTER_SPREAD);
+  }
   const baseMs = input.baseMs ?? RETRY_BACKOFF_DEFAULTS.baseMs;
   const capMs = input.capMs ?? RETRY_BACKOFF_DEFAULTS.capMs;
-  const random = input.random ?? Math.random;
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, input.attempt));
   return Math.floor(random() * ceiling);
 }
@@ -61,7 +74,7 @@ export const retryBackoffMachine = setup({
       capMs: input.capMs ?? RETRY_BACKOFF_DEFAULTS.capMs,
       maxAttempts,
       // Drawn once, so a persisted snapshot resumes the same wait.
-      delayMs: exhausted ? 0 : backoffDelay(input),
+      delayMs: exhausted ? 0 : input.delayMs !== undefined ? Math.max(0, input.delayMs) : backoffDelay(input),
     };
   },
   initial: 'waiting',

@@ -235,11 +235,12 @@ describe('queue machine: failures', () => {
     expect(q.state().context.attempt).toBe(7);
   });
 
-  test('Retry-After is honoured', async () => {
+  test('Retry-After is honoured (random() = 0.5: a quarter of it again as jitter)', async () => {
     let calls = 0;
     const q = await startQueue({ respond: (i) => (++calls === 1 ? httpFailure('rateLimited', { status: 429, retryAfterMs: 12_000 }) : ack(i)) });
     await q.enqueue('immediate');
-    await q.tick(11_999);
+    expect(q.state().context.retryDelayMs).toBe(15_000);
+    await q.tick(14_999);
     expect(q.transport.requests).toHaveLength(1);
     await q.tick(1);
     expect(q.transport.requests).toHaveLength(2);

@@ -40,13 +40,27 @@ describe('retryBackoff machine', () => {
     expect(actor.getSnapshot().output).toEqual({ attempt: 3, delayMs: 4_000, exhausted: false });
   });
 
-  test('Retry-After is honoured instead of the jitter, even above the cap', () => {
-    expect(backoffDelay({ attempt: 0, retryAfterMs: 120_000, random: () => 0.99 })).toBe(120_000);
+  test('Retry-After is a floor, even above the cap; jitter spreads the retry over the next half of it', () => {
+    expect(backoffDelay({ attempt: 0, retryAfterMs: 120_000, random: () => 0 })).toBe(120_000);
+    expect(backoffDelay({ attempt: 0, retryAfterMs: 120_000, random: () => 0.999999 })).toBe(179_999);
     const { actor, clock } = start({ attempt: 5, retryAfterMs: 7_000, random: () => 0 });
     clock.increment(6_999);
     expect(actor.getSnapshot().status).toBe('active');
     clock.increment(1);
     expect(actor.getSnapshot().output).toEqual({ attempt: 5, delayMs: 7_000, exhausted: false });
+  });
+
+  test('a herd told "Retry-After: 2" comes back spread over 2–3 s, never earlier', () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const delays = Array.from({ length: 400 }, () => backoffDelay({ attempt: 0, retryAfterMs: 2_000, random }));
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(2_000);
+    expect(Math.max(...delays)).toBeLessThan(3_000);
+    // No 100 ms slot holds more than a fifth of them (all in one slot before the spread).
+    const slots = new Map<number, number>();
+    for (const d of delays) slots.set(Math.floor(d / 100), (slots.get(Math.floor(d / 100)) ?? 0) + 1);
+    expect(slots.size).toBe(10);
+    expect(Math.max(...slots.values())).toBeLessThan(80);
   });
 
   test('the cap bounds the delay', () => {
