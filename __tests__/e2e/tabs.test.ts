@@ -200,3 +200,51 @@ test('a tab left on Auto takes over from a leader the panel forced offline, goes
     expect(row.n).toBe(2);
   }, UI_TIMEOUT);
 }, 120_000);
+
+test("a leader tab told 'freeze' (Page Lifecycle) mid-batch steps down: the other tab takes over, every op lands once; on 'resume' it follows", async () => {
+  for (const page of context.pages()) await page.close();
+  const leader = await openTab();
+  const signIn = leader.getByRole('button', { name: `Sign in as ${user.name}` });
+  await leader.getByTestId('signed-in-user').or(signIn).waitFor({ timeout: UI_TIMEOUT });
+  if (await signIn.isVisible()) await signIn.click();
+  await leads(leader);
+  await network(leader, 'Excellent');
+  await text(leader, 'No changes pending sync');
+  const follower = await openTab();
+  await text(follower, FOLLOWER_MESSAGE);
+  await network(follower, 'Excellent');
+  const before = await cardsInPostgres();
+
+  // The server holds the leader's next batch; the browser freezes the leader's tab meanwhile.
+  demo.faults.inject('slow', 1, HOLD_MS);
+  const sentBefore = posts.get(leader)!.length;
+  await addVerse(leader, 'Deuteronomy 6:4');
+  await addVerse(leader, 'Deuteronomy 6:5');
+  await eventually(() => expect(posts.get(leader)!.length).toBeGreaterThan(sentBefore), UI_TIMEOUT, 10);
+  const held = posts.get(leader)![sentBefore];
+  // Headless Chromium never freezes a visible page by itself (and CDP's frozen state does not fire
+  // 'freeze' on one), so the test fires the Page Lifecycle event the browser would, then freezes it.
+  await leader.evaluate(() => document.dispatchEvent(new Event('freeze')));
+  const cdp = await context.newCDPSession(leader);
+  await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+
+  // A frozen tab runs nothing, yet the follower gets the lock (the leader gave it up on 'freeze').
+  await leads(follower);
+  expect(await follower.getByText(FOLLOWER_MESSAGE).count()).toBe(0);
+  await text(follower, 'No changes pending sync');
+  await eventually(() => expect(posts.get(follower)!.flat()).toEqual(expect.arrayContaining(held)), UI_TIMEOUT);
+  await eventually(() => expect(demo.faults.stats().inFlight).toBe(0), UI_TIMEOUT);
+  const added = 2;
+  await eventually(async () =>
+    expect(await cardsInPostgres()).toEqual({ n: before.n + added, distinct: before.distinct + added, ledger: before.ledger + added }), UI_TIMEOUT);
+
+  // Unfrozen, the first tab queues for the lock behind the new leader: it follows.
+  await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+  await leader.evaluate(() => document.dispatchEvent(new Event('resume')));
+  await text(leader, FOLLOWER_MESSAGE);
+  await addVerse(leader, 'Deuteronomy 6:6');
+  await text(follower, 'No changes pending sync');
+  await eventually(async () =>
+    expect(await cardsInPostgres()).toEqual({ n: before.n + 3, distinct: before.distinct + 3, ledger: before.ledger + 3 }), UI_TIMEOUT);
+  console.log(`e2e tabs: frozen leader's held batch of ${held.length} op(s) re-sent by the other tab`);
+}, 120_000);

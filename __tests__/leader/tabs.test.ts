@@ -109,3 +109,42 @@ test('onLeadershipChange tells a tab when it starts and stops uploading', async 
   expect(heard).toEqual([true, false]);
   unsubscribe();
 });
+
+test('a leader the browser freezes steps down: the other tab takes over and re-sends its batch; after resume it is a follower', async () => {
+  const userId = randomUUID();
+  const dbName = `tabs-${randomUUID()}`;
+  const locks = createMemoryLocks();
+  const pageOne = new EventTarget(); // each tab's document, for the Page Lifecycle events
+  const pageTwo = new EventTarget();
+  const first = await device({ userId, dbName, service: { leader: { locks, lifecycle: pageOne } } });
+  await eventually(() => expect(first.sync.isLeader).toBe(true));
+  const second = await device({ userId, dbName, service: { leader: { locks, lifecycle: pageTwo } } });
+  expect(second.sync.isLeader).toBe(false);
+
+  // The leader's request reaches the server and commits; its answer never comes (the tab froze).
+  let committed = 0;
+  fault = async (req, real) => {
+    await real(req);
+    committed++;
+    return new Promise<Response>(() => {});
+  };
+  await first.data.addVerseCards([{ reference: 'Micah 6:8' }, { reference: 'Micah 7:18' }]);
+  await eventually(() => expect(committed).toBe(1));
+  fault = undefined;
+  pageOne.dispatchEvent(new Event('freeze'));
+  expect(first.sync.isLeader).toBe(false); // stepped down at once, within the event
+
+  await eventually(() => expect(second.sync.isLeader).toBe(true));
+  await eventually(async () => expect(await second.db.syncOperations.count()).toBe(0));
+  expect(await serverCounts(userId)).toEqual({ cards: 2, ledger: 2 });
+  expect(sent.length).toBeGreaterThanOrEqual(2); // re-sent by the new leader
+
+  // Back from the freeze, the first tab queues for the lock: a follower whose writes the leader sends.
+  pageOne.dispatchEvent(new Event('resume'));
+  await first.data.addVerseCard('Nahum 1:7', undefined, { priority: 'immediate' });
+  await eventually(async () => expect(await serverCounts(userId)).toEqual({ cards: 3, ledger: 3 }));
+  expect(first.sync.isLeader).toBe(false);
+  // And when the leader closes, the resumed tab takes over again.
+  await second.close();
+  await eventually(() => expect(first.sync.isLeader).toBe(true));
+});

@@ -93,6 +93,12 @@ export type BatchSyncServiceOptions = {
     locks?: LockManagerLike;
     /** Lock and channel name (default `verses-sync:<database name>`). */
     name?: string;
+    /**
+     * Where the Page Lifecycle events come from (`document` by default): on 'freeze' a leader
+     * steps down, so a tab the browser freezes never sits on the lock while others wait; on
+     * 'resume' it queues for the lock again.
+     */
+    lifecycle?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
   };
 };
 
@@ -133,6 +139,8 @@ export class BatchSyncService {
   private lastPersisted = '';
   private started = false;
   private leadership: Leadership | undefined;
+  private lead: (() => void) | undefined;
+  private lifecycle: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | undefined;
   private channel: BroadcastChannel | undefined;
   private readonly leadershipListeners = new Set<(isLeader: boolean) => void>();
 
@@ -169,8 +177,29 @@ export class BatchSyncService {
     this.channel.onmessage = (event: MessageEvent<Nudge>) => {
       if (event.data?.type === 'op.enqueued') this.root?.send({ type: 'op.enqueued', priority: event.data.priority, count: event.data.count });
     };
-    this.leadership = requestLeadership(locks, name, () => (this.started ? this.startActors() : undefined));
+    this.lead = () => {
+      this.leadership ??= requestLeadership(locks, name, () => (this.started ? this.startActors() : undefined));
+    };
+    this.lead();
+    this.lifecycle = leader.lifecycle ?? (typeof document === 'undefined' ? undefined : document);
+    this.lifecycle?.addEventListener('freeze', this.onFreeze);
+    this.lifecycle?.addEventListener('resume', this.onResume);
   }
+
+  // A frozen tab runs no timers and sends nothing, but would keep the lock: give it up now (the
+  // synchronous part — actors stopped, lock released — runs before the page is frozen). What it
+  // had in flight is recovered and re-sent by the next leader; the server's ledger keeps it once.
+  private readonly onFreeze = (): void => {
+    if (!this.started || !this.leadership) return;
+    this.stopActors();
+    const leadership = this.leadership;
+    this.leadership = undefined;
+    void leadership.resign();
+  };
+
+  private readonly onResume = (): void => {
+    if (this.started) this.lead?.();
+  };
 
   /** Whether this service runs the uploader: always without `leader`, else while it holds the lock. */
   get isLeader(): boolean {
@@ -180,6 +209,8 @@ export class BatchSyncService {
   private async startActors(): Promise<void> {
     if (this.root) return;
     const { db } = this.options;
+    // A tab frozen (and so no longer leader) while this was starting must not start.
+    const leadership = this.leadership;
     await recoverInFlight(db, { history: this.options.history });
     const pending = await countPending(db, this.options.getUserId());
     const machine = this.provideMachine();
@@ -191,7 +222,7 @@ export class BatchSyncService {
       queue: { requestTimeoutMs: this.options.requestTimeoutMs, ...this.options.queue },
     };
     const restored = this.options.persistSnapshots === false ? undefined : await loadActorSnapshot<Snapshot<unknown>>(db, SNAPSHOT_ID);
-    if (!this.started) return; // stopped while recovering
+    if (!this.started || this.leadership !== leadership) return; // stopped or frozen while recovering
     // Absent options must be absent keys: xstate reads a `snapshot: undefined` key as a restore.
     const root = createActor(machine, {
       input,
@@ -220,23 +251,33 @@ export class BatchSyncService {
   /** Stops the actors after saving their snapshot (and hands leadership on); queued ops stay in the outbox. */
   async stop(): Promise<void> {
     this.started = false;
+    this.lifecycle?.removeEventListener('freeze', this.onFreeze);
+    this.lifecycle?.removeEventListener('resume', this.onResume);
+    this.lifecycle = undefined;
+    this.lead = undefined;
     if (this.root) {
-      clearTimeout(this.persistTimer);
-      this.persistTimer = undefined;
-      this.persist();
+      this.stopActors();
       await this.persisting;
-      Dexie.on.storagemutated.unsubscribe(this.onStorageMutated);
-      clearTimeout(this.recountTimer);
-      this.recountTimer = undefined;
-      this.root.stop();
-      this.root = undefined;
-      this.notifyLeadership();
     }
     // Only now may another tab take over: this one sends nothing more.
     await this.leadership?.resign();
     this.leadership = undefined;
     this.channel?.close();
     this.channel = undefined;
+  }
+
+  // Saves the snapshot (the write completes on its own) and stops the actors, synchronously.
+  private stopActors(): void {
+    if (!this.root) return;
+    clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
+    this.persist();
+    Dexie.on.storagemutated.unsubscribe(this.onStorageMutated);
+    clearTimeout(this.recountTimer);
+    this.recountTimer = undefined;
+    this.root.stop();
+    this.root = undefined;
+    this.notifyLeadership();
   }
 
   /**
