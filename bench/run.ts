@@ -236,11 +236,13 @@ async function main() {
     const table = md.join('\n');
     process.stdout.write(`${table}\n`);
     if (mode !== 'tiny') {
-      await writeFile(path.join(resultsDir, 'latest.md'), `${table}\n`);
+      // The committed latest.md and chart are the last full run's; a quick run writes beside them.
+      const suffix = mode === 'full' ? '' : `-${mode}`;
+      await writeFile(path.join(resultsDir, `latest${suffix}.md`), `${table}\n`);
       const points: ChartPoint[] = imports.flatMap((c) =>
         (['perOp', 'grouped', 'versesSync'] as PathName[]).map((p) => ({ quality: c.quality, rttMs: c.rttMs, path: p, ms: c[p].msToSynced })),
       );
-      await writeTimeChart(points, path.join(resultsDir, 'time-to-synced.svg'), `Bulk import of ${plan.importOps} verses: time to synced per RTT (${mode} run${extrapolated ? ', per-op extrapolated' : ''})`);
+      await writeTimeChart(points, path.join(resultsDir, `time-to-synced${suffix}.svg`), `Bulk import of ${plan.importOps} verses: time to synced per RTT (${mode} run${extrapolated ? ', per-op extrapolated' : ''})`);
     }
     if (json) await writeFile(json, `${JSON.stringify(figures, null, 2)}\n`);
     void log;
