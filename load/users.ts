@@ -202,34 +202,17 @@ export async function createPerOpUser(env: UserEnv, index: number): Promise<Load
 }
 
 /** The real client: dataService writes (outbox in the same transaction), BatchSyncService sends. */
-export async function createVersesSyncUser(env: UserEnv, index: number, quality: Quality): Promise<LoadUser> {
-  const { userId, client } = await clientFor(env, index);
-  const db = createVersesDb(`load-vs-${index}-${userId}`);
-  const sync = new BatchSyncService({
-    db,
-    client,
-    getUserId: () => userId,
-    // The load is about the server: the quality is fixed, not re-probed (no probe requests).
-    probeLatency: async () => PROBE_MS[quality],
-    networkEvents: 'none',
-    online: true,
-  });
-  const data: DataService = createDataService({ db, getUserId: () => userId, onEnqueued: sync.notifyEnqueued });
-  await sync.start();
-  const unroute = routeOwnMutations(sync, db);
-  const until = performance.now() + 30_000;
-  while (sync.getState().quality !== quality) {
-    if (performance.now() > until) throw new Error(`user ${index} did not settle on ${quality}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  const { recorder } = env;
+/**
+ * A verses-sync user's session actions as dataService writes, one after another as in a UI,
+ * each recorded as enqueued. The step then waits for every written op's ack on the recorder (no
+ * outbox polling: a thousand users counting their outboxes every 250 ms would load this process,
+ * not the server); settled() only waits for the local writes.
+ */
+function studyWrites(data: DataService, recorder: Recorder, index: number): Pick<LoadUser, 'act' | 'settled'> {
   const cards: string[] = [];
   let writes = Promise.resolve();
   return {
-    index,
-    userId,
     act(action) {
-      // The local writes of one user are sequential, as in a UI.
       writes = writes.then(async () => {
         switch (action.kind) {
           case 'add': {
@@ -252,11 +235,38 @@ export async function createVersesSyncUser(env: UserEnv, index: number, quality:
       });
       return writes;
     },
-    // The step then waits for every written op's ack on the recorder (no outbox polling:
-    // a thousand users counting their outboxes every 250 ms would load this process, not the server).
     async settled() {
       await writes;
     },
+  };
+}
+
+export async function createVersesSyncUser(env: UserEnv, index: number, quality: Quality): Promise<LoadUser> {
+  const { userId, client } = await clientFor(env, index);
+  const db = createVersesDb(`load-vs-${index}-${userId}`);
+  const sync = new BatchSyncService({
+    db,
+    client,
+    getUserId: () => userId,
+    // The load is about the server: the quality is fixed, not re-probed (no probe requests).
+    probeLatency: async () => PROBE_MS[quality],
+    networkEvents: 'none',
+    online: true,
+  });
+  const data: DataService = createDataService({ db, getUserId: () => userId, onEnqueued: sync.notifyEnqueued });
+  await sync.start();
+  const unroute = routeOwnMutations(sync, db);
+  const until = performance.now() + 30_000;
+  while (sync.getState().quality !== quality) {
+    if (performance.now() > until) throw new Error(`user ${index} did not settle on ${quality}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const { act, settled } = studyWrites(data, env.recorder, index);
+  return {
+    index,
+    userId,
+    act,
+    settled,
     async close() {
       await sync.stop();
       unroute();
@@ -330,39 +340,12 @@ export async function createVersesSyncLiteUser(env: UserEnv, index: number, qual
       else arm(config.timeoutMs);
     },
   });
-  const cards: string[] = [];
-  let writes = Promise.resolve();
+  const { act, settled } = studyWrites(data, recorder, index);
   return {
     index,
     userId,
-    act(action) {
-      writes = writes.then(async () => {
-        switch (action.kind) {
-          case 'add': {
-            const card = await data.addVerseCard(action.ref);
-            cards.push(card.id);
-            recorder.enqueued(index, card.id, 'add');
-            break;
-          }
-          case 'review': {
-            const review = await data.recordReview(cards[Math.min(action.card, cards.length - 1)], action.correct);
-            recorder.enqueued(index, review.id, 'review');
-            break;
-          }
-          case 'profile': {
-            const profile = await data.updateProfile(action.patch);
-            recorder.enqueued(index, profile.id, 'profile');
-            break;
-          }
-        }
-      });
-      return writes;
-    },
-    // The step then waits for every written op's ack on the recorder (no outbox polling:
-    // a thousand users counting their outboxes every 250 ms would load this process, not the server).
-    async settled() {
-      await writes;
-    },
+    act,
+    settled,
     async close() {
       closed = true;
       clearTimeout(waiting);
