@@ -140,6 +140,8 @@ export class BatchSyncService {
   private started = false;
   private leadership: Leadership | undefined;
   private lead: (() => void) | undefined;
+  /** Bumped each time this tab steps down (freeze), so a start still under way stops short. */
+  private leaderTerm = 0;
   private lifecycle: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | undefined;
   private channel: BroadcastChannel | undefined;
   private readonly leadershipListeners = new Set<(isLeader: boolean) => void>();
@@ -191,6 +193,7 @@ export class BatchSyncService {
   // had in flight is recovered and re-sent by the next leader; the server's ledger keeps it once.
   private readonly onFreeze = (): void => {
     if (!this.started || !this.leadership) return;
+    this.leaderTerm++;
     this.stopActors();
     const leadership = this.leadership;
     this.leadership = undefined;
@@ -210,7 +213,7 @@ export class BatchSyncService {
     if (this.root) return;
     const { db } = this.options;
     // A tab frozen (and so no longer leader) while this was starting must not start.
-    const leadership = this.leadership;
+    const term = this.leaderTerm;
     await recoverInFlight(db, { history: this.options.history });
     const pending = await countPending(db, this.options.getUserId());
     const machine = this.provideMachine();
@@ -222,7 +225,7 @@ export class BatchSyncService {
       queue: { requestTimeoutMs: this.options.requestTimeoutMs, ...this.options.queue },
     };
     const restored = this.options.persistSnapshots === false ? undefined : await loadActorSnapshot<Snapshot<unknown>>(db, SNAPSHOT_ID);
-    if (!this.started || this.leadership !== leadership) return; // stopped or frozen while recovering
+    if (!this.started || this.leaderTerm !== term) return; // stopped or frozen while recovering
     // Absent options must be absent keys: xstate reads a `snapshot: undefined` key as a restore.
     const root = createActor(machine, {
       input,
