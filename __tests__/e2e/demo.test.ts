@@ -95,11 +95,13 @@ test('offline: five verses wait with "5 changes pending sync"; online they reach
   await page.getByText(/^Last synced: less than a minute ago$/).waitFor({ timeout: UI_TIMEOUT });
   // The text came from the local ESV stand-in (World English Bible) with the batch's answer.
   await page.getByTestId('verse-text').filter({ hasText: 'In the beginning, God created the heavens and the earth.' }).waitFor({ timeout: UI_TIMEOUT });
-  // One ESV query for the batch's five new references (a resent request may ask again, never per verse).
+  // One ESV query per batch, never one per verse: each reference asked once, in no more queries than
+  // batch requests. (Coming online, the first batch may go before the first probe and be a 'poor'
+  // one of 3 ops: then 3 + 2 in two queries.)
   const queries = demo.stack.esvServer!.queries.map((q) => q.q);
   expect(queries.length).toBeGreaterThanOrEqual(1);
   expect(queries.length).toBeLessThanOrEqual(batchPosts.length);
-  expect(new Set(queries)).toEqual(new Set(['Genesis 1:1;Genesis 1:2;Genesis 1:3;Genesis 1:4;Genesis 1:5']));
+  expect(queries.flatMap((q) => q.split(';')).sort()).toEqual(['Genesis 1:1', 'Genesis 1:2', 'Genesis 1:3', 'Genesis 1:4', 'Genesis 1:5']);
 });
 
 test('bulk-adding 100 verses on "excellent" takes no more requests than the batch math allows', async () => {
