@@ -115,6 +115,8 @@ $$;
 -- Records the ESV's answers for references as typed. p_entries: [{ key, reference, status,
 -- text? }] where status 'ready' carries the ESV's canonical reference and text, and 'pending'
 -- the reference as typed (the ESV was not reached). Returns { key: verse id } for every entry.
+-- Evicted text a new card asks for while the ESV is out of reach (budget spent, 429, down)
+-- becomes 'pending' again, so the user's next batch fetches it (not only never-fetched text).
 create or replace function private.esv_record(p_entries jsonb)
 returns jsonb
 language plpgsql
@@ -147,6 +149,8 @@ begin
     else
       if v_old is not null then
         v_verse := v_old;
+        -- Evicted text asked for again while the ESV is out of reach now waits like new text.
+        update public.verses set text_status = 'pending' where id = v_old and text_status = 'evicted';
       else
         insert into public.verses as v (reference, translation, text_status)
         values (regexp_replace(btrim(v_entry ->> 'key'), '\s+', ' ', 'g'), 'ESV', 'pending')

@@ -9,9 +9,16 @@
 -- would fail (a bad id, a card that exists, a replayed op id, an empty reference) makes the
 -- set-based attempt raise; its subtransaction is rolled back and the per-op loop answers
 -- every op on its own, exactly as before. Mixed batches take the loop.
+--
+-- Timed statement by statement (a 500-op CREATE_VERSE batch, catalogue rows already present):
+-- the ops are sorted once, not once per aggregated column (that was 2.4 ms), and only the
+-- catalogue pairs that are missing go to INSERT ... ON CONFLICT (probing every pair was 3.6 ms):
+-- 500 ops ≈ 16 ms, against ≈ 100 ms through the loop.
 
 -- The set form of ensure_verse: the catalogue ids of (reference, translation) pairs, inserting
 -- the missing ones. Security definer like ensure_verse: users may not write the catalogue.
+-- Only the pairs the catalogue lacks go to INSERT (an ON CONFLICT probe per row costs more
+-- than one anti-join); a racing insert of the same pair is still absorbed by ON CONFLICT.
 create or replace function private.ensure_verses(p_references text[], p_translations text[])
 returns table (reference text, translation text, id uuid)
 language plpgsql
@@ -20,7 +27,8 @@ set search_path = ''
 as $$
 begin
   insert into public.verses (reference, translation)
-  select distinct r, t from unnest(p_references, p_translations) as u(r, t)
+  select distinct w.r, w.t from unnest(p_references, p_translations) as w(r, t)
+   where not exists (select 1 from public.verses v where v.reference = w.r and v.translation = w.t)
   on conflict do nothing;
   return query
     select v.reference, v.translation, v.id
@@ -72,20 +80,17 @@ declare
   v_missing_translations text[];
   v_results jsonb;
 begin
-  -- In the loop's order: seq, then position.
-  select array_agg(id order by seq nulls last, ord), array_agg(id::uuid order by seq nulls last, ord),
-         array_agg(card_id order by seq nulls last, ord), array_agg(reference order by seq nulls last, ord),
-         array_agg(translation order by seq nulls last, ord), array_agg(custom_text order by seq nulls last, ord)
+  -- In the loop's order: seq, then position (one sort; the aggregates read the sorted rows).
+  select array_agg(id), array_agg(id::uuid), array_agg(card_id), array_agg(reference), array_agg(translation), array_agg(custom_text)
     into v_ids, v_op_ids, v_card_ids, v_refs, v_translations, v_customs
     from (
-      select o.ordinality as ord,
-             o.value ->> 'id' as id,
-             (o.value ->> 'seq')::numeric as seq,
+      select o.value ->> 'id' as id,
              (o.value -> 'payload' ->> 'verseCardId')::uuid as card_id,
              regexp_replace(btrim(o.value -> 'payload' ->> 'reference'), '\s+', ' ', 'g') as reference,
              coalesce(nullif(btrim(o.value -> 'payload' ->> 'translation'), ''), v_profile_translation, 'ESV') as translation,
              o.value -> 'payload' ->> 'customText' as custom_text
         from jsonb_array_elements(p_operations) with ordinality as o(value, ordinality)
+       order by (o.value ->> 'seq')::numeric nulls last, o.ordinality
     ) parsed;
 
   if exists (select 1 from unnest(v_refs, v_card_ids) as u(r, c) where coalesce(r, '') = '' or c is null) then
