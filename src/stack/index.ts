@@ -117,17 +117,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // PGlite runs one session at a time: keep the function's pool small there.
     const pool = database.kind === 'pglite' ? 2 : 8;
+    // PGlite's socket server multiplexes connections onto that session (see StoreOptions).
+    const multiplexedSession = database.kind === 'pglite';
     let handler: WebHandler;
     if (runtime === 'deno') {
       const fn = await startDenoFunction({
         name: 'verse-operations',
-        env: { SUPABASE_DB_URL: database.url, SUPABASE_JWT_SECRET: jwtSecret, VERSE_OPERATIONS_DB_POOL: String(pool), ...esvEnv },
+        env: {
+          SUPABASE_DB_URL: database.url,
+          SUPABASE_JWT_SECRET: jwtSecret,
+          VERSE_OPERATIONS_DB_POOL: String(pool),
+          ...(multiplexedSession ? { VERSE_OPERATIONS_DB_MULTIPLEXED: '1' } : {}),
+          ...esvEnv,
+        },
         log,
       });
       stops.push(() => fn.stop());
       handler = proxyTo(fn.origin);
     } else {
-      const store = createBatchStore(database.url, { maxConnections: pool });
+      const store = createBatchStore(database.url, { maxConnections: pool, multiplexedSession });
       stops.push(() => store.close());
       handler = createHandler({ store, jwtSecret, log, esv, load: { maxConcurrent: pool, maxWaiting: pool * 16 } });
     }

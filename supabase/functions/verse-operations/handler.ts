@@ -15,7 +15,7 @@ import {
   type WireOperation,
 } from '../_shared/protocol.ts';
 import { createAdmission } from './admission.ts';
-import { verifyAccessToken } from './auth.ts';
+import { importJwtSecret, verifyAccessToken } from './auth.ts';
 import type { EsvConfig } from './esv.ts';
 import type { BatchStore } from './store.ts';
 import { prepareVerseTexts, type PreparedTexts } from './verseTexts.ts';
@@ -147,7 +147,7 @@ function isTransientDbError(error: unknown): boolean {
 
 /** Builds the function's request handler around a store and the project's JWT secret. */
 export function createHandler(options: HandlerOptions): (req: Request) => Promise<Response> {
-  const secret = new TextEncoder().encode(options.jwtSecret);
+  const secret = importJwtSecret(options.jwtSecret);
   const maxOperations = options.limits?.maxOperations ?? LIMITS.maxOperations;
   const maxBodyBytes = options.limits?.maxBodyBytes ?? LIMITS.maxBodyBytes;
   const log = options.log ?? ((line: string) => console.error(line));
@@ -158,7 +158,7 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
     if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_HEADERS });
     if (req.method !== 'POST') return fail('METHOD_NOT_ALLOWED', 'use POST');
 
-    const auth = await verifyAccessToken(req.headers.get('authorization'), secret);
+    const auth = await verifyAccessToken(req.headers.get('authorization'), await secret);
     if (!auth.ok) return fail(auth.failure.code, auth.failure.message);
 
     const read = await readBody(req, maxBodyBytes);

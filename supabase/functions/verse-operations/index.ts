@@ -11,7 +11,11 @@ function requireEnv(name: string): string {
 }
 
 const pool = Number(Deno.env.get('VERSE_OPERATIONS_DB_POOL') ?? 4);
-const store = createBatchStore(requireEnv('SUPABASE_DB_URL'), { maxConnections: pool });
+// The local stack sets VERSE_OPERATIONS_DB_MULTIPLEXED=1 on PGlite's socket server; Supabase never does.
+const store = createBatchStore(requireEnv('SUPABASE_DB_URL'), {
+  maxConnections: pool,
+  multiplexedSession: Deno.env.get('VERSE_OPERATIONS_DB_MULTIPLEXED') === '1',
+});
 // One batch per pooled connection at a time, a short line behind them, 429 past that.
 const handler = createHandler({
   store,

@@ -30,7 +30,14 @@ export type EsvStore = {
   enforceCap(cap?: number): Promise<number>;
 };
 
-export type StoreOptions = { maxConnections?: number };
+export type StoreOptions = {
+  maxConnections?: number;
+  /**
+   * The server multiplexes connections onto one session (PGlite's socket server) and keeps a
+   * connection's statements together only inside an explicit transaction, so every call opens one.
+   */
+  multiplexedSession?: boolean;
+};
 
 /** A BatchStore on a Postgres URL (Supabase gives functions SUPABASE_DB_URL). */
 export function createBatchStore(url: string, options: StoreOptions = {}): BatchStore {
@@ -40,17 +47,23 @@ export function createBatchStore(url: string, options: StoreOptions = {}): Batch
     connect_timeout: 10,
     onnotice: () => {},
   });
-  // One transaction per call: PGlite's socket server keeps a connection's statements together
-  // only inside a transaction, and these calls run beside other instances' batches.
-  const q = <T>(fn: (tx: postgres.TransactionSql) => Promise<T>) => sql.begin(fn) as Promise<T>;
+  // A real server runs each call as one statement, its own transaction (one round trip, not the
+  // four of BEGIN, settings, RPC, COMMIT); a multiplexed session needs BEGIN and COMMIT around it.
+  const multiplexed = options.multiplexedSession ?? false;
+  // The calls use only the tagged template and json, which Sql and TransactionSql share.
+  const q = <T>(fn: (tx: postgres.TransactionSql) => Promise<T>) =>
+    multiplexed ? (sql.begin(fn) as Promise<T>) : fn(sql as unknown as postgres.TransactionSql);
   return {
     async applyBatch(claims, batchId, operations) {
-      return sql.begin(async (tx) => {
-        // The same settings PostgREST makes: RLS and auth.uid() now see this user.
-        await tx`select set_config('role', 'authenticated', true),
-                        set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
-                        set_config('request.jwt.claim.sub', ${claims.sub}, true)`;
-        const [row] = await tx`select public.apply_batch(${batchId}::uuid, ${tx.json(operations as never)}) as result`;
+      return q(async (tx) => {
+        // The same settings PostgREST makes, local to this transaction: RLS and auth.uid() see this
+        // user. The materialized CTE is evaluated, once, before the RPC runs on its one row.
+        const [row] = await tx`
+          with settings as materialized (
+            select set_config('role', 'authenticated', true),
+                   set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
+                   set_config('request.jwt.claim.sub', ${claims.sub}, true))
+          select public.apply_batch(${batchId}::uuid, ${tx.json(operations as never)}) as result from settings`;
         return (row.result as { results: OperationResult[] }).results;
       });
     },
