@@ -10,6 +10,9 @@ import type { PathName } from './users.ts';
 
 export type LoadMode = 'full' | 'quick' | 'tiny';
 
+/** Child processes that host a large step's users: one per core of these 2-core machines. */
+const HOSTS = 2;
+
 /** `burst`: verses-sync users that all act at the same instant, to make the function shed load. */
 /** `ceilingSec`: how long each closed-loop ceiling measurement runs (none when absent). */
 export type LoadPlan = { users: number[]; session: SessionShape; drainMs: number; burst?: number; ceilingSec?: number };
@@ -32,6 +35,8 @@ export type LoadOptions = {
   /** verses-sync's client: full BatchSyncService up to `fullUpTo` users, lite beyond (default 200). */
   client?: 'full' | 'lite' | 'auto';
   fullUpTo?: number;
+  /** Child processes hosting the users of a step of N users (default: 2 beyond fullUpTo, else none). */
+  hostsFor?: (users: number, path: PathName) => number;
   /** Users reach the Deno function directly (default) or through the stack's Node gateway. */
   via?: 'direct' | 'gateway';
   log?: (line: string) => void;
@@ -100,7 +105,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       functionPid,
       log,
     };
-    const clientFor = (users: number) => (options.client === 'full' || options.client === 'lite' ? options.client : users <= (options.fullUpTo ?? 200) ? 'full' : 'lite');
+    const fullUpTo = options.fullUpTo ?? 200;
+    const clientFor = (users: number) => (options.client === 'full' || options.client === 'lite' ? options.client : users <= fullUpTo ? 'full' : 'lite');
+    // Both paths of a step get the same generator, so neither is limited by it sooner.
+    const hostsFor = options.hostsFor ?? ((users: number) => (users > fullUpTo ? HOSTS : 0));
     const steps: StepResult[] = [];
     const skipped: LoadFigures['skipped'] = [];
     const saturated = new Set<PathName>();
@@ -111,7 +119,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
           skipped.push({ path, users });
           continue;
         }
-        const step = await runStep(env, { path, users, quality, client: clientFor(users), session: plan.session, drainMs: plan.drainMs, boundMs, seed: options.seed ?? 9 }, options.check ? written : undefined);
+        const step = await runStep(
+          env,
+          { path, users, quality, client: clientFor(users), session: plan.session, drainMs: plan.drainMs, boundMs, seed: options.seed ?? 9, hosts: hostsFor(users, path) },
+          options.check ? written : undefined,
+        );
         steps.push(step);
         log(
           `${path} × ${users}: ${step.carried ? 'carried' : 'NOT carried'}; p95 ${step.latencyMs.p95 ?? '∞'} ms, ` +
@@ -133,6 +145,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
         drainMs: plan.drainMs,
         boundMs,
         seed: options.seed ?? 9,
+        hosts: hostsFor(users, 'versesSync'),
       });
       log(`burst: versesSync × ${users} at one instant: 429 ${burst.status.shed429}, 5xx ${burst.status.server5xx}, retry gap p50 ${burst.retryGapMs.p50?.toFixed(0) ?? '–'} ms (min ${burst.retryGapMs.min?.toFixed(0) ?? '–'}, max ${burst.retryGapMs.max?.toFixed(0) ?? '–'}), lost ${burst.opsFailed + burst.opsUnacked}/${burst.ops}`);
     }

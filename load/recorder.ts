@@ -15,8 +15,13 @@ export type RequestRecord = {
 
 export type OpRecord = { user: number; localRecordId: string; kind: string; enqueuedAt: number; ackedAt?: number; failed?: string };
 
+/** ms on a clock every process of the machine shares (the epoch, with performance.now()'s resolution). */
+export function sharedNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export class Recorder {
-  private started = performance.now();
+  private started = sharedNow();
   readonly requests: RequestRecord[] = [];
   private readonly ops = new Map<string, OpRecord>();
   // An ack can beat the writer's own bookkeeping by a microtask; it waits here for it.
@@ -26,14 +31,17 @@ export class Recorder {
     return this.early.size;
   }
 
-  /** Starts the step's clock (set-up before it is not timed) and forgets earlier requests. */
-  restart(): void {
-    this.started = performance.now();
+  /**
+   * Starts the step's clock (set-up before it is not timed) and forgets earlier requests. `at`
+   * (on sharedNow's clock) lets recorders in several processes share one start.
+   */
+  restart(at = sharedNow()): void {
+    this.started = at;
     this.requests.length = 0;
   }
 
   now(): number {
-    return performance.now() - this.started;
+    return sharedNow() - this.started;
   }
 
   enqueued(user: number, localRecordId: string, kind: string, at = this.now()): void {

@@ -41,19 +41,19 @@ export function loadMarkdown(figures: LoadFigures, notes: string[] = []): string
   }
   const bound = f.steps.filter((s) => s.generatorBound);
   if (bound.length) {
-    md.push(`**Generator-bound steps** (${bound.map((s) => `${s.path} × ${s.users}`).join(', ')}): the function and Postgres used < 50% of a core while this process was saturated (timers > 150 ms late or > 80% of a core), so the limit there was the load generator on this shared machine, not the server; the maxUsers of that path is then a lower bound of what the server carries.`, '');
+    md.push(`**Generator-bound steps** (${bound.map((s) => `${s.path} × ${s.users}`).join(', ')}): the function and Postgres used < 50% of a core while a process of the generator was saturated (timers > 150 ms late or > 80% of a core), so the limit there was the load generator on this shared machine, not the server; the maxUsers of that path is then a lower bound of what the server carries.`, '');
   }
   md.push('## Steps', '');
-  md.push('| path | users | carried | ops | ops acked | req/s | ops/s | ops/req | p50 ms | p95 ms | p99 ms | 429 | 5xx | net err | lost ops | error rate | PG conns open max / in use max / mean | fn CPU % | PG CPU % | server CPU ms / req | generator CPU % | generator lag p99 ms | machine busy % |');
+  md.push('| path | users | carried | ops | ops acked | req/s | ops/s | ops/req | p50 ms | p95 ms | p99 ms | 429 | 5xx | net err | lost ops | error rate | PG conns open max / in use max / mean | fn CPU % | PG CPU % | server CPU ms / req | generator CPU % (processes) | generator lag p99 ms | machine busy % |');
   md.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of f.steps) {
     const v = s.server;
     md.push(`| ${s.path} | ${fmt(s.users)} | ${s.carried ? 'yes' : s.generatorBound ? '**no** (generator-bound)' : '**no**'} | ${fmt(s.ops)} | ${fmt(s.opsAcked)} | ${fmt(s.requestsPerSec, 1)} | ${fmt(s.opsPerSec, 1)} | ${fmt(s.opsPerRequest, 2)} | ` +
       `${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p95)} | ${ms(s.latencyMs.p99)} | ${fmt(s.status.shed429)} | ${fmt(s.status.server5xx)} | ${fmt(s.status.network)} | ${fmt(s.opsFailed + s.opsUnacked)} | ${fmt(100 * s.errorRate, 2)}% | ` +
-      `${v.pgConnectionsMax} / ${v.pgInUseMax} / ${fmt(v.pgInUseMean, 1)} | ${fmt(v.functionCpuPct)} | ${fmt(v.postgresCpuPct)} | ${fmt(s.serverCpuMsPerRequest, 2)} | ${fmt(v.loadgenCpuPct)} | ${fmt(s.generatorLagP99Ms)} | ${fmt(v.machineBusyPct)} |`);
+      `${v.pgConnectionsMax} / ${v.pgInUseMax} / ${fmt(v.pgInUseMean, 1)} | ${fmt(v.functionCpuPct)} | ${fmt(v.postgresCpuPct)} | ${fmt(s.serverCpuMsPerRequest, 2)} | ${fmt(v.loadgenCpuPct)} (${s.generatorProcesses ?? 1}) | ${fmt(s.generatorLagP99Ms)} | ${fmt(v.machineBusyPct)} |`);
   }
   for (const s of f.skipped) md.push(`| ${s.path} | ${fmt(s.users)} | skipped (saturated at a smaller N) | | | | | | | | | | | | | | | | | | | | |`);
-  md.push('', 'CPU: % of one core over the step (function = the Deno process; PG = the backends connected to the run\'s database; generator = this Node process: all clients, their Dexie databases and the local gateway). ' +
+  md.push('', 'CPU: % of one core over the step (function = the Deno process; PG = the backends connected to the run\'s database; generator = the Node processes hosting the users, summed: this one alone up to 200 users, two child processes beside it above that; all clients and their Dexie databases). ' +
     'PG conns: open = connections to the run\'s database (the function\'s pool plus the stack\'s one admin connection); in use = active or idle in a transaction, sampled every 250 ms. Lost ops: per-op ops whose one request failed (the seed does not retry) plus ops of either path unacknowledged when the step\'s drain time ran out.', '');
   if (f.ceiling?.length) {
     md.push('## The server alone', '');

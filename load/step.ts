@@ -1,12 +1,24 @@
 // One step of the load: N users of one path run their study sessions at once against the
 // stack; the step measures what they saw and what the server spent.
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type postgres from 'postgres';
 import type { Quality } from '../machines/types.ts';
 import { startMonitor, type ServerSample } from './monitor.ts';
-import { Recorder, type RequestRecord } from './recorder.ts';
+import { Recorder, sharedNow, type OpRecord, type RequestRecord } from './recorder.ts';
 import { studySession, type SessionShape } from './session.ts';
-import { createPerOpUser, createVersesSyncLiteUser, createVersesSyncUser, type ClientKind, type LoadUser, type PathName, type UserEnv } from './users.ts';
+import {
+  createPerOpUser,
+  createVersesSyncLiteUser,
+  createVersesSyncUser,
+  type ClientKind,
+  type Identity,
+  type LoadUser,
+  type PathName,
+  type UserEnv,
+} from './users.ts';
 
 export type StepPlan = {
   path: PathName;
@@ -20,6 +32,11 @@ export type StepPlan = {
   /** p95 enqueue-to-ack must stay under this for the step to count as carried. */
   boundMs: number;
   seed: number;
+  /**
+   * Child processes that host the users, split evenly (0 or absent: this process). One Node
+   * event loop runs out of time before the server does; several use the machine's cores.
+   */
+  hosts?: number;
 };
 
 export type StepResult = {
@@ -61,8 +78,12 @@ export type StepResult = {
   /** Requests sent per 250 ms of the step, and how many of them were shed. */
   timeline: Array<{ second: number; sent: number; shed: number }>;
   server: ServerSample;
-  /** How late this process's timers ran (p99, ms): high means the generator, not the server, was the limit. */
+  /** How late the generator's timers ran (p99, ms; the worst of its processes): high means the generator, not the server, was the limit. */
   generatorLagP99Ms: number;
+  /** Processes the users ran in (1: this one; more: child processes beside it). */
+  generatorProcesses: number;
+  /** CPU of the busiest generator process, % of one core (server.loadgenCpuPct sums them all). */
+  generatorBusiestCpuPct: number;
   setupSeconds: number;
   unmatchedAcks: number;
 };
@@ -80,12 +101,13 @@ export type StepEnv = {
 };
 
 /**
- * Not carried while the function and Postgres used under half a core, and this process was
- * saturated (timers > 150 ms late or over 80% of a core): the generator was the step's limit.
+ * Not carried while the function and Postgres used under half a core, and a generator process
+ * was saturated (timers > 150 ms late or over 80% of a core): the generator was the step's limit.
  */
-export function isGeneratorBound(step: Pick<StepResult, 'carried' | 'generatorLagP99Ms' | 'server'>): boolean {
+export function isGeneratorBound(step: Pick<StepResult, 'carried' | 'generatorLagP99Ms' | 'server'> & { generatorBusiestCpuPct?: number }): boolean {
   const { server } = step;
-  return !step.carried && (step.generatorLagP99Ms > 150 || server.loadgenCpuPct > 80) && server.functionCpuPct + server.postgresCpuPct < 50;
+  const busiest = step.generatorBusiestCpuPct ?? server.loadgenCpuPct;
+  return !step.carried && (step.generatorLagP99Ms > 150 || busiest > 80) && server.functionCpuPct + server.postgresCpuPct < 50;
 }
 
 function percentile(sorted: number[], p: number): number | null {
@@ -117,31 +139,65 @@ function retryGaps(requests: RequestRecord[]): number[] {
   return gaps.sort((a, b) => a - b);
 }
 
-/** Runs one step; users are created before the clock starts and closed after it stops. */
-export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[]): Promise<StepResult> {
-  const recorder = new Recorder();
-  const userEnv: UserEnv = { url: env.url, anonKey: env.anonKey, tokenFor: env.tokenFor, recorder };
-  const setupStarted = performance.now();
-  const users: LoadUser[] = await inBatches(plan.users, 50, (i) =>
-    plan.path === 'perOp'
-      ? createPerOpUser(userEnv, i)
-      : plan.client === 'lite'
-        ? createVersesSyncLiteUser(userEnv, i, plan.quality)
-        : createVersesSyncUser(userEnv, i, plan.quality),
-  );
-  const setupSeconds = (performance.now() - setupStarted) / 1000;
-  env.log(`${plan.path} × ${plan.users}: users ready in ${setupSeconds.toFixed(1)} s; sessions of ${plan.session.durationMs / 1000} s`);
+/** The users of a step one process hosts, and where they send. */
+export type PartPlan = Pick<StepPlan, 'path' | 'client' | 'quality' | 'session' | 'seed' | 'drainMs'> & {
+  url: string;
+  anonKey: string;
+  identities: Identity[];
+};
 
-  // The clock of the step starts now; everything before was set-up.
-  recorder.restart();
-  const monitor = startMonitor(env.sql, env.functionPid);
+/** What one process saw of its users in a step (times in ms since the step's shared start). */
+export type PartResult = {
+  ops: OpRecord[];
+  requests: RequestRecord[];
+  unmatchedAcks: number;
+  /** The drain deadline passed with ops still unacknowledged. */
+  drainAborted: boolean;
+  /** When the part stopped waiting for acknowledgements. */
+  endedAt: number;
+  lagP99Ms: number;
+  /** This process's CPU over the run, % of one core. */
+  cpuPct: number;
+};
+
+export type Part = { users: LoadUser[]; recorder: Recorder; setupSeconds: number };
+
+/** Creates a part's users (their databases, clients and services); not timed. */
+export async function prepareUsers(plan: PartPlan): Promise<Part> {
+  const recorder = new Recorder();
+  const byIndex = new Map(plan.identities.map((identity) => [identity.index, identity]));
+  const identity = (index: number) => {
+    const found = byIndex.get(index);
+    if (!found) throw new Error(`load: no identity for user ${index}`);
+    return found;
+  };
+  const userEnv: UserEnv = { url: plan.url, anonKey: plan.anonKey, identity, recorder };
+  const started = performance.now();
+  const users = await inBatches(plan.identities.length, 50, (k) => {
+    const index = plan.identities[k].index;
+    return plan.path === 'perOp'
+      ? createPerOpUser(userEnv, index)
+      : plan.client === 'lite'
+        ? createVersesSyncLiteUser(userEnv, index, plan.quality)
+        : createVersesSyncUser(userEnv, index, plan.quality);
+  });
+  return { users, recorder, setupSeconds: (performance.now() - started) / 1000 };
+}
+
+/** Runs the part's sessions from `startAt` (sharedNow's clock), then waits up to drainMs for their acks. */
+export async function runUsers(part: Part, plan: PartPlan, startAt: number, log: (line: string) => void): Promise<PartResult> {
+  const { users, recorder } = part;
+  const early = startAt - sharedNow();
+  if (early > 0) await new Promise((r) => setTimeout(r, early));
+  recorder.restart(startAt);
+  const cpuStart = process.cpuUsage();
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const sessions = users.map(async (user) => {
     for (const action of studySession(user.index, plan.session, plan.seed)) {
       const wait = action.at - recorder.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      await user.act(action).catch((error: Error) => env.log(`user ${user.index}: ${action.kind} failed locally: ${error.message}`));
+      await user.act(action).catch((error: Error) => log(`user ${user.index}: ${action.kind} failed locally: ${error.message}`));
     }
   });
   await Promise.all(sessions);
@@ -151,16 +207,124 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   // The answers of the last requests are read a moment after the outbox empties.
   while (recorder.outstanding > 0 && !drain.signal.aborted) await new Promise((r) => setTimeout(r, 50));
   clearTimeout(deadline);
-  const ops = recorder.allOps();
-  for (const o of ops) written?.push({ path: plan.path, userId: users[o.user].userId, kind: o.kind, localRecordId: o.localRecordId, acked: o.ackedAt !== undefined });
-  const lastAck = Math.max(0, ...ops.map((o) => o.ackedAt ?? (drain.signal.aborted ? recorder.now() : 0)), ...recorder.requests.map((r) => r.endedAt));
+  const endedAt = recorder.now();
   recorder.close();
-  const server = await monitor.stop();
   lag.disable();
-  await inBatches(users.length, 100, (i) => users[i].close().catch(() => undefined));
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    ops: recorder.allOps(),
+    requests: [...recorder.requests],
+    unmatchedAcks: recorder.unmatchedAcks,
+    drainAborted: drain.signal.aborted,
+    endedAt,
+    lagP99Ms: lag.percentile(99) / 1e6,
+    cpuPct: (100 * (cpu.user + cpu.system)) / 1e3 / Math.max(1, endedAt),
+  };
+}
 
+export async function closeUsers(part: Part): Promise<void> {
+  await inBatches(part.users.length, 100, (i) => part.users[i].close().catch(() => undefined));
+}
+
+type HostMessage =
+  | { type: 'ready'; setupSeconds: number }
+  | { type: 'done'; result: PartResult }
+  | { type: 'closed' }
+  | { type: 'log'; line: string }
+  | { type: 'error'; message: string };
+
+/** A child process (load/host.ts) hosting a part of a step's users. */
+function startHost(plan: PartPlan, log: (line: string) => void) {
+  const child = fork(path.join(__dirname, 'host.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiters = new Map<HostMessage['type'], (message: HostMessage) => void>();
+  let failure: Error | undefined;
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const waiter of waiters.values()) waiter({ type: 'error', message: error.message });
+  };
+  child.on('message', (message: HostMessage) => {
+    if (message.type === 'log') log(message.line);
+    else if (message.type === 'error') fail(new Error(`load host: ${message.message}`));
+    else waiters.get(message.type)?.(message);
+  });
+  child.on('exit', (code) => fail(new Error(`load host exited (code ${code}) before it finished`)));
+  const expect = <T extends HostMessage['type']>(type: T, send?: object) =>
+    new Promise<Extract<HostMessage, { type: T }>>((resolve, reject) => {
+      if (failure) return reject(failure);
+      waiters.set(type, (message) => {
+        waiters.delete(type);
+        if (message.type === 'error') reject(failure ?? new Error(message.message));
+        else resolve(message as Extract<HostMessage, { type: T }>);
+      });
+      if (send) child.send(send);
+    });
+  const ready = expect('ready', { type: 'setup', plan });
+  return {
+    ready,
+    run: (startAt: number) => expect('done', { type: 'run', startAt }),
+    close: () => expect('closed', { type: 'close' }).catch(() => undefined),
+    kill: () => child.kill(),
+  };
+}
+
+/** Runs one step; users are created before the clock starts and closed after it stops. */
+export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[]): Promise<StepResult> {
+  const identities: Identity[] = await inBatches(plan.users, 100, async (index) => {
+    const userId = randomUUID();
+    return { index, userId, token: await env.tokenFor(userId) };
+  });
+  const partOf = (ids: Identity[]): PartPlan => ({
+    path: plan.path,
+    client: plan.client,
+    quality: plan.quality,
+    session: plan.session,
+    seed: plan.seed,
+    drainMs: plan.drainMs,
+    url: env.url,
+    anonKey: env.anonKey,
+    identities: ids,
+  });
+  const hosts = Math.min(plan.hosts ?? 0, plan.users);
+  let parts: PartResult[];
+  let server: ServerSample;
+  let setupSeconds: number;
+  const setupStarted = performance.now();
+  if (hosts === 0) {
+    const part = await prepareUsers(partOf(identities));
+    setupSeconds = part.setupSeconds;
+    env.log(`${plan.path} × ${plan.users}: users ready in ${setupSeconds.toFixed(1)} s; sessions of ${plan.session.durationMs / 1000} s`);
+    // The clock of the step starts now; everything before was set-up.
+    const monitor = startMonitor(env.sql, env.functionPid);
+    const result = await runUsers(part, partOf(identities), sharedNow(), env.log);
+    server = await monitor.stop();
+    await closeUsers(part);
+    parts = [result];
+  } else {
+    // Users dealt round-robin, so every host gets early and late starters alike.
+    const started = Array.from({ length: hosts }, (_, h) => startHost(partOf(identities.filter((u) => u.index % hosts === h)), env.log));
+    try {
+      await Promise.all(started.map((host) => host.ready));
+      setupSeconds = (performance.now() - setupStarted) / 1000;
+      env.log(`${plan.path} × ${plan.users}: users ready in ${hosts} processes in ${setupSeconds.toFixed(1)} s; sessions of ${plan.session.durationMs / 1000} s`);
+      const startAt = sharedNow() + 250;
+      const monitor = startMonitor(env.sql, env.functionPid);
+      parts = (await Promise.all(started.map((host) => host.run(startAt)))).map((message) => message.result);
+      server = await monitor.stop();
+      await Promise.all(started.map((host) => host.close()));
+    } finally {
+      for (const host of started) host.kill();
+    }
+    // This process only waited; the generator's CPU is all of its processes'.
+    server = { ...server, loadgenCpuPct: server.loadgenCpuPct + parts.reduce((sum, p) => sum + p.cpuPct, 0) };
+  }
+  const generatorBusiestCpuPct = hosts === 0 ? server.loadgenCpuPct : Math.max(...parts.map((p) => p.cpuPct));
+  const lagP99Ms = Math.max(...parts.map((p) => p.lagP99Ms));
+  const ops = parts.flatMap((p) => p.ops);
+  const requests = parts.flatMap((p) => p.requests).sort((a, b) => a.sentAt - b.sentAt);
+  const userIdOf = new Map(identities.map((identity) => [identity.index, identity.userId]));
+  for (const o of ops) written?.push({ path: plan.path, userId: userIdOf.get(o.user)!, kind: o.kind, localRecordId: o.localRecordId, acked: o.ackedAt !== undefined });
+  const lastAck = Math.max(0, ...ops.map((o) => o.ackedAt ?? 0), ...requests.map((r) => r.endedAt), ...parts.filter((p) => p.drainAborted).map((p) => p.endedAt));
   const seconds = Math.max(0.001, lastAck / 1000);
-  const requests = recorder.requests;
   const latencies = ops.map((o) => (o.ackedAt !== undefined ? o.ackedAt - o.enqueuedAt : Infinity)).sort((a, b) => a - b);
   const opsAcked = ops.filter((o) => o.ackedAt !== undefined).length;
   const opsFailed = ops.filter((o) => o.ackedAt === undefined && o.failed !== undefined).length;
@@ -196,7 +360,6 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   const errors = opsFailed + opsUnacked + status.server5xx + status.network;
   const latencyMs = { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
   const carried = errors === 0 && latencyMs.p95 !== null && latencyMs.p95 <= plan.boundMs;
-  const lagP99Ms = lag.percentile(99) / 1e6;
   const okOps = requests.filter((r) => r.status === 200).reduce((n, r) => n + r.ops, 0);
   return {
     path: plan.path,
@@ -218,14 +381,16 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
     networkErrors,
     errorRate: ops.length ? errors / ops.length : 0,
     carried,
-    generatorBound: isGeneratorBound({ carried, generatorLagP99Ms: lagP99Ms, server }),
+    generatorBound: isGeneratorBound({ carried, generatorLagP99Ms: lagP99Ms, server, generatorBusiestCpuPct }),
     serverCpuMsPerRequest: requests.length ? ((server.functionCpuPct + server.postgresCpuPct) * 10 * seconds) / requests.length : 0,
     retryGapHistogram: histogram,
     retryGapMs: { min: gaps[0] ?? null, p50: percentile(gaps, 50), max: gaps.at(-1) ?? null, samples: gaps.length },
     timeline,
     server,
     generatorLagP99Ms: lagP99Ms,
+    generatorProcesses: hosts === 0 ? 1 : hosts,
+    generatorBusiestCpuPct,
     setupSeconds,
-    unmatchedAcks: recorder.unmatchedAcks,
+    unmatchedAcks: parts.reduce((sum, p) => sum + p.unmatchedAcks, 0),
   };
 }

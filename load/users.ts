@@ -23,10 +23,14 @@ import type { Action } from './session.ts';
 export type PathName = 'perOp' | 'versesSync';
 export type ClientKind = 'full' | 'lite';
 
+/** A simulated user's account: its id and a JWT for it, signed by the stack. */
+export type Identity = { index: number; userId: string; token: string };
+
 export type UserEnv = {
   url: string;
   anonKey: string;
-  tokenFor(userId: string): Promise<string>;
+  /** The account of user `index` (made up front, so users in other processes get theirs too). */
+  identity(index: number): Identity;
   recorder: Recorder;
 };
 
@@ -82,9 +86,8 @@ function recordingFetch(index: number, recorder: Recorder): typeof fetch {
   };
 }
 
-async function clientFor(env: UserEnv, index: number): Promise<{ userId: string; client: SupabaseClient }> {
-  const userId = randomUUID();
-  const token = await env.tokenFor(userId);
+function clientFor(env: UserEnv, index: number): { userId: string; client: SupabaseClient } {
+  const { userId, token } = env.identity(index);
   const client = createSupabaseClient({
     url: env.url,
     anonKey: env.anonKey,
@@ -137,7 +140,7 @@ const LEGACY_ACTION = { CREATE_VERSE: 'batch_create_verses', RECORD_REVIEW: 'bat
 
 /** The seed's per-op path: Dexie write, then one request per op in the seed's per-type shape. */
 export async function createPerOpUser(env: UserEnv, index: number): Promise<LoadUser> {
-  const { userId, client } = await clientFor(env, index);
+  const { userId, client } = clientFor(env, index);
   const db = createVersesDb(`load-perop-${index}-${userId}`);
   await db.open();
   const { recorder } = env;
@@ -242,7 +245,7 @@ function studyWrites(data: DataService, recorder: Recorder, index: number): Pick
 }
 
 export async function createVersesSyncUser(env: UserEnv, index: number, quality: Quality): Promise<LoadUser> {
-  const { userId, client } = await clientFor(env, index);
+  const { userId, client } = clientFor(env, index);
   const db = createVersesDb(`load-vs-${index}-${userId}`);
   const sync = new BatchSyncService({
     db,
@@ -284,8 +287,8 @@ export async function createVersesSyncUser(env: UserEnv, index: number, quality:
  * retryable failures full jitter). Left out: XState, snapshot persistence, outbox recounts.
  */
 export async function createVersesSyncLiteUser(env: UserEnv, index: number, quality: Quality): Promise<LoadUser> {
-  const { userId, client } = await clientFor(env, index);
-  const db = createVersesDb(`load-vsl-${index}-${userId}`);
+  const { userId, client } = clientFor(env, index);
+  const db = createVersesDb(`load-vsl-${index}-${userId}`, { cache: 'disabled' });
   await db.open();
   const config = DEFAULT_BATCH_CONFIG[quality];
   const transport = createTransport({ client });

@@ -17,6 +17,8 @@ describe('load (tiny)', () => {
       mode: 'tiny',
       databaseUrl,
       runtime: 'deno',
+      // verses-sync's users in two child processes (as large steps run), per-op's in this one.
+      hostsFor: (_users, path) => (path === 'versesSync' ? 2 : 0),
       async check(stack, written: WrittenOp[]) {
         const ids = (kind: string) => written.filter((w) => w.kind === kind).map((w) => w.localRecordId);
         const users = [...new Set(written.map((w) => w.userId))];
@@ -40,6 +42,19 @@ describe('load (tiny)', () => {
     // Survives a JSON round trip (what --json writes).
     expect(Object.keys(JSON.parse(JSON.stringify(figures)))).toEqual(expect.arrayContaining(['maxUsers', 'steps']));
     expect(loadMarkdown(figures)).toContain('| path | maxUsers |');
+  });
+
+  test("hosted users are timed on the step's clock: requests and acks fall inside the step", () => {
+    const hosted = figures.steps.find((s) => s.path === 'versesSync')!;
+    const local = figures.steps.find((s) => s.path === 'perOp')!;
+    expect([hosted.generatorProcesses, local.generatorProcesses]).toEqual([2, 1]);
+    // Both hosts' users acted: every user of the step sent at least one request.
+    expect(hosted.requests).toBeGreaterThanOrEqual(hosted.users);
+    for (const step of [hosted, local]) {
+      expect(step.timeline.length).toBeGreaterThan(0);
+      expect(step.latencyMs.p50).toBeGreaterThanOrEqual(0);
+      expect(step.timeline.length / 4).toBeLessThanOrEqual(step.seconds + 0.25);
+    }
   });
 
   test('every op is acknowledged, no request got a 5xx or a network error', () => {

@@ -1,6 +1,6 @@
 // The one IndexedDB database of verses-sync: app tables and the outbox side by
 // side, so a local write and its sync operation commit in one transaction.
-import { Dexie, type EntityTable } from 'dexie';
+import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
 import type {
   ActorSnapshotRow,
   Alias,
@@ -69,8 +69,8 @@ const SCHEMA_V3 = {
 };
 
 /** Opens (lazily) the verses-sync database under `name`. */
-export function createVersesDb(name: string = DEFAULT_DB_NAME): VersesDb {
-  const db = new Dexie(name) as VersesDb;
+export function createVersesDb(name: string = DEFAULT_DB_NAME, options?: DexieOptions): VersesDb {
+  const db = new Dexie(name, options) as VersesDb;
   db.version(1).stores(SCHEMA_V1);
   db.version(2)
     .stores(SCHEMA_V2)
