@@ -18,8 +18,8 @@ const HOSTS = 2;
 export type LoadPlan = { users: number[]; session: SessionShape; drainMs: number; burst?: number; ceilingSec?: number };
 
 export const PLANS: Record<LoadMode, LoadPlan> = {
-  full: { users: [10, 50, 200, 1_000], session: { ...SESSION, durationMs: 30_000 }, drainMs: 20_000, burst: 400, ceilingSec: 10 },
-  quick: { users: [5, 25], session: { ...SESSION, durationMs: 12_000, rampMs: 2_000 }, drainMs: 10_000, burst: 300, ceilingSec: 4 },
+  full: { users: [10, 50, 200, 1_000], session: { ...SESSION, durationMs: 30_000 }, drainMs: 20_000, burst: 1_000, ceilingSec: 10 },
+  quick: { users: [5, 25], session: { ...SESSION, durationMs: 12_000, rampMs: 2_000 }, drainMs: 10_000, burst: 1_000, ceilingSec: 4 },
   tiny: { users: [3], session: { ...SESSION, durationMs: 5_000, rampMs: 1_000, gapMs: [500, 1_500] }, drainMs: 15_000 },
 };
 
@@ -30,6 +30,8 @@ export type LoadOptions = {
   quality?: Quality;
   /** Overrides the mode's N steps. */
   users?: number[];
+  /** Overrides the mode's burst step size (0: none). */
+  burst?: number;
   paths?: PathName[];
   seed?: number;
   /** verses-sync's client: full BatchSyncService up to `fullUpTo` users, lite beyond (default 200). */
@@ -61,7 +63,7 @@ export type LoadFigures = {
    * The server alone: closed loops of each path's request shape straight at the function, and
    * the users that rate would carry at the per-user request rate the steps measured.
    */
-  ceiling: Array<CeilingResult & { projectedUsers: number | null }>;
+  ceiling: Array<CeilingResult & { projectedUsers: number | null; fullBatch?: boolean }>;
   /** The burst step (not part of maxUsers): how 429s and the retries after them spread. */
   burst: StepResult | null;
   durationSec: number;
@@ -134,8 +136,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       }
     }
     let burst: StepResult | null = null;
-    if (plan.burst && paths.includes('versesSync')) {
-      const users = plan.burst;
+    const burstUsers = options.burst ?? plan.burst;
+    if (burstUsers && paths.includes('versesSync')) {
+      const users = burstUsers;
       burst = await runStep(env, {
         path: 'versesSync',
         users,
@@ -159,6 +162,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
         const perUser = step ? step.requestsPerSec / step.users : 0;
         ceiling.push({ ...result, projectedUsers: perUser > 0 ? Math.floor(result.requestsPerSec / perUser) : null });
         log(`ceiling ${shape} (${opsPerRequest} op/request, 32 loops): ${result.requestsPerSec.toFixed(0)} req/s, p95 ${result.p95Ms.toFixed(0)} ms, 429 ${result.shed429}, failed ${result.failed}; fn ${result.server.functionCpuPct.toFixed(0)}% pg ${result.server.postgresCpuPct.toFixed(0)}%`);
+      }
+      if (paths.includes('versesSync')) {
+        // Full batches of the quality: what users who fill their batches (imports, a backlog) would get.
+        const size = DEFAULT_BATCH_CONFIG[quality].size;
+        const result = await measureCeiling(env, 'versesSync', size, 32, plan.ceilingSec);
+        ceiling.push({ ...result, projectedUsers: null, fullBatch: true });
+        log(`ceiling versesSync (full batches of ${size}, 32 loops): ${result.requestsPerSec.toFixed(0)} req/s, ${result.opsPerSec.toFixed(0)} ops/s, p95 ${result.p95Ms.toFixed(0)} ms`);
       }
     }
     if (options.check) await options.check(stack, written);

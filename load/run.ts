@@ -1,4 +1,4 @@
-// `npm run load [-- --quick | --tiny] [--json FILE] [--runtime deno|node] [--quality excellent|good|poor] [--users 10,50] [--hosts N]`:
+// `npm run load [-- --quick | --tiny] [--json FILE] [--runtime deno|node] [--quality excellent|good|poor] [--users 10,50] [--hosts N] [--burst N]`:
 // N simulated users per path against the local stack on the real Postgres; a markdown table
 // (stdout and load/results/latest.md), a chart (load/results/max-users.svg) and JSON.
 import 'fake-indexeddb/auto';
@@ -23,9 +23,9 @@ const METHOD = [
   'In one process all users share Dexie\'s global change event, so N services would each inspect every write of all the others (N² work no browser does); the generator routes each change to its own service only (generator CPU at 200 users: 87% → 60%).',
 ];
 
-function hostCount(flag: string): number {
+function wholeNumber(name: string, flag: string, max: number): number {
   const n = Number(flag);
-  if (!Number.isInteger(n) || n < 0 || n > 16) throw new Error(`--hosts must be a whole number from 0 to 16 (child processes hosting the users); got ${flag}`);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name} must be a whole number from 0 to ${max}; got ${flag}`);
   return n;
 }
 
@@ -44,6 +44,7 @@ async function main() {
       client: { type: 'string', default: 'auto' },
       from: { type: 'string' },
       hosts: { type: 'string' },
+      burst: { type: 'string' },
     },
   });
   const databaseUrl = process.env.DATABASE_URL;
@@ -65,7 +66,8 @@ async function main() {
         client: values.client as 'full' | 'lite' | 'auto',
         via: values.via as 'direct' | 'gateway',
         paths: values.paths?.split(',') as PathName[] | undefined,
-        ...(values.hosts !== undefined ? { hostsFor: () => hostCount(values.hosts!) } : {}),
+        ...(values.hosts !== undefined ? { hostsFor: () => wholeNumber('--hosts', values.hosts!, 16) } : {}),
+        ...(values.burst !== undefined ? { burst: wholeNumber('--burst', values.burst, 5_000) } : {}),
         log: (line) => console.error(`[load ${new Date().toISOString().slice(11, 19)}] ${line}`),
       });
   const table = loadMarkdown(figures, METHOD);

@@ -59,6 +59,8 @@ export type StepResult = {
   opsPerSec: number;
   opsPerRequest: number;
   latencyMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  /** Sent → answered of the requests the function answered 200, as the clients saw them: the server's part of latencyMs. */
+  requestMs: { p50: number | null; p95: number | null };
   status: { ok: number; shed429: number; server5xx: number; network: number; other4xx: number };
   /** Requests without an answer, by reason (e.g. the client's own timeout aborting them). */
   networkErrors: Record<string, number>;
@@ -101,13 +103,18 @@ export type StepEnv = {
 };
 
 /**
- * Not carried while the function and Postgres used under half a core, and a generator process
- * was saturated (timers > 150 ms late or over 80% of a core): the generator was the step's limit.
+ * Not carried while the function and Postgres used under half a core, and either a generator
+ * process was saturated (timers > 150 ms late or over 80% of a core) or the server answered the
+ * requests within a tenth of the bound (p95): the time went on the clients' side, so the
+ * generator, not the server, was the step's limit.
  */
-export function isGeneratorBound(step: Pick<StepResult, 'carried' | 'generatorLagP99Ms' | 'server'> & { generatorBusiestCpuPct?: number }): boolean {
+export function isGeneratorBound(
+  step: Pick<StepResult, 'carried' | 'generatorLagP99Ms' | 'server' | 'boundMs'> & { generatorBusiestCpuPct?: number; requestMs?: StepResult['requestMs'] },
+): boolean {
   const { server } = step;
   const busiest = step.generatorBusiestCpuPct ?? server.loadgenCpuPct;
-  return !step.carried && (step.generatorLagP99Ms > 150 || busiest > 80) && server.functionCpuPct + server.postgresCpuPct < 50;
+  const serverQuick = step.requestMs?.p95 != null && step.requestMs.p95 <= step.boundMs / 10;
+  return !step.carried && (step.generatorLagP99Ms > 150 || busiest > 80 || serverQuick) && server.functionCpuPct + server.postgresCpuPct < 50;
 }
 
 function percentile(sorted: number[], p: number): number | null {
@@ -359,6 +366,8 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   }
   const errors = opsFailed + opsUnacked + status.server5xx + status.network;
   const latencyMs = { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
+  const answered = requests.filter((r) => r.status === 200).map((r) => r.endedAt - r.sentAt).sort((a, b) => a - b);
+  const requestMs = { p50: percentile(answered, 50), p95: percentile(answered, 95) };
   const carried = errors === 0 && latencyMs.p95 !== null && latencyMs.p95 <= plan.boundMs;
   const okOps = requests.filter((r) => r.status === 200).reduce((n, r) => n + r.ops, 0);
   return {
@@ -377,11 +386,12 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
     opsPerSec: opsAcked / seconds,
     opsPerRequest: status.ok ? okOps / status.ok : 0,
     latencyMs,
+    requestMs,
     status,
     networkErrors,
     errorRate: ops.length ? errors / ops.length : 0,
     carried,
-    generatorBound: isGeneratorBound({ carried, generatorLagP99Ms: lagP99Ms, server, generatorBusiestCpuPct }),
+    generatorBound: isGeneratorBound({ carried, generatorLagP99Ms: lagP99Ms, server, generatorBusiestCpuPct, requestMs, boundMs: plan.boundMs }),
     serverCpuMsPerRequest: requests.length ? ((server.functionCpuPct + server.postgresCpuPct) * 10 * seconds) / requests.length : 0,
     retryGapHistogram: histogram,
     retryGapMs: { min: gaps[0] ?? null, p50: percentile(gaps, 50), max: gaps.at(-1) ?? null, samples: gaps.length },

@@ -298,6 +298,7 @@ export async function createVersesSyncLiteUser(env: UserEnv, index: number, qual
   let inFlight = false;
   let waiting: ReturnType<typeof setTimeout> | undefined; // window or retry timer
   let closed = false;
+  let writtenDuringFlush = false;
 
   const arm = (ms: number) => {
     if (waiting === undefined && !closed) waiting = setTimeout(() => void flush(), ms);
@@ -307,6 +308,7 @@ export async function createVersesSyncLiteUser(env: UserEnv, index: number, qual
     waiting = undefined;
     if (inFlight || closed) return;
     inFlight = true;
+    writtenDuringFlush = false;
     let retryMs: number | undefined;
     try {
       await coalesceQueued(db);
@@ -316,18 +318,22 @@ export async function createVersesSyncLiteUser(env: UserEnv, index: number, qual
         const sent = await transport.upload({ batchId, operations: claimed.operations }, AbortSignal.timeout(30_000));
         if (sent.ok) {
           attempt = 0;
-          await recordResults(db, { batchId, results: sent.results });
+          // Settling counts what is still queued, as the batch machine's own settle does.
+          pending = (await recordResults(db, { batchId, results: sent.results })).pending;
         } else {
           const rateLimited = sent.failure.kind === 'rateLimited';
-          await releaseBatch(db, { batchId, failure: sent.failure, countAttempt: !rateLimited });
+          pending = (await releaseBatch(db, { batchId, failure: sent.failure, countAttempt: !rateLimited })).pending;
           if (!rateLimited) attempt++;
           retryMs = backoffDelay({ attempt: Math.max(0, attempt - 1), retryAfterMs: rateLimited ? sent.failure.retryAfterMs : undefined });
         }
+      } else {
+        pending = await countPending(db, userId);
       }
-      pending = await countPending(db, userId);
     } finally {
       inFlight = false;
     }
+    // A write the settle's count may have missed still gets its window.
+    if (writtenDuringFlush) pending = Math.max(pending, 1);
     if (pending === 0 || closed) return;
     if (retryMs !== undefined) arm(retryMs);
     else if (pending >= config.size) void flush();
@@ -338,7 +344,10 @@ export async function createVersesSyncLiteUser(env: UserEnv, index: number, qual
     getUserId: () => userId,
     onEnqueued: ({ count }) => {
       pending += count ?? 1;
-      if (inFlight) return;
+      if (inFlight) {
+        writtenDuringFlush = true;
+        return;
+      }
       if (pending >= config.size) void flush();
       else arm(config.timeoutMs);
     },

@@ -6,7 +6,7 @@ import type { WrittenOp } from '../../load/step.ts';
 
 // The real server when DATABASE_URL names one (as npm run load requires); PGlite otherwise.
 const databaseUrl = process.env.DATABASE_URL || undefined;
-const STEP_KEYS = ['path', 'users', 'ops', 'opsAcked', 'requests', 'requestsPerSec', 'opsPerSec', 'latencyMs', 'status', 'errorRate', 'carried', 'server', 'retryGapHistogram', 'timeline'];
+const STEP_KEYS = ['path', 'users', 'ops', 'opsAcked', 'requests', 'requestsPerSec', 'opsPerSec', 'latencyMs', 'requestMs', 'status', 'errorRate', 'carried', 'server', 'retryGapHistogram', 'timeline'];
 
 describe('load (tiny)', () => {
   let figures: LoadFigures;
