@@ -1,6 +1,6 @@
 // The load run as markdown: the answer (maxUsers), the steps, and the retry timeline.
 import type { LoadFigures } from './load.ts';
-import { isGeneratorBound, type StepResult } from './step.ts';
+import { isGeneratorBound, RETRY_GAP_CAP_MS, type StepResult } from './step.ts';
 
 const fmt = (n: number | null | undefined, digits = 0) =>
   n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -86,7 +86,7 @@ export function loadMarkdown(figures: LoadFigures, notes: string[] = []): string
     md.push('| step | 429s | gap min ms | gap p50 ms | gap max ms | histogram (100 ms buckets: from ms → count) |', '| --- | ---: | ---: | ---: | ---: | --- |');
     for (const s of shed) {
       const name = s === f.burst ? `burst: ${s.path} × ${s.users}` : `${s.path} × ${s.users}`;
-      md.push(`| ${name} | ${fmt(s.status.shed429)} | ${fmt(s.retryGapMs.min)} | ${fmt(s.retryGapMs.p50)} | ${fmt(s.retryGapMs.max)} | ${s.retryGapHistogram.map((b) => `${b.fromMs}${b.fromMs >= 3000 ? '+' : ''}→${b.count}`).join(', ')} |`);
+      md.push(`| ${name} | ${fmt(s.status.shed429)} | ${fmt(s.retryGapMs.min)} | ${fmt(s.retryGapMs.p50)} | ${fmt(s.retryGapMs.max)} | ${s.retryGapHistogram.map((b) => `${b.fromMs}${b.fromMs >= RETRY_GAP_CAP_MS ? '+' : ''}→${b.count}`).join(', ')} |`);
     }
     md.push('', 'Request timeline of the shed steps, per 250 ms (sent, /shed when some were 429):', '');
     for (const s of shed) md.push(`- ${s === f.burst ? 'burst: ' : ''}${s.path} × ${s.users}: ${timelineText(s)}`);

@@ -74,7 +74,7 @@ export type StepResult = {
   generatorBound: boolean;
   /** CPU of the function and Postgres per request, ms. */
   serverCpuMsPerRequest: number;
-  /** Per user, the time from a 429's arrival to that user's next request (ms): 100 ms buckets, 3 s and over in one. */
+  /** Per user, the time from a 429's arrival to that user's next request (ms): 100 ms buckets, RETRY_GAP_CAP_MS and over in one. */
   retryGapHistogram: Array<{ fromMs: number; count: number }>;
   retryGapMs: { min: number | null; p50: number | null; max: number | null; samples: number };
   /** Requests sent per 250 ms of the step, and how many of them were shed. */
@@ -89,6 +89,9 @@ export type StepResult = {
   setupSeconds: number;
   unmatchedAcks: number;
 };
+
+/** Retry gaps from this long on share the histogram's last bucket. */
+export const RETRY_GAP_CAP_MS = 6_000;
 
 /** An op a step wrote, for checking the database afterwards. */
 export type WrittenOp = { path: PathName; userId: string; kind: string; localRecordId: string; acked: boolean };
@@ -351,7 +354,7 @@ export async function runStep(env: StepEnv, plan: StepPlan, written?: WrittenOp[
   const gaps = retryGaps(requests);
   const histogram: StepResult['retryGapHistogram'] = [];
   for (const g of gaps) {
-    const fromMs = Math.min(3_000, Math.floor(g / 100) * 100);
+    const fromMs = Math.min(RETRY_GAP_CAP_MS, Math.floor(g / 100) * 100);
     const bucket = histogram.find((b) => b.fromMs === fromMs);
     if (bucket) bucket.count++;
     else histogram.push({ fromMs, count: 1 });
