@@ -284,7 +284,8 @@ export async function createVersesSyncUser(env: UserEnv, index: number, quality:
  * claim/record/release, the same supabase-js transport and the same backoff function, driven
  * by the queue machine's policy (window of `timeoutMs` from the first op, flush at `size`,
  * backlog batches up to `maxBatchOps`, one batch in flight, 429 waits Retry-After, other
- * retryable failures full jitter). Left out: XState, snapshot persistence, outbox recounts.
+ * retryable failures full jitter). Left out: XState, snapshot persistence, outbox recounts, and
+ * Dexie's live-query cache (nothing here runs a live query).
  */
 export async function createVersesSyncLiteUser(env: UserEnv, index: number, quality: Quality): Promise<LoadUser> {
   const { userId, client } = clientFor(env, index);
