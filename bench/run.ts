@@ -221,7 +221,7 @@ async function main() {
     md.push('', `## Server apply throughput (${fmt(server.ops)} CREATE_VERSE ops in batches of ${server.batchSize}, one batch at a time, no added latency)`, '');
     md.push('| path | ops/s | ÷ raw |', '| --- | ---: | ---: |');
     md.push(`| function over HTTP (JWT, JSON, zod, apply_batch RPC) | ${fmt(server.opsPerSec)} | ${ratio(server.opsPerSec, server.rawInsertOpsPerSec)} |`);
-    md.push(`| apply_batch RPC alone (same settings, from this process) | ${fmt(server.rpcOpsPerSec)} | ${ratio(server.rpcOpsPerSec, server.rawInsertOpsPerSec)} |`);
+    md.push(`| apply_batch RPC alone (the function's BatchStore, from this process) | ${fmt(server.rpcOpsPerSec)} | ${ratio(server.rpcOpsPerSec, server.rawInsertOpsPerSec)} |`);
     md.push(`| raw multi-row INSERT of the same card + ledger rows | ${fmt(server.rawInsertOpsPerSec)} | 1.000 |`);
     md.push('', `## Enqueue cost and memory (service offline, so everything stays queued)`, '');
     md.push(`Per-op µs: mean of ${enqueue.sampleWrites} single \`addVerseCard\` writes once the queue holds that many ops (filled by imports of 1,000). Floor: the same writes through dataService with no BatchSyncService running.`, '');

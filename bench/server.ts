@@ -2,6 +2,7 @@
 // validation, the apply_batch RPC), the RPC alone from this process, and the floor: the same
 // card and ledger rows as multi-row INSERTs in batches of the same size, same Postgres, same process.
 import { randomUUID } from 'node:crypto';
+import { createBatchStore } from '../supabase/functions/verse-operations/store.ts';
 import type { BenchEnv } from './env.ts';
 import { referenceOf } from './workloads.ts';
 
@@ -10,7 +11,7 @@ export type ServerResult = {
   ops: number;
   /** Through the function over HTTP (no added latency), one batch at a time. */
   opsPerSec: number;
-  /** The apply_batch RPC called directly (set_config as the function does), one batch at a time. */
+  /** The apply_batch RPC through the function's own BatchStore (no HTTP), one batch at a time. */
   rpcOpsPerSec: number;
   rawInsertOpsPerSec: number;
 };
@@ -50,17 +51,18 @@ export async function benchServer(env: BenchEnv, options: { ops: number; batchSi
   const opsPerSec = ops / ((performance.now() - t) / 1000);
   step();
 
-  const claims = { sub: userId, role: 'authenticated', aud: 'authenticated' };
-  const rpc = (operations: ReturnType<typeof batchOf>) =>
-    stack.sql.begin(async (tx) => {
-      await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('request.jwt.claim.sub', ${userId}, true)`;
-      const [row] = await tx`select public.apply_batch(${randomUUID()}::uuid, ${tx.json(operations as never)}) as result`;
-      if ((row.result as { results: Array<{ success: boolean }> }).results.some((r) => !r.success)) throw new Error('rpc batch failed');
-    });
+  // The RPC exactly as the function applies it (its BatchStore), without HTTP, JWT or JSON parsing.
+  const store = createBatchStore(stack.database.url, { maxConnections: 1, multiplexedSession: stack.database.kind === 'pglite' });
+  const claims = { sub: userId, role: 'authenticated' as const, aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 3600 };
+  const rpc = async (operations: ReturnType<typeof batchOf>) => {
+    const results = await store.applyBatch(claims, randomUUID(), operations);
+    if (results.some((r) => !r.success)) throw new Error('rpc batch failed');
+  };
   await rpc(batchOf(batchSize, 0));
   t = performance.now();
   for (let b = 0; b < batches; b++) await rpc(batchOf(batchSize, b * batchSize));
   const rpcOpsPerSec = ops / ((performance.now() - t) / 1000);
+  await store.close();
   step();
 
   // The floor: one statement per batch writes the cards (catalogue ids by join) and their ledger rows.
