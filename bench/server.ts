@@ -52,7 +52,7 @@ export async function benchServer(env: BenchEnv, options: { ops: number; batchSi
   step();
 
   // The RPC exactly as the function applies it (its BatchStore), without HTTP, JWT or JSON parsing.
-  const store = createBatchStore(stack.database.url, { maxConnections: 1, multiplexedSession: stack.database.kind === 'pglite' });
+  const store = createBatchStore(stack.database.url, { maxConnections: 1, multiplexedSession: stack.database.multiplexedSession });
   const claims = { sub: userId, role: 'authenticated' as const, aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 3600 };
   const rpc = async (operations: ReturnType<typeof batchOf>) => {
     const results = await store.applyBatch(claims, randomUUID(), operations);

@@ -136,9 +136,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       }
     }
     let burst: StepResult | null = null;
-    const burstUsers = options.burst ?? plan.burst;
-    if (burstUsers && paths.includes('versesSync')) {
-      const users = burstUsers;
+    const users = options.burst ?? plan.burst;
+    if (users && paths.includes('versesSync')) {
       burst = await runStep(env, {
         path: 'versesSync',
         users,

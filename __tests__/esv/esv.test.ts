@@ -215,7 +215,7 @@ describe('ESV text through the verse-operations function', () => {
 
   test('the shared limiter keeps two function instances within 60 ESV queries a minute', async () => {
     const refs = take(80);
-    const store = createBatchStore(stack().database.url, { maxConnections: 1, multiplexedSession: stack().database.kind === 'pglite' });
+    const store = createBatchStore(stack().database.url, { maxConnections: 1, multiplexedSession: stack().database.multiplexedSession });
     const second = createHandler({ store, jwtSecret: stack().jwtSecret, esv: stack().esv, log: () => {} });
     try {
       const mark = esv().queries.length;

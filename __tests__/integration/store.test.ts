@@ -12,7 +12,7 @@ const claimsOf = (sub: string): Claims => ({ sub, role: 'authenticated', exp: Ma
 describe('BatchStore on one connection', () => {
   let store: BatchStore;
   beforeAll(() => {
-    store = createBatchStore(stack().database.url, { maxConnections: 1, multiplexedSession: stack().database.kind === 'pglite' });
+    store = createBatchStore(stack().database.url, { maxConnections: 1, multiplexedSession: stack().database.multiplexedSession });
   });
   afterAll(() => store.close());
 

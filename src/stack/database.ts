@@ -7,6 +7,11 @@ export type Database = {
   kind: 'server' | 'pglite';
   /** A superuser URL for this database. */
   url: string;
+  /**
+   * Connections share one session (PGlite's socket server): a store must wrap each call in an
+   * explicit transaction (the function's StoreOptions.multiplexedSession).
+   */
+  multiplexedSession: boolean;
   stop(): Promise<void>;
 };
 
@@ -30,7 +35,7 @@ export async function startDatabase(options: DatabaseOptions = {}): Promise<Data
 }
 
 function attach(url: string): Database {
-  return { kind: 'server', url, stop: async () => {} };
+  return { kind: 'server', url, multiplexedSession: false, stop: async () => {} };
 }
 
 async function createIsolatedDatabase(serverUrl: string): Promise<Database> {
@@ -46,6 +51,7 @@ async function createIsolatedDatabase(serverUrl: string): Promise<Database> {
   return {
     kind: 'server',
     url: url.toString(),
+    multiplexedSession: false,
     async stop() {
       const dropper = postgres(serverUrl, { max: 1, onnotice: () => {} });
       try {
@@ -73,6 +79,7 @@ async function startPglite(options: DatabaseOptions): Promise<Database> {
   return {
     kind: 'pglite',
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    multiplexedSession: true,
     async stop() {
       await server.stop();
       await db.close();

@@ -117,8 +117,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // PGlite runs one session at a time: keep the function's pool small there.
     const pool = database.kind === 'pglite' ? 2 : 8;
-    // PGlite's socket server multiplexes connections onto that session (see StoreOptions).
-    const multiplexedSession = database.kind === 'pglite';
+    const { multiplexedSession } = database;
     let handler: WebHandler;
     if (runtime === 'deno') {
       const fn = await startDenoFunction({
