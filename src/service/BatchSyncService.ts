@@ -65,7 +65,11 @@ export type BatchSyncServiceOptions = {
   getUserId: () => string | undefined;
   /** Renews the session after a 401; resolves false when nobody is signed in. */
   refreshSession?: () => Promise<boolean>;
-  /** Measures a round trip to the server in ms (default: a GET to the function). */
+  /**
+   * Measures a round trip to the server in ms (default: a GET to the function, and the batches' own
+   * round trips). A probe given here is the only estimate: batches are then not sampled, so a test
+   * or a bench can hold the connection at one quality.
+   */
   probeLatency?: () => Promise<number>;
   /** Online/offline and connection estimates (default: the browser's, when there is a window). */
   networkEvents?: NetworkEventSources | 'none';
@@ -459,6 +463,7 @@ export class BatchSyncService {
     const { db, getUserId } = this.options;
     const transport = createTransport({ client: this.options.client, timeoutMs: this.options.requestTimeoutMs });
     const probe = this.options.probeLatency ?? createLatencyProbe(this.options.client);
+    const sampleBatches = this.options.probeLatency === undefined;
     const sources = this.options.networkEvents;
     const batch = batchMachine.provide({
       actors: {
@@ -476,7 +481,7 @@ export class BatchSyncService {
           const result = await transport.upload(input, signal);
           // The network estimate comes from the batches themselves, so no request is made only to measure.
           const answered = result.ok || result.failure.status !== undefined;
-          if (answered && !input.keepalive && input.operations.length <= SAMPLE_MAX_OPS) {
+          if (sampleBatches && answered && !input.keepalive && input.operations.length <= SAMPLE_MAX_OPS) {
             this.root?.send({ type: 'latency.sampled', latencyMs: Math.round(performance.now() - started) });
           }
           return result;
