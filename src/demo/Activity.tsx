@@ -55,7 +55,7 @@ export function ActivityChart({ device }: { device: DemoDevice }) {
   for (const b of acked) ackedAt.set(second(Date.parse(b.syncedAt!)), (ackedAt.get(second(Date.parse(b.syncedAt!))) ?? 0) + b.successCount);
   const labels = samples.map((s) => new Date(s.at).toLocaleTimeString([], { minute: '2-digit', second: '2-digit' }));
   return (
-    <figure className="chart">
+    <figure className="chart" data-samples={samples.length} data-since={samples[0]?.at}>
       <Line
         aria-label={`Queue size and operations acknowledged over the last ${SAMPLES} seconds`}
         role="img"
@@ -109,7 +109,7 @@ export function BatchLog({ device }: { device: DemoDevice }) {
         )}
         {rows.map((row) => (
           <tr key={row.id} data-status={row.status}>
-            <td>{new Date(row.createdAt).toLocaleTimeString()}</td>
+            <td>{new Date(row.createdAt).toLocaleTimeString([], { hour12: false })}</td>
             <td>{row.opCount}</td>
             <td>{STATUS_WORDS[row.status]}</td>
             <td>{row.syncedAt ? `${Math.max(0, Date.parse(row.syncedAt) - Date.parse(row.createdAt)).toLocaleString()} ms` : '–'}</td>
@@ -139,7 +139,7 @@ export function NoticeLog({ device }: { device: DemoDevice }) {
       <ul className="notices">
         {notices.map((n) => (
           <li key={n.id}>
-            <time dateTime={n.at}>{new Date(n.at).toLocaleTimeString()}</time> {n.message}
+            <time dateTime={n.at}>{new Date(n.at).toLocaleTimeString([], { hour12: false })}</time> {n.message}
           </li>
         ))}
       </ul>

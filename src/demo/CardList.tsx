@@ -58,12 +58,12 @@ export function CardList({ device }: { device: DemoDevice }) {
 
   return (
     <section aria-label="Cards">
-      <p className="row">
+      <p>
         <strong data-testid="card-count">{cards.length.toLocaleString()}</strong> {cards.length === 1 ? 'verse card' : 'verse cards'} on this device
       </p>
       <div className="row">
         <label>
-          Filter by reference{' '}
+          Filter cards{' '}
           <input
             type="search"
             value={filter}
@@ -71,7 +71,7 @@ export function CardList({ device }: { device: DemoDevice }) {
               setFilter(e.target.value);
               setPage(0);
             }}
-            placeholder="e.g. Psalm 23"
+            placeholder="by reference, e.g. Psalm 23"
           />
         </label>
         <label>

@@ -23,9 +23,10 @@ export type ActorView = {
   events: ActorEventView[];
 };
 
-type Entry = ActorView & { ref: AnyActor; parentId: string | undefined; order: number; registration: InspectionEvent; last?: InspectionEvent };
+type Entry = ActorView & { ref: AnyActor; rootId: string; parentId: string | undefined; order: number; registration: InspectionEvent; last?: InspectionEvent };
 
 // Only the actors the README names; promise actors (claim, upload, probe) come and go too fast to read.
+// (Tracked all the same: the system id is not yet known when an actor registers.)
 const shown = (ref: AnyActor) => !ref._parent || ref.systemId !== undefined || ref.id === 'retry-backoff' || ref.id.startsWith('batch-');
 
 function nameOf(ref: AnyActor): string {
@@ -74,7 +75,12 @@ export function createInspectionHub(now: () => number = Date.now): InspectionHub
     scheduled = true;
     const flush = () => {
       scheduled = false;
-      const all = [...entries.values()].sort((a, b) => a.order - b.order);
+      // The system id is set only after the actor's registration event: decide what to show now.
+      for (const entry of entries.values()) {
+        entry.name = nameOf(entry.ref);
+        if (entry.status !== 'active' && !shown(entry.ref)) entries.delete(entry.sessionId);
+      }
+      const all = [...entries.values()].filter((e) => shown(e.ref)).sort((a, b) => a.order - b.order);
       const live = all.filter((e) => e.status === 'active');
       const ended = all.filter((e) => e.status !== 'active');
       // Forget ended actors beyond the few the panel keeps.
@@ -96,19 +102,20 @@ export function createInspectionHub(now: () => number = Date.now): InspectionHub
     const ref = event.actorRef as AnyActor;
     if (event.type === '@xstate.actor') {
       if (!ref._parent) {
-        // A new root (sign-in, a tab taking over): the previous system is gone.
-        for (const entry of entries.values()) if (entry.status === 'active') end(entry, 'stopped');
+        // A new root (sign-in, a tab taking over): the previous system is gone. Its own children
+        // register before it does, so only other systems' actors end here.
+        for (const entry of entries.values()) if (entry.status === 'active' && entry.rootId !== event.rootId) end(entry, 'stopped');
       }
-      if (!shown(ref)) return false;
-      const snapshot = ref.getSnapshot() as { status?: ActorView['status'] } | undefined;
       entries.set(ref.sessionId, {
         sessionId: ref.sessionId,
         name: nameOf(ref),
-        value: valueText(snapshot),
+        // Its first snapshot follows (reading it now throws: the actor is still being created).
+        value: '–',
         status: 'active',
         changedAt: now(),
         events: [],
         ref,
+        rootId: event.rootId,
         parentId: ref._parent?.sessionId,
         order: order++,
         registration: event,
