@@ -52,7 +52,7 @@ test('an inspector attached late gets the live actors first, then every event; d
   const actor = createActor(root, { inspect: hub.inspect }).start();
   const seen: InspectionEvent[] = [];
   const detach = hub.attach((e) => seen.push(e));
-  expect(seen.filter((e) => e.type === '@xstate.actor').map((e) => (e.actorRef as { id: string }).id)).toEqual([actor.id, 'named']);
+  expect(seen.filter((e) => e.type === '@xstate.actor').map((e) => (e.actorRef as unknown as { id: string }).id)).toEqual([actor.id, 'named']);
   const replayed = seen.length;
   actor.send({ type: 'spawn' });
   expect(seen.length).toBeGreaterThan(replayed);

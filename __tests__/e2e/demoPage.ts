@@ -5,14 +5,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../src/dev/browser.ts';
 import { startDemo, type Demo } from '../../src/dev/demoServer.ts';
 import type { DevUser } from '../../src/dev/devEndpoints.ts';
 import { REPO_ROOT } from '../../src/stack/migrate.ts';
 
 export const ARTIFACTS = path.join(REPO_ROOT, 'artifacts', 'e2e');
 export const FUNCTION_PATH = '/functions/v1/verse-operations';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 // Generous for a loaded 2-core machine; every wait ends as soon as its condition holds.
 export const UI_TIMEOUT = 20_000;
 
@@ -61,7 +61,7 @@ export async function startHarness(name: string, userCount: number): Promise<Dem
       outDir,
       users,
     }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+    launchChromium(),
   ]);
   await mkdir(ARTIFACTS, { recursive: true });
   const origin = new URL(demo.url).origin;
