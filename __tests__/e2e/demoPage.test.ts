@@ -33,10 +33,11 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ART
 const visible = (page: Page, text: string | RegExp) => page.getByText(text).first().waitFor({ timeout: UI_TIMEOUT });
 const cardRow = (page: Page, reference: string) => page.getByTestId('card').filter({ has: page.getByText(reference, { exact: true }) });
 
-/** Buttons whose label wraps onto a second line, and card rows whose buttons do not share one line. */
+/** A page wider than the window, buttons whose label wraps onto a second line, and card rows whose buttons do not share one line. */
 async function wrapped(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const bad: string[] = [];
+    if (document.documentElement.scrollWidth > window.innerWidth) bad.push(`the page is ${document.documentElement.scrollWidth} px wide at ${window.innerWidth} px`);
     for (const button of Array.from(document.querySelectorAll('button'))) {
       const range = document.createRange();
       range.selectNodeContents(button);
@@ -132,6 +133,7 @@ test('the profile form shows what is saved, after a reload too, and saving sends
   await page.getByLabel('Daily goal').fill('25');
   await page.getByRole('button', { name: 'Save profile' }).click();
   await page.getByRole('status').filter({ hasText: 'Profile saved (display name and daily goal)' }).waitFor({ timeout: UI_TIMEOUT });
+  await page.getByRole('button', { name: 'Sync Now' }).click();
   await eventually(async () => {
     const [row] = await h.demo.stack.sql`select display_name, daily_goal from profiles where user_id = ${user.id}`;
     expect(row).toEqual({ display_name: 'Naomi', daily_goal: 25 });
@@ -157,7 +159,7 @@ test('the profile form shows what is saved, after a reload too, and saving sends
   await page.getByRole('status').filter({ hasText: 'Nothing to save' }).waitFor({ timeout: UI_TIMEOUT });
 });
 
-test('a follower tab says the uploading tab decides the network, and its network panel is disabled', async () => {
+test('a follower tab says the uploading tab decides the network, shows its choice, and its network panel is disabled', async () => {
   const user = h.users[3];
   const leader = await h.signedIn(user);
   await leader.page.getByRole('radio', { name: 'Excellent' }).click();
@@ -165,11 +167,17 @@ test('a follower tab says the uploading tab decides the network, and its network
   await follower.page.getByTestId('sync-follower').waitFor({ timeout: UI_TIMEOUT });
   await follower.page.getByTestId('network-follower').filter({ hasText: FOLLOWER_NETWORK_MESSAGE }).waitFor({ timeout: UI_TIMEOUT });
   for (const name of ['Auto', 'Offline', 'Poor', 'Good', 'Excellent']) expect(await follower.page.getByRole('radio', { name }).isDisabled()).toBe(true);
+  // The uploading tab's choice is shown in both; a new choice there shows here at once.
+  expect(await follower.page.getByRole('radio', { name: 'Excellent' }).getAttribute('aria-checked')).toBe('true');
+  await leader.page.getByRole('radio', { name: 'Good' }).click();
+  await eventually(async () => expect(await follower.page.getByRole('radio', { name: 'Good' }).getAttribute('aria-checked')).toBe('true'), UI_TIMEOUT);
+  await leader.page.getByRole('radio', { name: 'Excellent' }).click();
   expect(await leader.page.getByRole('radio', { name: 'Offline' }).isDisabled()).toBe(false);
   expect(await leader.page.getByTestId('network-follower').count()).toBe(0);
   // A write in the follower is sent by the leader.
   await follower.page.getByLabel('Reference').fill('Ruth 1:16');
   await follower.page.getByRole('button', { name: 'Add verse' }).click();
+  await follower.page.getByRole('button', { name: 'Sync Now' }).click();
   await eventually(async () => expect(await cardsInPostgres(h.demo, user.id)).toEqual({ n: 1, distinct: 1 }), UI_TIMEOUT);
   expect(follower.batchPosts).toEqual([]);
   await shot(follower.page, 'demo-follower');

@@ -5,7 +5,7 @@ import { plural } from './words.ts';
 import type { DemoDevice, NetworkMode } from './device.ts';
 
 /** Shown in a tab that does not upload: only the uploading tab's actors see the network. */
-export const FOLLOWER_NETWORK_MESSAGE = 'The tab that uploads decides the network: switch to it to force Offline, Poor, Good or Excellent.';
+export const FOLLOWER_NETWORK_MESSAGE = 'The tab that uploads decides the network: switch to it to force Offline, Poor, Good or Excellent. Its choice is shown here.';
 
 const MODES: Array<{ mode: NetworkMode; label: string }> = [
   { mode: 'auto', label: 'Auto' },
@@ -30,6 +30,7 @@ export function NetworkPanel({ device }: { device: DemoDevice }) {
   const [stats, setStats] = useState<Stats | null>(null);
   const [error, setError] = useState<string | null>(null);
   const { isLeader } = useSyncContext();
+  useEffect(() => device.onNetworkChange(setMode), [device]);
 
   useEffect(() => {
     let live = true;
@@ -49,10 +50,7 @@ export function NetworkPanel({ device }: { device: DemoDevice }) {
     };
   }, []);
 
-  const choose = (next: NetworkMode) => {
-    setMode(next);
-    device.setNetwork(next);
-  };
+  const choose = (next: NetworkMode) => device.setNetwork(next);
   const inject = async (fate: Fate) => {
     setError(null);
     const res = await fetch('/dev/faults', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fate, count }) });
