@@ -253,7 +253,6 @@ describe('queue machine: failures', () => {
     expect(q.state().value).toEqual({ paused: 'auth' });
     expect(q.state().hasTag('auth')).toBe(true);
     expect(q.state().context.attempt).toBe(0);
-    expect(q.released[0]!.countAttempt).toBe(false);
     await q.tick(3_600_000);
     expect(q.transport.requests).toHaveLength(1);
     await q.send({ type: 'auth.refreshed' });
@@ -366,9 +365,9 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
       const base = { batchId: 'b', opCount: n, bytes: 0 };
       if (n === 0) return [{ batchId: 'b', status: 'empty', opCount: 0, bytes: 0 }];
       const outputs: BatchOutput[] = [
-        { ...base, status: 'completed', outcome: { status: 'completed', succeeded: n, requeued: 0, dead: 0, pending: P - n } },
+        { ...base, status: 'completed', outcome: { status: 'completed', succeeded: n, requeued: 0, held: 0, dead: 0, pending: P - n } },
       ];
-      if (n >= 2) outputs.push({ ...base, status: 'partial', outcome: { status: 'partial', succeeded: n - 1, requeued: 1, dead: 0, pending: P - n + 1 } });
+      if (n >= 2) outputs.push({ ...base, status: 'partial', outcome: { status: 'partial', succeeded: n - 1, requeued: 1, held: 0, dead: 0, pending: P - n + 1 } });
       for (const failureKind of kinds) {
         outputs.push({
           ...base,
@@ -562,8 +561,8 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
             expect(real.failure?.kind).toBe(expected.failure?.kind);
             expect(real.outcome).toEqual(expected.outcome);
             if (expected.opCount === 0) return;
-            // Settled: the ops the server took are gone, the others back in the queue (one more attempt
-            // spent, none after a 401) or dead, the batch row says how it went, nothing else changed.
+            // Settled: the ops the server took are gone, the others back in the queue (an attempt
+            // spent only by the server's own retryable answer for the op) or dead, the batch row says how it went, nothing else changed.
             expect(request!.state).toBe(failureKind === 'timeout' ? 'aborted' : failureKind === 'network' ? 'rejected' : 'answered');
             const after = await outbox.rows();
             expect(untouched(after.ops)).toEqual(untouched(before.ops));
@@ -579,7 +578,7 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
                 ? []
                 : expected.status === 'partial'
                   ? [back(claimedIds[0]!, 1, 'queued')]
-                  : claimedIds.map((id) => (failureKind === 'fatal' ? back(id, 1, 'dead') : back(id, failureKind === 'auth' ? 0 : 1, 'queued')));
+                  : claimedIds.map((id) => (failureKind === 'fatal' ? back(id, 0, 'dead') : back(id, 0, 'queued')));
             expect(after.ops.filter((o) => claimedIds.includes(o.id))).toEqual(expectedOps);
             expect(after.batches.find((b) => b.id === batchId)).toEqual({ id: batchId, status: expected.status, opIds: claimedIds });
           },
