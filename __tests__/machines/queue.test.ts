@@ -284,6 +284,44 @@ describe('queue machine: failures', () => {
   });
 });
 
+describe('queue machine: failing for a while', () => {
+  test('failingSince marks the first failure of a run and lastError the latest; both go once the server answers', async () => {
+    let calls = 0;
+    const q = await startQueue({ respond: (i) => (++calls <= 3 ? httpFailure(calls === 2 ? 'network' : 'server', { status: 503 }) : ack(i)) });
+    const start = q.clock.now();
+    await q.enqueue('immediate');
+    expect(q.state().context).toMatchObject({ failingSince: start, attempt: 1, lastError: { kind: 'server' } });
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.state().context).toMatchObject({ failingSince: start, attempt: 2, lastError: { kind: 'network' } });
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.state().context.attempt).toBe(3);
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.state().value).toBe('idle');
+    expect(q.state().context).toMatchObject({ failingSince: null, attempt: 0, lastError: null, nextRetryAt: null });
+  });
+
+  test('a batch the server refused entirely is an answer: no error is shown for it (its ops are dead letters)', async () => {
+    let calls = 0;
+    const q = await startQueue({ respond: (i) => (++calls === 1 ? httpFailure('server', { status: 500 }) : httpFailure('fatal', { status: 400 })) });
+    await q.enqueue('immediate');
+    expect(q.state().context.lastError).not.toBeNull();
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.state().context).toMatchObject({ lastError: null, failingSince: null, attempt: 0 });
+  });
+
+  test('past maxAttempts the queue keeps retrying at the cap and never gives up', async () => {
+    const q = await startQueue({ backoff: { baseMs: 100, capMs: 400, maxAttempts: 3 }, random: () => 0.999, respond: () => httpFailure('server', { status: 500 }) });
+    await q.enqueue('immediate');
+    for (let i = 0; i < 12; i++) {
+      expect(q.state().value).toBe('backoff');
+      expect(q.state().context.retryDelayMs!).toBeLessThan(400);
+      await q.tick(q.state().context.retryDelayMs!);
+    }
+    expect(q.transport.requests.length).toBe(13);
+    expect(await q.outbox.counts()).toMatchObject({ dead: 0 });
+  });
+});
+
 describe('queue machine: offline and resume', () => {
   test('offline pauses; back online with pending flushes at once; no stale pause', async () => {
     const q = await startQueue({ respond: ack });
@@ -394,6 +432,7 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
         { type: 'network.changed', online: true, config },
         { type: 'auth.expired' },
         { type: 'auth.refreshed' },
+        { type: 'retry.rearm' },
         { type: 'xstate.done.actor.retry-backoff', output: { attempt: 0, delayMs: 0, exhausted: false } },
         ...batchOutputs(s).map((output) => ({ type: 'xstate.done.actor.batch-b', output })),
       ] as never as Array<{ type: string }>;
@@ -515,6 +554,7 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
           'network.changed': ({ event }) => send(event as QueueEvent),
           'auth.expired': ({ event }) => send(event as QueueEvent),
           'auth.refreshed': ({ event }) => send(event as QueueEvent),
+          'retry.rearm': ({ event }) => send(event as QueueEvent),
           ['xstate.done.actor.retry-backoff' as never]: () => advance(actor.getSnapshot().context.retryDelayMs ?? 0),
           ['xstate.done.actor.batch-b' as never]: async ({ event }: { event: { output: BatchOutput } }) => {
             const expected = event.output;
