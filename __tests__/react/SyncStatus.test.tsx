@@ -180,12 +180,12 @@ test('the network-quality badge follows the connection', async () => {
 test('dead letters list the server reason; Retry sends the operation again, Discard drops it', async () => {
   const d = await openDevice();
   d.server.refuse((op) =>
-    String((op.payload as { reference?: string }).reference).startsWith('Nowhere')
+    String((op.payload as { reference?: string }).reference).startsWith('Isaiah 99')
       ? { code: 'VALIDATION_FAILED', message: 'reference is not a verse' }
       : undefined,
   );
   renderStatus(d);
-  await act(() => d.data.addVerseCards([{ reference: 'Nowhere 1:1' }, { reference: 'Nowhere 2:2' }, { reference: 'Micah 6:8' }]));
+  await act(() => d.data.addVerseCards([{ reference: 'Isaiah 99:1' }, { reference: 'Isaiah 99:2' }, { reference: 'Micah 6:8' }]));
   expect(await screen.findByText('3 changes pending sync')).toBeTruthy();
   await waitFor(() => expect(enabled(syncButton())).toBe(true));
   act(() => syncButton().click());
@@ -193,20 +193,20 @@ test('dead letters list the server reason; Retry sends the operation again, Disc
   const list = await screen.findByRole('list', { name: 'Changes the server refused (2)' });
   const items = within(list).getAllByRole('listitem');
   expect(items.map((li) => li.textContent)).toEqual([
-    expect.stringContaining('Add verse Nowhere 1:1 – reference is not a verse (VALIDATION_FAILED)'),
-    expect.stringContaining('Add verse Nowhere 2:2 – reference is not a verse (VALIDATION_FAILED)'),
+    expect.stringContaining('Add verse Isaiah 99:1 – reference is not a verse (VALIDATION_FAILED)'),
+    expect.stringContaining('Add verse Isaiah 99:2 – reference is not a verse (VALIDATION_FAILED)'),
   ]);
   expect(await screen.findByText('No changes pending sync')).toBeTruthy();
   expect(d.server.batches).toHaveLength(1);
 
   // The server learns the verse; the user retries the first one.
-  d.server.refuse((op) => ((op.payload as { reference?: string }).reference === 'Nowhere 2:2' ? { code: 'VALIDATION_FAILED', message: 'reference is not a verse' } : undefined));
-  act(() => screen.getByRole('button', { name: 'Retry: Add verse Nowhere 1:1' }).click());
+  d.server.refuse((op) => ((op.payload as { reference?: string }).reference === 'Isaiah 99:2' ? { code: 'VALIDATION_FAILED', message: 'reference is not a verse' } : undefined));
+  act(() => screen.getByRole('button', { name: 'Retry: Add verse Isaiah 99:1' }).click());
   await waitFor(() => expect(d.server.batches).toHaveLength(2));
-  expect(d.server.batches[1].operations.map((op) => (op.payload as { reference: string }).reference)).toEqual(['Nowhere 1:1']);
+  expect(d.server.batches[1].operations.map((op) => (op.payload as { reference: string }).reference)).toEqual(['Isaiah 99:1']);
   expect(await screen.findByRole('list', { name: 'Changes the server refused (1)' })).toBeTruthy();
 
-  act(() => screen.getByRole('button', { name: 'Discard: Add verse Nowhere 2:2' }).click());
+  act(() => screen.getByRole('button', { name: 'Discard: Add verse Isaiah 99:2' }).click());
   await waitFor(() => expect(screen.queryByRole('list', { name: /Changes the server refused/ })).toBeNull());
   expect(await d.db.syncOperations.count()).toBe(0);
   expect(d.server.batches).toHaveLength(2);
