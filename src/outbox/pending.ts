@@ -37,8 +37,10 @@ export type UnsyncedCounts = {
 export async function countUnsynced(db: VersesDb, userId?: string): Promise<UnsyncedCounts> {
   return db.transaction('r', db.syncOperations, async () => {
     const queued = await countStatus(db, 'queued', userId);
-    const sending = await countStatus(db, 'inFlight', userId);
-    const waiting = await countStatus(db, 'held', userId);
+    // In flight and held are only ever the signed-in user's claims (and what waits on them):
+    // one index range each, without the per-user subtraction.
+    const sending = await countStatus(db, 'inFlight');
+    const waiting = await countStatus(db, 'held');
     return { total: queued + sending + waiting, queued, sending, waiting };
   });
 }
