@@ -3,7 +3,7 @@
 // its actions.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useMemo, useState } from 'react';
-import { parseReference } from '../../supabase/functions/verse-operations/reference.ts';
+import { parseReference } from '../../supabase/functions/_shared/reference.ts';
 import type { Alias, SyncOperation, Verse, VerseCard } from '../db/index.ts';
 import { useSyncEvents } from '../react/index.ts';
 import { cardStateText, cardSyncState, opsByCard, type CardSyncState } from './cardStates.ts';

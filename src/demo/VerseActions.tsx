@@ -2,7 +2,7 @@
 // verses from the bundled sample, and the profile form, filled from the local profile.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useState, type FormEvent } from 'react';
-import { canonicalName, parseReference } from '../../supabase/functions/verse-operations/reference.ts';
+import { canonicalName, parseReference } from '../../supabase/functions/_shared/reference.ts';
 import type { DemoDevice } from './device.ts';
 import { attempt, OutcomeMessage, type Outcome } from './Message.tsx';
 
