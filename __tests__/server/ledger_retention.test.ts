@@ -48,7 +48,7 @@ describe('sync_ledger after 100,000 ops of one device', () => {
     let lastAnswer: Results | undefined;
     for (let b = 0; b < 100; b++) {
       // Every tenth batch is mixed (the per-op loop); the others are review-only (set-based).
-      const ops = Array.from({ length: 1000 }, (_, i) => (b === 0 && i === 0 ? first : review()));
+      const ops: object[] = Array.from({ length: 1000 }, (_, i) => (b === 0 && i === 0 ? first : review()));
       if (b % 10 === 9) ops[999] = { id: randomUUID(), seq: ++seq, type: 'UPDATE_PROFILE', payload: { dailyGoal: 1 + b, updatedAt: new Date(Date.UTC(2026, 0, 1) + seq).toISOString() } };
       lastAnswer = await apply(ops);
       expect(lastAnswer.results.every((r) => r.success)).toBe(true);

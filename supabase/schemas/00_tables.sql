@@ -91,9 +91,7 @@ create table private.sync_settings (
 );
 insert into private.sync_settings default values;
 
--- One row per user that has written: locked by apply_batch for the batch's transaction, so one
--- user's batches apply one after another (a resend waits for its original, then reads its
--- ledger rows), and the user's ledger row count, so pruning costs nothing until it is due.
+-- The number of ledger rows each user holds, so pruning costs nothing until it is due.
 create table private.ledger_users (
   user_id uuid primary key,
   ledger_rows integer not null default 0
