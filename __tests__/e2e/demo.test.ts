@@ -4,7 +4,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../src/dev/browser.ts';
 import { DEFAULT_BATCH_CONFIG } from '../../machines/types.ts';
 import { startDemo, type Demo } from '../../src/dev/demoServer.ts';
 import { DEV_USERS } from '../../src/dev/devEndpoints.ts';
@@ -12,7 +13,6 @@ import { REPO_ROOT } from '../../src/stack/migrate.ts';
 import { eventually } from '../helpers/client.ts';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'artifacts', 'e2e');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const FUNCTION_PATH = '/functions/v1/verse-operations';
 // Generous for a loaded 2-core machine; every wait ends as soon as its condition holds.
 const UI_TIMEOUT = 20_000;
@@ -36,7 +36,7 @@ beforeAll(async () => {
       esv: 'local',
       outDir,
     }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+    launchChromium(),
   ]);
   await mkdir(ARTIFACTS, { recursive: true });
   context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });

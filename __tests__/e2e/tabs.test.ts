@@ -5,7 +5,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../src/dev/browser.ts';
 import { startDemo, type Demo } from '../../src/dev/demoServer.ts';
 import { DEV_USERS } from '../../src/dev/devEndpoints.ts';
 import { FOLLOWER_MESSAGE } from '../../src/react/SyncStatus.tsx';
@@ -13,7 +14,6 @@ import { REPO_ROOT } from '../../src/stack/migrate.ts';
 import { eventually } from '../helpers/client.ts';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'artifacts', 'e2e');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const FUNCTION_PATH = '/functions/v1/verse-operations';
 // Generous for a loaded 2-core machine; every wait ends as soon as its condition holds.
 const UI_TIMEOUT = 30_000;
@@ -45,7 +45,7 @@ async function openTab(): Promise<Page> {
 beforeAll(async () => {
   [demo, browser] = await Promise.all([
     startDemo({ databaseUrl: process.env.DATABASE_URL || undefined, isolateDatabase: true, runtime: 'deno', outDir }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+    launchChromium(),
   ]);
   await mkdir(ARTIFACTS, { recursive: true });
   context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });

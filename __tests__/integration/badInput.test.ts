@@ -75,10 +75,13 @@ describe('malformed requests', () => {
     await expectRefused(JSON.stringify(batch([op.createVerse(randomUUID(), 'x', { customText: 'a'.repeat(10 * 1024 * 1024) })])), 413, 'PAYLOAD_TOO_LARGE');
   });
 
-  test('GET → 405, OPTIONS → CORS preflight', async () => {
+  test('GET and HEAD (the latency probe) → 204 without auth, PUT → 405, OPTIONS → CORS preflight', async () => {
     const get = await fetch(stack().functionUrl);
-    expect(get.status).toBe(405);
-    expect((await get.json()).error.code).toBe('METHOD_NOT_ALLOWED');
+    expect(get.status).toBe(204);
+    expect((await fetch(stack().functionUrl, { method: 'HEAD' })).status).toBe(204);
+    const put = await fetch(stack().functionUrl, { method: 'PUT', body: '{}' });
+    expect(put.status).toBe(405);
+    expect((await put.json()).error.code).toBe('METHOD_NOT_ALLOWED');
     const preflight = await fetch(stack().functionUrl, { method: 'OPTIONS' });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');

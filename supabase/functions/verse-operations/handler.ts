@@ -40,7 +40,7 @@ const MAX_AUTHORIZATION_BYTES = 8 * 1024;
 const CORS_HEADERS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Headers': 'authorization, x-client-info, apikey, content-type, x-region',
-  'Access-Control-Allow-Methods': 'POST, OPTIONS',
+  'Access-Control-Allow-Methods': 'POST, GET, HEAD, OPTIONS',
   'Access-Control-Expose-Headers': 'retry-after',
 };
 
@@ -164,6 +164,8 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
 
   return async function handle(req: Request): Promise<Response> {
     if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_HEADERS });
+    // The client's latency probe: answered at once, before any auth or database work.
+    if (req.method === 'GET' || req.method === 'HEAD') return new Response(null, { status: 204, headers: CORS_HEADERS });
     if (req.method !== 'POST') return fail('METHOD_NOT_ALLOWED', 'use POST');
 
     const authorization = req.headers.get('authorization');
