@@ -259,7 +259,7 @@ begin
          array_agg(translation), array_agg(custom_text)
     into v_ids, v_op_ids, v_digests, v_card_ids, v_refs, v_translations, v_customs
     from (
-      select o.value ->> 'id' as id,
+      select lower(o.value ->> 'id') as id,
              private.op_digest(o.value) as digest,
              (o.value -> 'payload' ->> 'verseCardId')::uuid as card_id,
              regexp_replace(btrim(o.value -> 'payload' ->> 'reference'), '\s+', ' ', 'g') as reference,
@@ -344,14 +344,13 @@ declare
   v_cards integer;
   v_results jsonb;
 begin
-  select array_agg(o.value ->> 'id' order by o.ordinality), array_agg((o.value ->> 'id')::uuid order by o.ordinality),
-         array_agg(private.op_digest(o.value) order by o.ordinality),
-         array_agg((o.value -> 'payload' ->> 'reviewId')::uuid order by o.ordinality),
-         array_agg((o.value -> 'payload' ->> 'verseCardId')::uuid order by o.ordinality),
-         array_agg((o.value -> 'payload' ->> 'correct')::boolean order by o.ordinality),
-         array_agg((o.value -> 'payload' ->> 'reviewDate')::timestamptz order by o.ordinality)
+  -- In the loop's order: seq, then position (one sort; the aggregates read the sorted rows).
+  select array_agg(lower(value ->> 'id')), array_agg((value ->> 'id')::uuid), array_agg(private.op_digest(value)),
+         array_agg((value -> 'payload' ->> 'reviewId')::uuid), array_agg((value -> 'payload' ->> 'verseCardId')::uuid),
+         array_agg((value -> 'payload' ->> 'correct')::boolean), array_agg((value -> 'payload' ->> 'reviewDate')::timestamptz)
     into v_ids, v_op_ids, v_digests, v_review_ids, v_card_ids, v_corrects, v_dates
-    from jsonb_array_elements(p_operations) with ordinality as o(value, ordinality);
+    from (select o.value from jsonb_array_elements(p_operations) with ordinality as o(value, ordinality)
+           order by (o.value ->> 'seq')::numeric nulls last, o.ordinality) sorted;
 
   if array_position(v_op_ids, null) is not null or array_position(v_review_ids, null) is not null
      or array_position(v_card_ids, null) is not null or array_position(v_corrects, null) is not null
@@ -401,7 +400,6 @@ set search_path = public, pg_temp
 as $$
 declare
   v_user uuid := auth.uid();
-  v_ops jsonb;
   v_type text;
   v_op jsonb;
   v_op_id uuid;
@@ -426,29 +424,28 @@ begin
   -- lock on the user id writes nothing (a row lock would dirty a page every batch).
   perform pg_advisory_xact_lock(hashtextextended('sync_ledger:' || v_user::text, 0));
 
-  -- In seq order, op ids in their canonical form (lowercase), so 'A1…' and 'a1…' are one op.
-  select coalesce(jsonb_agg(case when o.value ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                                 then jsonb_set(o.value, '{id}', to_jsonb(lower(o.value ->> 'id'))) else o.value end
-                            order by (o.value ->> 'seq')::numeric nulls last, o.ordinality), '[]'),
-         case when count(distinct o.value ->> 'type') = 1 then min(o.value ->> 'type') end
-    into v_ops, v_type
-    from jsonb_array_elements(p_operations) with ordinality as o(value, ordinality);
-
-  if jsonb_array_length(v_ops) > 1 and v_type in ('CREATE_VERSE', 'RECORD_REVIEW') then
+  -- A batch of one type that is the volume goes set-based; if any op would fail, that attempt
+  -- is rolled back and the loop below answers each op on its own.
+  v_type := p_operations -> 0 ->> 'type';
+  if jsonb_array_length(p_operations) > 1 and v_type in ('CREATE_VERSE', 'RECORD_REVIEW')
+     and not exists (select 1 from jsonb_array_elements(p_operations) e where e ->> 'type' is distinct from v_type) then
     begin
       if v_type = 'CREATE_VERSE' then
-        v_result := private.apply_create_verses(v_user, p_batch_id, v_ops);
+        v_result := private.apply_create_verses(v_user, p_batch_id, p_operations);
       else
-        v_result := private.apply_record_reviews(v_user, p_batch_id, v_ops);
+        v_result := private.apply_record_reviews(v_user, p_batch_id, p_operations);
       end if;
-      perform private.ledger_leave(jsonb_array_length(v_ops));
+      perform private.ledger_leave(jsonb_array_length(p_operations));
       return v_result;
     exception when others then
       null; -- the loop answers each op on its own
     end;
   end if;
 
-  for v_op in select value from jsonb_array_elements(v_ops) loop
+  for v_op in
+    select value from jsonb_array_elements(p_operations) with ordinality as o(value, ordinality)
+    order by (value ->> 'seq')::numeric nulls last, ordinality
+  loop
     begin
       v_op_id := (v_op ->> 'id')::uuid;
     exception when others then
@@ -456,6 +453,10 @@ begin
         'error', jsonb_build_object('code', 'VALIDATION_FAILED', 'message', 'operation id must be a UUID', 'retryable', false));
       continue;
     end;
+    -- The canonical form (lowercase), so 'A1…' and 'a1…' are one op in the ledger and the answer.
+    if v_op ->> 'id' <> v_op_id::text then
+      v_op := jsonb_set(v_op, '{id}', to_jsonb(v_op_id::text));
+    end if;
     v_digest := private.op_digest(v_op);
 
     select result, digest into v_result, v_recorded from public.sync_ledger where op_id = v_op_id;
