@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { migrate, REPO_ROOT } from '../../src/stack/migrate.ts';
-import { parseTap } from '../helpers/tap.ts';
+import { parseTap, type TapReport } from '../helpers/tap.ts';
 
 const TESTS_DIR = path.join(REPO_ROOT, 'supabase', 'tests');
 const files = readdirSync(TESTS_DIR)
@@ -42,18 +42,31 @@ test('every pgTAP file is found', () => {
   expect(files.length).toBeGreaterThanOrEqual(8);
 });
 
-test.each(files)('%s passes on PGlite', async (file) => {
-  const results = await db.exec(readFileSync(path.join(TESTS_DIR, file), 'utf8')).catch(async (error: unknown) => {
-    // A file that stops half-way leaves its transaction open; close it for the next file.
+/** Runs one pgTAP script in the PGlite database and reads the TAP lines its statements return. */
+async function runTap(name: string, script: string): Promise<TapReport> {
+  const results = await db.exec(script).catch(async (error: unknown) => {
+    // A script that stops half-way leaves its transaction open; close it for the next one.
     await db.exec('rollback').catch(() => undefined);
-    throw new Error(`${file} stopped with ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`${name} stopped with ${error instanceof Error ? error.message : String(error)}`);
   });
   // pgTAP's functions return their TAP lines as one-column rows (psql prints them for pg_prove).
   const lines = results
     .filter((result) => result.fields.length === 1)
     .flatMap((result) => result.rows.map((row) => String(Object.values(row as object)[0] ?? '')))
     .flatMap((value) => value.split('\n'));
-  const report = parseTap(lines);
+  return parseTap(lines);
+}
+
+test('the runner sees a failing assertion and its diagnostics', async () => {
+  const report = await runTap('a failing script', "begin; select plan(2); select ok(true, 'holds'); select is(1, 2, 'one is two'); select * from finish(); rollback;");
+  expect(report.planned).toBe(2);
+  expect(report.passed).toEqual([1]);
+  expect(report.failed).toHaveLength(1);
+  expect(report.failed[0]).toMatch(/^not ok 2 - one is two[\s\S]*have: 1[\s\S]*want: 2/);
+});
+
+test.each(files)('%s passes on PGlite', async (file) => {
+  const report = await runTap(file, readFileSync(path.join(TESTS_DIR, file), 'utf8'));
   if (report.failed.length > 0) throw new Error(`${file}: ${report.failed.length} failing on PGlite:\n${report.failed.join('\n')}`);
   expect(report.planned).not.toBeNull();
   expect(report.passed).toHaveLength(report.planned!);
