@@ -1,8 +1,8 @@
 import { createActor, fromPromise, SimulatedClock, type SnapshotFrom } from 'xstate';
 import { createTestModel } from 'xstate/graph';
 import { batchMachine, type BatchOutput } from '../../machines/batch.machine.ts';
-import { queueMachine, type QueueEmitted, type QueueEvent, type QueueInput } from '../../machines/queue.machine.ts';
-import { DEFAULT_ACK_ALLOWANCE_MS, DEFAULT_BATCH_CONFIG, DEFAULT_LATENCY_BUDGET, KEEPALIVE_BATCH_BYTES, type BatchConfig, type FailureKind, type Priority, type ReleaseBatchInput, type UploadResult } from '../../machines/types.ts';
+import { ackAllowance, queueMachine, type QueueEmitted, type QueueEvent, type QueueInput } from '../../machines/queue.machine.ts';
+import { ASSUMED_BATCH_MS, DEFAULT_ACK_ALLOWANCE_MS, DEFAULT_BATCH_CONFIG, DEFAULT_LATENCY_BUDGET, KEEPALIVE_BATCH_BYTES, type BatchConfig, type FailureKind, type Priority, type ReleaseBatchInput, type UploadResult } from '../../machines/types.ts';
 import { createDexieOutbox } from './dexieOutbox.ts';
 import { createFakeOutbox, type OutboxUnderTest } from './fakeOutbox.ts';
 import { afterExecutors, createCoverage, createFakeTransport, httpFailure, okResults, settle, toTestMachine, type TransportOptions } from './fakes.ts';
@@ -72,6 +72,9 @@ async function startQueue(options: Options = {}) {
   };
 }
 
+/** Before any batch was timed, the allowance assumes one of ASSUMED_BATCH_MS. */
+const firstAllowance = (budgetMs: number) => ackAllowance({ ackAllowanceMs: DEFAULT_ACK_ALLOWANCE_MS, lastBatchMs: ASSUMED_BATCH_MS }, budgetMs);
+
 const ack = (i: { operations: { id: string }[] }): UploadResult => ({ ok: true, results: okResults(i.operations as never) });
 
 describe('queue machine: latency budget, idle gap and size', () => {
@@ -127,7 +130,7 @@ describe('queue machine: latency budget, idle gap and size', () => {
 
   test('a steady stream goes when the OLDEST op\'s budget (less the ack allowance) runs out; later ops never restart it', async () => {
     const q = await startQueue({ config: DEFAULT_BATCH_CONFIG.excellent, respond: ack });
-    const due = DEFAULT_LATENCY_BUDGET.high - DEFAULT_ACK_ALLOWANCE_MS; // 29 s
+    const due = DEFAULT_LATENCY_BUDGET.high - firstAllowance(DEFAULT_LATENCY_BUDGET.high); // 28 s
     // A review every 4 s: shorter than the idle gap, so only the budget ends the batch.
     await q.enqueue('high');
     for (let at = 4_000; at < due; at += 4_000) {
@@ -139,7 +142,7 @@ describe('queue machine: latency budget, idle gap and size', () => {
     expect(q.transport.requests).toHaveLength(0);
     await q.tick(1);
     expect(q.transport.requests).toHaveLength(1);
-    expect(q.transport.requests[0]!.operations).toHaveLength(8);
+    expect(q.transport.requests[0]!.operations).toHaveLength(1 + Math.floor((due - 1) / 4_000));
   });
 
   test('Sync Now (and endSession) send what waits at once', async () => {
@@ -154,10 +157,10 @@ describe('queue machine: latency budget, idle gap and size', () => {
     const config = { ...DEFAULT_BATCH_CONFIG.excellent, size: 100 };
     const q = await startQueue({ config, respond: ack });
     await q.enqueue('low');
-    expect(q.state().context.dueAt).toBe(DEFAULT_LATENCY_BUDGET.low - DEFAULT_ACK_ALLOWANCE_MS);
+    expect(q.state().context.dueAt).toBe(DEFAULT_LATENCY_BUDGET.low - firstAllowance(DEFAULT_LATENCY_BUDGET.low));
     await q.tick(8_000);
     await q.enqueue('normal');
-    const due = 8_000 + DEFAULT_LATENCY_BUDGET.normal - DEFAULT_ACK_ALLOWANCE_MS;
+    const due = 8_000 + DEFAULT_LATENCY_BUDGET.normal - firstAllowance(DEFAULT_LATENCY_BUDGET.normal);
     expect(q.state().context.dueAt).toBe(due);
     for (const at of [16_000, 24_000, 32_000]) {
       await q.tick(at - q.clock.now());
@@ -179,7 +182,7 @@ describe('queue machine: latency budget, idle gap and size', () => {
     q.transport.open()[0]!.answer(ack(q.transport.open()[0]!));
     await settle();
     expect(q.state().value).toEqual({ collecting: 'streaming' });
-    expect(q.state().context.dueAt).toBe(3_000 + DEFAULT_LATENCY_BUDGET.normal - DEFAULT_ACK_ALLOWANCE_MS);
+    expect(q.state().context.dueAt).toBe(3_000 + DEFAULT_LATENCY_BUDGET.normal - ackAllowance({ ackAllowanceMs: DEFAULT_ACK_ALLOWANCE_MS, lastBatchMs: 3_000 }, DEFAULT_LATENCY_BUDGET.normal));
     await q.tick(config.timeoutMs); // idle gap from the 3 s op
     expect(q.transport.requests).toHaveLength(2);
   });
