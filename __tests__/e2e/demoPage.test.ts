@@ -85,6 +85,8 @@ test('100 bulk cards are real verses with their text; the first is reviewed, ali
   await page.getByLabel('Alias for the buttons below').fill('creation');
   await first.getByRole('button', { name: 'Add alias to Genesis 1:1' }).click();
   await page.getByLabel('Aliases of Genesis 1:1').filter({ hasText: 'creation' }).waitFor({ timeout: UI_TIMEOUT });
+  // Sent before the delete: a card's unsent review and alias would be cancelled with it (coalescing).
+  await page.getByRole('button', { name: 'Sync Now' }).click();
   await visible(page, 'No changes pending sync');
   await first.getByRole('button', { name: 'Delete Genesis 1:1' }).click();
   await page.getByRole('status').filter({ hasText: 'Deleted Genesis 1:1' }).waitFor({ timeout: UI_TIMEOUT });

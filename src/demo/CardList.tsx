@@ -5,7 +5,7 @@ import { useLiveQuery } from 'dexie-react-hooks';
 import { useMemo, useState } from 'react';
 import type { Alias, SyncOperation, Verse, VerseCard } from '../db/index.ts';
 import { useSyncEvents } from '../react/index.ts';
-import { cardStateText, cardSyncState, opsByCard, type CardSyncState } from './cardStates.ts';
+import { cardStateReason, cardStateText, cardSyncState, opsByCard, type CardSyncState } from './cardStates.ts';
 import { plural } from './words.ts';
 import type { DemoDevice } from './device.ts';
 import { attempt, OutcomeMessage, type Outcome } from './Message.tsx';
@@ -168,6 +168,11 @@ function CardRow({ card, verse, aliases, state, onReview, onAlias, onDelete, onO
           </button>
         </span>
       </div>
+      {cardStateReason(state) && (
+        <p className={`card-reason reason-${state.kind}`} data-testid="card-reason">
+          {cardStateReason(state)}
+        </p>
+      )}
       <VerseText custom={card.customText} verse={verse} />
       {aliases.length > 0 && (
         <p className="aliases" aria-label={`Aliases of ${label}`}>
