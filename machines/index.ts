@@ -24,4 +24,4 @@ export {
   type RetryBackoffOutput,
 } from './retryBackoff.machine.ts';
 export type * from './types.ts';
-export { DEFAULT_BATCH_CONFIG, DEFAULT_LATENCY_BUDGET } from './types.ts';
+export { DEFAULT_ACK_ALLOWANCE_MS, DEFAULT_BATCH_CONFIG, DEFAULT_LATENCY_BUDGET, KEEPALIVE_BATCH_BYTES } from './types.ts';

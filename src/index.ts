@@ -43,6 +43,8 @@ export { OutboxError, type OutboxErrorCode, type HistoryBounds } from './outbox/
 export { createMemoryLocks, browserLocks, type LockManagerLike } from './leader/index.ts';
 export {
   DEFAULT_BATCH_CONFIG,
+  DEFAULT_LATENCY_BUDGET,
+  type LatencyBudget,
   type BatchConfig,
   type FailureKind,
   type Priority,

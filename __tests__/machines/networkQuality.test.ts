@@ -242,5 +242,6 @@ describe('networkQuality model-based', () => {
     expect(unknown).toEqual([]);
     expect(missingStates).toEqual([]);
     expect(missingTransitions).toEqual([]);
-  });
+    // Near a thousand paths, each run for real: slow on a loaded 2-core machine.
+  }, 180_000);
 });
