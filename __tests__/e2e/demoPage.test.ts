@@ -8,7 +8,7 @@ import { FOLLOWER_NETWORK_MESSAGE } from '../../src/demo/NetworkPanel.tsx';
 import { eventually } from '../helpers/client.ts';
 import { ARTIFACTS, cardsInPostgres, demoSuite, UI_TIMEOUT } from './demoPage.ts';
 
-const suite = demoSuite('demo-page-e2e', 8);
+const suite = demoSuite('demo-page-e2e', 9);
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 const visible = (page: Page, text: string | RegExp) => page.getByText(text).first().waitFor({ timeout: UI_TIMEOUT });
@@ -273,4 +273,32 @@ test('the Stately inspector says in words when it cannot load, closes its pop-up
   await visible(page, 'No changes pending sync');
   await eventually(async () => expect(await cardsInPostgres(suite.h.demo, suite.h.users[6].id)).toEqual({ n: 1, distinct: 1 }), UI_TIMEOUT);
   await shot(page, 'demo-inspector-offline');
+});
+
+test('the Stately inspector, when it loads, gets every actor (also those started before it), and unticking closes its pop-up', async () => {
+  const user = suite.h.users[7];
+  const context = await suite.h.newContext();
+  // A stand-in for the hosted inspector, served in place of stately.ai: it says it is connected,
+  // as the real one does, and keeps what it is sent.
+  const standIn = `<!doctype html><title>inspector stand-in</title><script>
+    window.received = [];
+    window.addEventListener('message', (e) => window.received.push(e.data));
+    window.opener.postMessage({ type: '@statelyai.connected' }, '*');
+  </script>`;
+  await context.route('https://stately.ai/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: standIn }));
+  const { page } = await suite.h.signedIn(user, context);
+  await page.locator('tr[data-actor="queue"]').waitFor({ timeout: UI_TIMEOUT });
+  const sessionBefore = await page.locator('tr[data-actor="sync"]').getAttribute('data-session');
+  const popup = page.waitForEvent('popup', { timeout: UI_TIMEOUT });
+  await page.getByLabel('Stately inspector (pop-up, needs internet)').check();
+  const inspector = await popup;
+  const names = () => inspector.evaluate(() => (window as unknown as { received: Array<{ type: string; name?: string }> }).received.filter((e) => e.type === '@xstate.actor').map((e) => e.name));
+  await eventually(async () => expect(await names()).toEqual(expect.arrayContaining(['sync', 'network', 'queue'])), UI_TIMEOUT);
+  expect(await page.getByLabel('Stately inspector (pop-up, needs internet)').isChecked()).toBe(true);
+  expect(new URL(page.url()).searchParams.get('inspect')).toBe('1');
+  expect(await page.getByRole('alert').count()).toBe(0);
+  await page.getByLabel('Stately inspector (pop-up, needs internet)').uncheck();
+  await eventually(() => expect(inspector.isClosed()).toBe(true), UI_TIMEOUT);
+  expect(new URL(page.url()).searchParams.get('inspect')).toBeNull();
+  expect(await page.locator('tr[data-actor="sync"]').getAttribute('data-session')).toBe(sessionBefore);
 });
