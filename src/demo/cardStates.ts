@@ -64,11 +64,11 @@ export function cardStateText(state: CardSyncState): string {
   }
 }
 
-/** Why a card is refused or waiting, in full, for the line under it; null when all is well. */
-export function cardStateReason(state: CardSyncState): string | null {
+/** Why a card is refused or waiting, in full, for the line under it (`describe` words the server's reason); null when all is well. */
+export function cardStateReason(state: CardSyncState, describe: (reason: StoredError) => string = (reason) => reason.message): string | null {
   if (state.kind === 'waiting') return `${plural(state.changes, 'change')} of this card ${state.changes === 1 ? 'waits' : 'wait'} until the refused change is retried or discarded`;
   if (state.kind !== 'refused') return null;
-  const reason = state.reason ? `${state.reason.message} (${state.reason.code})` : 'The server refused this change';
+  const reason = state.reason ? `${describe(state.reason)} (${state.reason.code})` : 'The server refused this change';
   const waiting = state.waiting > 0 ? ` · ${plural(state.waiting, 'change')} ${state.waiting === 1 ? 'waits' : 'wait'} on it` : '';
   return `${reason}${waiting}`;
 }
