@@ -38,6 +38,10 @@ export type QueueInput = {
  *  - the stream pauses: no new op for `config.timeoutMs` (the idle gap);
  *  - an 'immediate' op, 'sync.now' (Sync Now, or the app ending a session), coming back online,
  *    or the page hiding (then in keepalive batches of at most KEEPALIVE_BATCH_BYTES).
+ * How the connection quality's table combines with the budget: the quality (networkQuality) sets the
+ * size, the backlog bounds and the idle gap (its `timeoutMs`); the budget is per priority and the same
+ * on every quality. A dense stream (an import) fills its size long before either timer; a sparse one
+ * (a study session) goes when its oldest op's budget ends, or sooner when it pauses.
  */
 
 export type QueueContext = {
