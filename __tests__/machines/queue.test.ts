@@ -322,6 +322,40 @@ describe('queue machine: failing for a while', () => {
   });
 });
 
+describe('queue machine: one op the server cannot take', () => {
+  test('a batch that keeps getting 5xx is retried in halves: the ops before the bad one go through; alone it is stuck, never dead', async () => {
+    let poison = '';
+    const q = await startQueue({
+      respond: (i) => (i.operations.some((op) => op.id === poison) ? httpFailure('server', { status: 500 }) : ack(i)),
+    });
+    await q.outbox.enqueue(10);
+    poison = (await q.outbox.rows()).ops[6]!.id;
+    await q.send({ type: 'outbox.changed', pending: 10 });
+    await q.send({ type: 'sync.now' });
+    for (let i = 0; i < 60 && !q.state().context.stuck; i++) await q.tick(q.state().context.retryDelayMs ?? 5_000);
+    const sizes = q.transport.requests.map((r) => r.operations.length);
+    // Three whole batches, then halves: 5 go, then the rest shrinks around the bad op.
+    expect(sizes.slice(0, 4)).toEqual([10, 10, 10, 5]);
+    expect(q.state().context.stuck).toBe(true);
+    expect(q.transport.requests.at(-1)!.operations.map((op) => op.id)).toEqual([poison]);
+    const counts = await q.outbox.counts();
+    expect(counts).toMatchObject({ dead: 0, queued: 4 });
+    // Still retried: the next due retry sends it again, alone.
+    const sent = q.transport.requests.length;
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.transport.requests.length).toBe(sent + 1);
+    expect(q.transport.requests.at(-1)!.operations.map((op) => op.id)).toEqual([poison]);
+  });
+
+  test("a 503 (the server is away, not an op's fault) never halves", async () => {
+    const q = await startQueue({ respond: () => httpFailure('server', { status: 503 }) });
+    await q.enqueue('normal', 10);
+    for (let i = 0; i < 8; i++) await q.tick(q.state().context.retryDelayMs ?? 5_000);
+    expect(new Set(q.transport.requests.map((r) => r.operations.length))).toEqual(new Set([10]));
+    expect(q.state().context).toMatchObject({ opsLimit: null, stuck: false });
+  });
+});
+
 describe('queue machine: offline and resume', () => {
   test('offline pauses; back online with pending flushes at once; no stale pause', async () => {
     const q = await startQueue({ respond: ack });
