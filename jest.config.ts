@@ -10,6 +10,8 @@ const config: Config = {
   testMatch: ['**/*.test.ts', '**/*.test.tsx'],
   // Tests that need a real PostgreSQL server (pgTAP, pg_prove) run when DATABASE_URL names one.
   testPathIgnorePatterns: ['/node_modules/', ...(process.env.DATABASE_URL ? [] : ['<rootDir>/__tests__/server/'])],
+  // The browser is picked (and, when it is the packaged one, unpacked) once, before the workers start.
+  globalSetup: '<rootDir>/__tests__/setup/browser.ts',
   setupFiles: ['fake-indexeddb/auto', '<rootDir>/__tests__/setup/quietSupabase.ts'],
   transform: {
     '^.+\\.(t|j)sx?$': [

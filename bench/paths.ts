@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Dexie } from 'dexie';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { DEFAULT_BATCH_CONFIG, type Quality } from '../machines/types.ts';
+import type { Quality } from '../machines/types.ts';
 import { createVersesDb, type VersesDb } from '../src/db/index.ts';
 import type { Verse, VerseCard } from '../src/db/types.ts';
 import { BatchSyncService } from '../src/service/BatchSyncService.ts';
@@ -31,6 +31,16 @@ export type RunResult = {
   extrapolatedFrom?: number;
 };
 
+/**
+ * The seed's own queue table (size, and a window from the first op): the grouped path is the seed's
+ * queue, so it keeps the seed's numbers whatever verses-sync's defaults become.
+ */
+export const SEED_BATCH_CONFIG: Record<Quality, { size: number; timeoutMs: number }> = {
+  poor: { size: 3, timeoutMs: 15_000 },
+  good: { size: 10, timeoutMs: 5_000 },
+  excellent: { size: 20, timeoutMs: 2_000 },
+};
+
 /** Latency the fake probe reports so the service settles on `quality` (≤100 excellent, ≤500 good). */
 export const PROBE_MS: Record<Quality, number> = { excellent: 20, good: 300, poor: 800 };
 
@@ -45,7 +55,7 @@ const ACTIONS: Record<OperationType, string> = {
 };
 
 // The seed's local half of the dual write: the record in Dexie, no outbox.
-class SeedLocal {
+export class SeedLocal {
   readonly cards: string[] = [];
   constructor(
     readonly db: VersesDb,
@@ -99,7 +109,7 @@ class SeedLocal {
 }
 
 /** One request in the seed's per-type shape; results by op id (failures for a failed request). */
-async function sendTyped(client: SupabaseClient, type: OperationType, ops: WireOp[]): Promise<Map<string, OperationResult>> {
+export async function sendTyped(client: SupabaseClient, type: OperationType, ops: WireOp[]): Promise<Map<string, OperationResult>> {
   const { data, error } = await client.functions.invoke('verse-operations', {
     body: { action: ACTIONS[type], batchId: randomUUID(), operations: ops.map((o) => ({ id: o.id, localRecordId: o.localRecordId, ...o.payload })) },
   });
@@ -112,13 +122,13 @@ async function sendTyped(client: SupabaseClient, type: OperationType, ops: WireO
   return out;
 }
 
-async function freshDb(): Promise<VersesDb> {
+export async function freshDb(): Promise<VersesDb> {
   const db = createVersesDb(`bench-${randomUUID()}`);
   await db.open();
   return db;
 }
 
-async function dropDb(db: VersesDb): Promise<void> {
+export async function dropDb(db: VersesDb): Promise<void> {
   db.close();
   await Dexie.delete(db.name);
 }
@@ -174,7 +184,7 @@ export async function runGrouped(env: BenchEnv, steps: Step[], quality: Quality)
   const { userId, client } = await env.newUser();
   const db = await freshDb();
   const local = new SeedLocal(db, userId);
-  const { size, timeoutMs } = DEFAULT_BATCH_CONFIG[quality];
+  const { size, timeoutMs } = SEED_BATCH_CONFIG[quality];
   const total = opCount(steps);
   const queue: QueuedOp[] = [];
   let timer: NodeJS.Timeout | undefined;

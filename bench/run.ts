@@ -14,18 +14,21 @@ import { runGrouped, runPerOp, runVersesSync, type PathName, type RunResult } fr
 import { esvImportFigures, esvImportMarkdown } from './esv.ts';
 import { benchServer, type ServerResult } from './server.ts';
 import { allReferences, importWorkload, sessionWorkload } from './workloads.ts';
+import { pacedActions, runPacedSession, type PacedResult, type SessionPath } from './pacedSession.ts';
+import { RADIO_MODELS, radioCost } from './radio.ts';
+import { writeTimeline } from './timeline.ts';
 
 type Mode = 'full' | 'quick' | 'tiny';
 type Comparison = { quality: Quality; rttMs: number } & Record<PathName, RunResult>;
 
 const PLANS = {
   full: { rtts: [20, 100, 300], importQualities: ['excellent', 'poor'] as Quality[], importOps: 1000, perOpMaxOps: undefined as number | undefined,
-    sessionQualities: ['poor', 'good', 'excellent'] as Quality[], sessionRtt: 100, writes: 5000, warmup: 500, backlog: 10_000, localRtt: 100, serverOps: 20_000, enqueueLevels: [1_000, 10_000, 100_000], sampleWrites: 1000 },
+    sessionQualities: ['poor', 'good', 'excellent'] as Quality[], sessionRtt: 100, pacedMs: 300_000, writes: 5000, warmup: 500, backlog: 10_000, localRtt: 100, serverOps: 20_000, enqueueLevels: [1_000, 10_000, 100_000], sampleWrites: 1000 },
   quick: { rtts: [100], importQualities: ['excellent'] as Quality[], importOps: 1000, perOpMaxOps: 100 as number | undefined,
-    sessionQualities: ['excellent'] as Quality[], sessionRtt: 100, writes: 2000, warmup: 300, backlog: 10_000, localRtt: 100, serverOps: 5_000, enqueueLevels: [1_000, 10_000, 100_000], sampleWrites: 300 },
+    sessionQualities: ['excellent'] as Quality[], sessionRtt: 100, pacedMs: 300_000, writes: 2000, warmup: 300, backlog: 10_000, localRtt: 100, serverOps: 5_000, enqueueLevels: [1_000, 10_000, 100_000], sampleWrites: 300 },
   // For the smoke test: every key, tiny numbers (the names then say more than the figures).
   tiny: { rtts: [20], importQualities: ['excellent'] as Quality[], importOps: 60, perOpMaxOps: 10 as number | undefined,
-    sessionQualities: ['excellent'] as Quality[], sessionRtt: 20, writes: 100, warmup: 20, backlog: 1_000, localRtt: 20, serverOps: 200, enqueueLevels: [200, 400, 800], sampleWrites: 50 },
+    sessionQualities: ['excellent'] as Quality[], sessionRtt: 20, pacedMs: 60_000, writes: 100, warmup: 20, backlog: 1_000, localRtt: 20, serverOps: 200, enqueueLevels: [200, 400, 800], sampleWrites: 50 },
 };
 const HEADLINE_RTT = 100;
 
@@ -47,7 +50,7 @@ async function main() {
 
   const steps =
     plan.rtts.length * (1 + plan.importQualities.length * 2) + // per-op once per RTT, grouped and verses-sync per quality
-    1 + plan.sessionQualities.length * 2 + 4 + 3 + plan.enqueueLevels.length * 2;
+    1 + plan.sessionQualities.length * 2 + 3 + 4 + 3 + plan.enqueueLevels.length * 2;
   // Without a terminal (a log file, CI) the bar still prints a line every 15 s.
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {task}', hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 15_000 },
@@ -101,6 +104,17 @@ async function main() {
 
     await partial({ importRuns: imports, session: sessions });
 
+    // 2b. A paced study session (an action every 2–6 s) on a simulated clock, at the LTE-like 100 ms RTT.
+    env.proxy.rttMs = 100;
+    const actions = pacedActions(plan.pacedMs);
+    const paced = {} as Record<SessionPath, PacedResult>;
+    for (const p of ['perOp', 'grouped', 'versesSync'] as SessionPath[]) {
+      bar.update({ task: `paced session: ${p}` });
+      paced[p] = await runPacedSession(env, p, actions, plan.pacedMs);
+      tick(`paced session: ${p} done`);
+    }
+    await partial({ importRuns: imports, session: sessions, paced });
+
     // 3. Local write latency.
     bar.update({ task: 'local writes' });
     const localWrite: LocalWriteResult = await benchLocalWrite(env, { writes: plan.writes, warmup: plan.warmup, rttMs: plan.localRtt, backlog: plan.backlog, onStep: () => tick('local writes') });
@@ -136,6 +150,7 @@ async function main() {
       },
       importRuns: imports,
       session: sessions,
+      pacedSession: Object.fromEntries(Object.entries(paced).map(([k, v]) => [k, { ...v, timeline: undefined }])),
       localWrite: {
         idleP50Ms: localWrite.idle.p50,
         idleP99Ms: localWrite.idle.p99,
@@ -174,6 +189,12 @@ async function main() {
     target('import1000 @100 ms: versesSync requests ≤ 1% of perOp', `${t.requests.versesSync} / ${t.requests.perOp} = ${ratio(t.requests.versesSync, t.requests.perOp)}`, t.requests.versesSync <= 0.01 * t.requests.perOp);
     target('import1000 @100 ms: versesSync ≥ 20× faster than perOp', `${fmt(t.msToSynced.perOp / t.msToSynced.versesSync, 1)}×`, t.msToSynced.perOp >= 20 * t.msToSynced.versesSync);
     target('import1000 @100 ms: versesSync ≥ 2× faster than grouped', `${fmt(t.msToSynced.grouped / t.msToSynced.versesSync, 1)}×`, t.msToSynced.grouped >= 2 * t.msToSynced.versesSync);
+    const vs = paced.versesSync;
+    const po = paced.perOp;
+    target('paced session: versesSync ops per request ≥ 7.5 (probes counted)', `${fmt(vs.opsPerRequest, 2)} (${fmt(vs.opsPerBatchRequest, 2)} per batch request)`, vs.opsPerRequest >= 7.5);
+    target('paced session: versesSync p95 enqueue → ack ≤ 30 s', `${fmt(vs.latencyMs.p95 / 1000, 1)} s`, vs.latencyMs.p95 <= 30_000);
+    target('paced session: nothing lost', `${vs.opsAcked} / ${vs.ops} acked`, vs.opsAcked === vs.ops);
+    target('paced session: versesSync LTE radio-active ≤ 40% of perOp', `${fmt(vs.radio.LTE.activeSPerHour)} / ${fmt(po.radio.LTE.activeSPerHour)} s per hour = ${fmt((100 * vs.radio.LTE.activeSPerHour) / po.radio.LTE.activeSPerHour, 1)}%`, vs.radio.LTE.activeSPerHour <= 0.4 * po.radio.LTE.activeSPerHour);
     const lw = figures.localWrite;
     target('localWrite idle p99 ≤ 2 ms', `${fmt(lw.idleP99Ms, 3)} ms (floor ${fmt(lw.floorP99Ms, 3)} ms)`, lw.idleP99Ms <= 2);
     target('localWrite draining p99 ≤ 1.5× idle p99', `${fmt(lw.drainingP99Ms, 3)} ms = ${fmt(lw.drainingP99Ms / lw.idleP99Ms, 2)}× idle`, lw.drainingP99Ms <= 1.5 * lw.idleP99Ms);
@@ -210,6 +231,27 @@ async function main() {
       md.push(`| ${c.quality} | ops per batch | ${fmt(c.perOp.opsPerBatch, 1)} | ${fmt(c.grouped.opsPerBatch, 1)} | ${fmt(c.versesSync.opsPerBatch, 1)} | | |`);
       md.push(`| ${c.quality} | ops acked / op errors answered | ${c.perOp.opsAcked} / ${c.perOp.opErrors} | ${c.grouped.opsAcked} / ${c.grouped.opErrors} | ${c.versesSync.opsAcked} / ${c.versesSync.opErrors} | | |`);
     }
+    md.push('', `## Paced study session (${fmt(plan.pacedMs / 60_000, 0)} min: an action every 2–6 s, 90% reviews, 10% new cards, one profile edit; ${vs.ops} ops) at 100 ms RTT, default options`, '');
+    md.push('A simulated clock: the session\'s minutes pass in seconds; every request is real and sits on the timeline when it was sent, for as long as it took. ' +
+      'per-op = one request per op at once; grouped = the seed\'s queue on excellent (20 ops or 2 s from the first); verses-sync = BatchSyncService with its defaults (latency budget 30 s, idle gap 10 s, the real latency probe). ' +
+      'Requests count every request, probes included; per hour = the session\'s figure scaled to an hour of the same study.', '');
+    md.push('| figure | per-op | grouped | verses-sync | verses-sync ÷ per-op |', '| --- | ---: | ---: | ---: | ---: |');
+    const prow = (name: string, get: (r: PacedResult) => number, digits = 0) =>
+      md.push(`| ${name} | ${fmt(get(paced.perOp), digits)} | ${fmt(get(paced.grouped), digits)} | ${fmt(get(paced.versesSync), digits)} | ${ratio(get(paced.versesSync), get(paced.perOp))} |`);
+    prow('requests (batches + probes)', (r) => r.requests);
+    prow('ops per request', (r) => r.opsPerRequest, 2);
+    prow('ops per batch request', (r) => r.opsPerBatchRequest, 2);
+    prow('ops acked / ops', (r) => r.opsAcked / r.ops, 3);
+    prow('p50 enqueue → ack (s)', (r) => r.latencyMs.p50 / 1000, 2);
+    prow('p95 enqueue → ack (s)', (r) => r.latencyMs.p95 / 1000, 2);
+    for (const m of RADIO_MODELS) {
+      prow(`${m.name}: radio wake-ups per hour`, (r) => r.radio[m.name].wakeUpsPerHour);
+      prow(`${m.name}: radio-active s per hour`, (r) => r.radio[m.name].activeSPerHour);
+    }
+    md.push('', 'Radio models (a battery proxy): requests that start within the tail of the previous one\'s end share a wake-up; a wake-up is on from its first start to its last end, plus the tail, plus the promotion. ' +
+      'LTE after AT&T\'s ARO LTE profile: promotion 0.26 s (1.21 W), tail 10.1 s (1.06 W), about 11 J for an isolated request. 3G: tails of about 5 s and 12 s (17 s), promotion not modelled. WiFi: tail 0.25 s (0.40 W), promotion not modelled. ' +
+      'Android\'s own guidance says a request every 15 s can keep the mobile radio on continuously, which is what per-op does here.', '');
+    md.push(`![One paced session: ops, requests and the LTE radio](session-timeline${mode === 'full' ? '' : `-${mode}`}.svg)`, '');
     md.push('', '## Local write latency (`addVerseCard`, card + verse + outbox op in one Dexie transaction, fake-indexeddb)', '');
     md.push(`${lw.writes} timed writes after ${plan.warmup} warm-up writes, one at a time. Floor = the same card and op rows written by bare Dexie in one transaction (idle, and beside a bare loop that claims and settles the ${fmt(plan.backlog)}-op backlog in batches of 500 at the same RTT). ` +
       `Draining: the backlog (${fmt(plan.backlog)} ops queued offline) starts draining on excellent at ${lw.rttMs} ms RTT as the timed writes begin; ${fmt(lw.backlogLeftAfterDrainingWrites)} ops were still queued after the last timed write.`, '');
@@ -242,6 +284,10 @@ async function main() {
       const points: ChartPoint[] = imports.flatMap((c) =>
         (['perOp', 'grouped', 'versesSync'] as PathName[]).map((p) => ({ quality: c.quality, rttMs: c.rttMs, path: p, ms: c[p].msToSynced })),
       );
+      const lte = RADIO_MODELS[0];
+      await writeTimeline(path.join(resultsDir, `session-timeline${suffix}.svg`), `One paced study session (${fmt(plan.pacedMs / 60_000)} min, ${vs.ops} ops): requests and the LTE radio`, po.timeline.opsAtMs,
+        (['perOp', 'grouped', 'versesSync'] as SessionPath[]).map((p) => ({ label: { perOp: 'per-op', grouped: 'grouped', versesSync: 'verses-sync' }[p], requests: paced[p].timeline.requests, radioOn: radioCost(paced[p].timeline.requests, lte).on })),
+        plan.pacedMs + 40_000);
       await writeTimeChart(points, path.join(resultsDir, `time-to-synced${suffix}.svg`), `Bulk import of ${plan.importOps} verses: time to synced per RTT (${mode} run${extrapolated ? ', per-op extrapolated' : ''})`);
     }
     if (json) await writeFile(json, `${JSON.stringify(figures, null, 2)}\n`);

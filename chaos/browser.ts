@@ -2,16 +2,10 @@
 // so the runner holds its process group and can SIGKILL it like a power cut.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS, pickBrowser } from '../src/dev/browser.ts';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
+  ...CHROMIUM_FLAGS,
   '--no-default-browser-check',
   // Kill-restart cycles must not put up a "restore pages?" prompt or throttle hidden pages.
   '--disable-session-crashed-bubble',
@@ -55,7 +49,8 @@ function devtoolsEndpoint(child: ChildProcess, timeoutMs: number): Promise<strin
 
 /** Starts Chromium on `profileDir` and opens `url` in its default (persistent) context. */
 export async function launchBrowser(profileDir: string, url: string, onPage?: (page: Page) => void): Promise<RunningBrowser> {
-  const child = spawn(CHROMIUM_PATH, [...FLAGS, `--user-data-dir=${profileDir}`, 'about:blank'], {
+  const { executablePath } = await pickBrowser();
+  const child = spawn(executablePath, [...FLAGS, `--user-data-dir=${profileDir}`, 'about:blank'], {
     detached: true, // its own process group, so one kill reaches every Chromium process
     stdio: ['ignore', 'ignore', 'pipe'],
   });

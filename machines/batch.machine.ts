@@ -21,6 +21,8 @@ export type BatchInput = {
   requestTimeoutMs?: number;
   /** How long claiming, recording or releasing in the local outbox may take (default 15 s). */
   storageTimeoutMs?: number;
+  /** Sent while the page hides or closes: the upload uses fetch keepalive. */
+  keepalive?: boolean;
 };
 
 export type BatchStatus = 'empty' | 'completed' | 'partial' | 'failed';
@@ -40,6 +42,7 @@ export type BatchContext = {
   maxBytes: number;
   requestTimeoutMs: number;
   storageTimeoutMs: number;
+  keepalive: boolean;
   claimed: ClaimedBatch | null;
   results: OperationResult[];
   status: BatchStatus | null;
@@ -139,6 +142,7 @@ export const batchMachine = setup({
     maxBytes: input.maxBytes,
     requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
     storageTimeoutMs: input.storageTimeoutMs ?? 15_000,
+    keepalive: input.keepalive ?? false,
     claimed: null,
     results: [],
     status: null,
@@ -162,7 +166,11 @@ export const batchMachine = setup({
       invoke: {
         id: 'uploadBatch',
         src: 'uploadBatch',
-        input: ({ context }) => ({ batchId: context.batchId, operations: context.claimed?.operations ?? [] }),
+        input: ({ context }) => ({
+          batchId: context.batchId,
+          operations: context.claimed?.operations ?? [],
+          ...(context.keepalive ? { keepalive: true } : {}),
+        }),
         onDone: [
           { guard: 'uploadSucceeded', target: 'recording', actions: 'keep results' },
           { target: 'releasing', actions: 'keep upload failure' },

@@ -1,4 +1,7 @@
-// Connection quality from latency probes and the Network Information API; decides the batch config.
+// Connection quality from round trips and the Network Information API; decides the batch config.
+// The round trips are the batches' own (sent in as 'latency.sampled'); a probe of its own runs when
+// the connection comes up and, later, only when ops wait and no estimate is recent: a request made
+// only to measure wakes the radio as much as a batch does.
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import { DEFAULT_BATCH_CONFIG, type BatchConfig, type Quality } from './types.ts';
 
@@ -7,7 +10,7 @@ export type ConnectionInfo = { rtt?: number; effectiveType?: string; saveData?: 
 export type NetworkQualityInput = {
   online: boolean;
   config?: Partial<Record<Quality, Partial<BatchConfig>>>;
-  /** Between two probes while online (default 30 s). */
+  /** How long an estimate (a probe's or a batch's round trip) counts as recent (default 2 min). */
   probeIntervalMs?: number;
   /** A probe without an answer after this long counts as a poor sample (default 10 s). */
   probeTimeoutMs?: number;
@@ -39,7 +42,11 @@ export type NetworkQualityEvent =
   | { type: 'network.online' }
   | { type: 'network.offline' }
   | ({ type: 'network.info' } & ConnectionInfo)
-  | { type: 'probe.now' };
+  | { type: 'probe.now' }
+  /** A batch's round trip, measured by whoever sent it. */
+  | { type: 'latency.sampled'; latencyMs: number }
+  /** Ops wait to be sent: measure if no estimate is recent. */
+  | { type: 'ops.waiting' };
 
 export type QualityChangedEvent = { type: 'quality.changed'; online: boolean; quality: Quality; batchConfig: BatchConfig };
 
@@ -74,14 +81,15 @@ const changed = (context: NetworkQualityContext, online: boolean, quality: Quali
 
 /** A probe's answer as a latency; anything else (a rejection, a timeout) is a failed sample. */
 const latencyOf = (event: unknown): number | null => {
-  const output = (event as { output?: unknown }).output;
+  const e = event as { type?: string; output?: unknown; latencyMs?: unknown };
+  const output = e.type === 'latency.sampled' ? e.latencyMs : e.output;
   return typeof output === 'number' && Number.isFinite(output) ? output : null;
 };
 
 const qualityState = (quality: Quality) => {
   const others = (['poor', 'good', 'excellent'] as const).filter((q) => q !== quality);
   return {
-    initial: 'idle' as const,
+    initial: 'fresh' as const,
     // Samples and connection info change `quality` in context; the state follows it.
     always: others.map((q) => ({ guard: { type: 'isQuality' as const, params: { quality: q } }, target: `#networkQuality.online.${q}` })),
     on: {
@@ -89,18 +97,30 @@ const qualityState = (quality: Quality) => {
       'network.info': { actions: 'apply connection info' as const },
     },
     states: {
-      idle: {
-        after: { probeInterval: 'measuring' },
-        on: { 'probe.now': 'measuring' },
+      fresh: {
+        description: 'The estimate is recent; batches keep it so by their own round trips.',
+        after: { probeInterval: 'stale' },
+        on: {
+          'probe.now': 'measuring',
+          'latency.sampled': { target: 'fresh', reenter: true, actions: 'take sample' as const },
+        },
+      },
+      stale: {
+        description: 'No recent estimate: nothing is measured until ops wait.',
+        on: {
+          'ops.waiting': 'measuring',
+          'probe.now': 'measuring',
+          'latency.sampled': { target: 'fresh', actions: 'take sample' as const },
+        },
       },
       measuring: {
         invoke: {
           id: 'probe',
           src: 'probeLatency' as const,
-          onDone: { target: 'idle', actions: 'take sample' as const },
-          onError: { target: 'idle', actions: 'take sample' as const },
+          onDone: { target: 'fresh', actions: 'take sample' as const },
+          onError: { target: 'fresh', actions: 'take sample' as const },
         },
-        after: { probeTimeout: { target: 'idle', actions: 'take sample' as const } },
+        after: { probeTimeout: { target: 'fresh', actions: 'take sample' as const } },
       },
     },
   };
@@ -185,7 +205,7 @@ export const networkQualityMachine = setup({
       configs,
       lastLatencyMs: null,
       connection: { ...input.connection },
-      probeIntervalMs: input.probeIntervalMs ?? 30_000,
+      probeIntervalMs: input.probeIntervalMs ?? 120_000,
       probeTimeoutMs: input.probeTimeoutMs ?? 10_000,
       thresholds: input.thresholds ?? { excellentMs: 100, goodMs: 500 },
       hysteresis: Math.max(1, input.hysteresis ?? 2),

@@ -3,7 +3,16 @@
 import { enqueueActions, setup } from 'xstate';
 import { batchMachine, type BatchOutput } from './batch.machine.ts';
 import { RETRY_BACKOFF_DEFAULTS, backoffDelay, retryBackoffMachine } from './retryBackoff.machine.ts';
-import type { BatchConfig, FailureKind, Priority, TransportFailure } from './types.ts';
+import {
+  DEFAULT_ACK_ALLOWANCE_MS,
+  DEFAULT_LATENCY_BUDGET,
+  KEEPALIVE_BATCH_BYTES,
+  type BatchConfig,
+  type FailureKind,
+  type LatencyBudget,
+  type Priority,
+  type TransportFailure,
+} from './types.ts';
 
 export type QueueInput = {
   /** Ops queued in the outbox right now. */
@@ -11,19 +20,24 @@ export type QueueInput = {
   online: boolean;
   config: BatchConfig;
   requestTimeoutMs?: number;
+  /** Per priority, the longest wait from enqueue to acknowledgement (defaults: DEFAULT_LATENCY_BUDGET). */
+  budget?: Partial<LatencyBudget>;
+  /** A batch leaves this long before its budget ends, so its answer arrives within it (default 1 s). */
+  ackAllowanceMs?: number;
   backoff?: { baseMs?: number; capMs?: number; maxAttempts?: number };
   random?: () => number;
   newBatchId?: () => string;
   now?: () => number;
 };
 
-/**
- * How long the batch window stays open, relative to `config.timeoutMs`:
- * 'normal' 1×; 'high' a quarter (a high-priority op closes the window sooner, never later);
- * 'low' 4× when only low-priority ops wait (they ride along with others, but still go on their own).
+/*
+ * When a batch goes (collecting → flushing), the first of:
+ *  - `config.size` ops wait (the connection quality's size; backlog mode grows the batch itself);
+ *  - the latency budget of the oldest waiting op runs out (`dueAt`; never moved later by new ops);
+ *  - the stream pauses: no new op for `config.timeoutMs` (the idle gap);
+ *  - an 'immediate' op, 'sync.now' (Sync Now, or the app ending a session), coming back online,
+ *    or the page hiding (then in keepalive batches of at most KEEPALIVE_BATCH_BYTES).
  */
-export type WindowKind = 'low' | 'normal' | 'high';
-export const WINDOW_FACTOR: Record<WindowKind, number> = { low: 4, normal: 1, high: 0.25 };
 
 export type QueueContext = {
   pending: number;
@@ -34,8 +48,16 @@ export type QueueContext = {
   random: () => number;
   newBatchId: () => string;
   now: () => number;
-  windowKind: WindowKind;
-  windowOpenedAt: number;
+  budget: LatencyBudget;
+  ackAllowanceMs: number;
+  /** When the oldest waiting op's budget (less the allowance) runs out; null with nothing collected. */
+  dueAt: number | null;
+  /** When the latest op was enqueued: the idle gap counts from it. */
+  lastEnqueuedAt: number;
+  /** The earliest due time of the ops enqueued while a batch was out (they wait for the next one). */
+  dueDuringBatch: number | null;
+  /** The page is hidden (or closing): send what waits at once, with fetch keepalive. */
+  hidden: boolean;
   /** The one batch actor running (`batch-<batchId>`), if any. */
   inFlight: { batchId: string; maxOps: number } | null;
   /** Ops enqueued since the batch in flight started (added to the outbox's count when it settles). */
@@ -71,6 +93,8 @@ export type QueueEvent =
   | { type: 'network.changed'; online: boolean; config?: BatchConfig }
   | { type: 'auth.expired' }
   | { type: 'auth.refreshed' }
+  | { type: 'page.hidden' }
+  | { type: 'page.visible' }
   /** After a restore in backoff: the restored snapshot holds no timer, arm it for what is left of the wait. */
   | { type: 'retry.rearm' }
   | BatchDoneEvent;
@@ -116,7 +140,7 @@ function routeOf(context: QueueContext, output: BatchOutput): Route {
   if (failure && RETRYABLE.has(failure.kind)) return 'retry';
   const pending = pendingAfter(context, output);
   if (pending === 0) return 'idle';
-  if (context.flushAgain || pending >= context.config.size) return 'flush';
+  if (context.flushAgain || context.hidden || pending >= context.config.size) return 'flush';
   return 'collect';
 }
 
@@ -187,8 +211,8 @@ function plainFailure(failure: TransportFailure): TransportFailure {
   return plain;
 }
 
-const windowLength = (context: QueueContext) => context.config.timeoutMs * WINDOW_FACTOR[context.windowKind];
-const windowOf = (priority: Priority): WindowKind => (priority === 'low' ? 'low' : priority === 'high' ? 'high' : 'normal');
+const dueOf = (context: QueueContext, priority: Priority, at: number) =>
+  at + Math.max(0, context.budget[priority] - (priority === 'immediate' ? 0 : context.ackAllowanceMs));
 
 export const queueMachine = setup({
   types: {
@@ -207,10 +231,11 @@ export const queueMachine = setup({
     isOnline: ({ context }) => context.online,
     hasWork: ({ context }) => context.pending > 0 || context.inFlight !== null,
     windowFull: ({ context }) => context.pending >= context.config.size,
+    isHidden: ({ context }) => context.hidden,
     isImmediate: ({ event }) => event.type === 'op.enqueued' && event.priority === 'immediate',
-    // A higher priority closes the window sooner; a lower one never delays it.
-    narrowsWindow: ({ context, event }) =>
-      event.type === 'op.enqueued' && WINDOW_FACTOR[windowOf(event.priority)] < WINDOW_FACTOR[context.windowKind],
+    // A tighter budget than the oldest op's brings the batch forward; a looser one never delays it.
+    shortensBudget: ({ context, event }) =>
+      event.type === 'op.enqueued' && context.dueAt !== null && dueOf(context, event.priority, context.now()) < context.dueAt,
     reportsPending: ({ event }) => event.type === 'outbox.changed' && event.pending > 0,
     reportsNothing: ({ event }) => event.type === 'outbox.changed' && event.pending <= 0,
     goesOffline: ({ event }) => event.type === 'network.changed' && !event.online,
@@ -222,29 +247,42 @@ export const queueMachine = setup({
     },
   },
   delays: {
-    batchWindow: ({ context }) => Math.max(0, context.windowOpenedAt + windowLength(context) - context.now()),
+    latencyBudget: ({ context }) => Math.max(0, (context.dueAt ?? context.now()) - context.now()),
+    idleGap: ({ context }) => Math.max(0, context.lastEnqueuedAt + context.config.timeoutMs - context.now()),
   },
   actions: {
     'count enqueued': enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'op.enqueued') return;
       const count = Math.max(0, event.count ?? 1);
-      enqueue.assign({
-        pending: context.pending + count,
-        enqueuedDuringBatch: context.inFlight ? context.enqueuedDuringBatch + count : context.enqueuedDuringBatch,
-        flushAgain: context.flushAgain || (context.inFlight !== null && event.priority === 'immediate'),
-      });
+      const now = context.now();
+      const due = dueOf(context, event.priority, now);
+      if (context.inFlight) {
+        enqueue.assign({
+          pending: context.pending + count,
+          enqueuedDuringBatch: context.enqueuedDuringBatch + count,
+          dueDuringBatch: Math.min(context.dueDuringBatch ?? due, due),
+          lastEnqueuedAt: now,
+          flushAgain: context.flushAgain || event.priority === 'immediate',
+        });
+        return;
+      }
+      enqueue.assign({ pending: context.pending + count, dueAt: Math.min(context.dueAt ?? due, due), lastEnqueuedAt: now });
     }),
     recount: enqueueActions(({ event, enqueue }) => {
       if (event.type === 'outbox.changed') enqueue.assign({ pending: Math.max(0, event.pending) });
     }),
-    'open window': enqueueActions(({ context, event, enqueue }) => {
-      const windowKind = event.type === 'op.enqueued' ? windowOf(event.priority) : 'normal';
-      enqueue.assign({ windowKind, windowOpenedAt: context.now() });
+    // Idle → collecting: nothing was waiting, so the budget starts with this op.
+    'start collecting': enqueueActions(({ enqueue }) => enqueue.assign({ dueAt: null })),
+    // Ops another tab wrote (or a settle left queued) count as enqueued now, at 'normal' priority.
+    'collect what waits': enqueueActions(({ context, enqueue }) => {
+      const now = context.now();
+      const due = dueOf(context, 'normal', now);
+      enqueue.assign({ dueAt: Math.min(context.dueDuringBatch ?? due, due), lastEnqueuedAt: context.dueDuringBatch === null ? now : context.lastEnqueuedAt, dueDuringBatch: null });
     }),
-    // The window keeps its opening time; only its length shrinks.
-    'narrow window': enqueueActions(({ event, enqueue }) => {
-      if (event.type === 'op.enqueued') enqueue.assign({ windowKind: windowOf(event.priority) });
-    }),
+    'forget due': enqueueActions(({ enqueue }) => enqueue.assign({ dueAt: null, dueDuringBatch: null })),
+    'note hidden': enqueueActions(({ enqueue }) => enqueue.assign({ hidden: true })),
+    // Segment's bug #783: a flag set on hide and never reset kept every later batch in unload mode.
+    'note visible': enqueueActions(({ enqueue }) => enqueue.assign({ hidden: false })),
     'flush again after this batch': enqueueActions(({ enqueue }) => enqueue.assign({ flushAgain: true })),
     'apply network': enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'network.changed') return;
@@ -257,10 +295,13 @@ export const queueMachine = setup({
       const { size, maxBatchOps, maxBatchBytes } = context.config;
       // Backlog mode: more waiting than one window's worth, so the batch may grow.
       const maxOps = Math.min(context.pending > size ? Math.max(size, maxBatchOps) : size, context.opsLimit ?? Infinity);
-      enqueue.assign({ inFlight: { batchId, maxOps }, enqueuedDuringBatch: 0, flushAgain: false });
+      // A hiding page may be gone before the answer: the request must be a keepalive one, within its limit.
+      const keepalive = context.hidden;
+      const maxBytes = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_BATCH_BYTES) : maxBatchBytes;
+      enqueue.assign({ inFlight: { batchId, maxOps }, enqueuedDuringBatch: 0, dueDuringBatch: null, dueAt: null, flushAgain: false });
       enqueue.spawnChild('batch', {
         id: batchActorId(batchId),
-        input: { batchId, maxOps, maxBytes: maxBatchBytes, requestTimeoutMs: context.requestTimeoutMs },
+        input: { batchId, maxOps, maxBytes, requestTimeoutMs: context.requestTimeoutMs, ...(keepalive ? { keepalive } : {}) },
       });
     }),
     'settle batch': enqueueActions(({ context, event, enqueue }, params: { paused: boolean }) => {
@@ -297,8 +338,12 @@ export const queueMachine = setup({
       random: input.random ?? Math.random,
       newBatchId: input.newBatchId ?? (() => crypto.randomUUID()),
       now,
-      windowKind: 'normal',
-      windowOpenedAt: now(),
+      budget: { ...DEFAULT_LATENCY_BUDGET, ...input.budget },
+      ackAllowanceMs: input.ackAllowanceMs ?? DEFAULT_ACK_ALLOWANCE_MS,
+      dueAt: null,
+      lastEnqueuedAt: now(),
+      dueDuringBatch: null,
+      hidden: false,
       inFlight: null,
       enqueuedDuringBatch: 0,
       flushAgain: false,
@@ -323,6 +368,8 @@ export const queueMachine = setup({
     'outbox.changed': { actions: 'recount' },
     'network.changed': [{ guard: 'goesOffline', target: '.paused.offline', actions: 'apply network' }, { actions: 'apply network' }],
     'auth.expired': { guard: 'isOnline', target: '.paused.auth' },
+    'page.hidden': { actions: 'note hidden' },
+    'page.visible': { actions: 'note visible' },
   },
   states: {
     // Where a start or a return to the network decides: anything left over goes out at once.
@@ -330,27 +377,42 @@ export const queueMachine = setup({
       always: [{ guard: 'isOffline', target: 'paused.offline' }, { guard: 'hasWork', target: 'flushing' }, { target: 'idle' }],
     },
     idle: {
+      entry: 'forget due',
       on: {
         'op.enqueued': [
           { guard: 'isImmediate', target: 'flushing', actions: 'count enqueued' },
-          { target: 'collecting', actions: ['count enqueued', 'open window'] },
+          { target: 'collecting', actions: ['start collecting', 'count enqueued'] },
         ],
-        'outbox.changed': { guard: 'reportsPending', target: 'collecting', actions: ['recount', 'open window'] },
+        'outbox.changed': { guard: 'reportsPending', target: 'collecting', actions: ['recount', 'collect what waits'] },
         'sync.now': 'flushing',
       },
     },
     collecting: {
-      always: { guard: 'windowFull', target: 'flushing' },
-      after: { batchWindow: 'flushing' },
+      description: 'Ops wait for a fuller batch: until the size fills, the oldest op\'s budget runs out, or the stream pauses.',
+      always: [
+        { guard: 'windowFull', target: 'flushing' },
+        { guard: 'isHidden', target: 'flushing' },
+      ],
+      // Counted from the oldest op: later ops re-enter only `streaming`, which leaves this timer alone.
+      after: { latencyBudget: 'flushing' },
+      initial: 'streaming',
+      states: {
+        streaming: {
+          description: 'The idle gap, restarted by every new op.',
+          after: { idleGap: '#queue.flushing' },
+        },
+      },
       on: {
         'op.enqueued': [
           { guard: 'isImmediate', target: 'flushing', actions: 'count enqueued' },
-          { guard: 'narrowsWindow', target: 'collecting', reenter: true, actions: ['count enqueued', 'narrow window'] },
+          { guard: 'shortensBudget', target: 'collecting', reenter: true, actions: 'count enqueued' },
+          { target: '.streaming', reenter: true, actions: 'count enqueued' },
         ],
         'outbox.changed': { guard: 'reportsNothing', target: 'idle', actions: ['recount', 'announce drained'] },
-        // A new quality changes size and window; re-entering re-arms the timer for what is left of it.
+        // A new quality changes size and idle gap; re-entering re-arms the timers for what is left of them.
         'network.changed': { guard: 'comesOnline', target: 'collecting', reenter: true, actions: 'apply network' },
         'sync.now': 'flushing',
+        'page.hidden': { target: 'flushing', actions: 'note hidden' },
       },
     },
     flushing: {
@@ -361,7 +423,7 @@ export const queueMachine = setup({
           { guard: { type: 'routeIs', params: { route: 'auth' } }, target: 'paused.auth', actions: { type: 'settle batch', params: { paused: true } } },
           { guard: { type: 'routeIs', params: { route: 'retry' } }, target: 'backoff', actions: { type: 'settle batch', params: { paused: false } } },
           { guard: { type: 'routeIs', params: { route: 'flush' } }, target: 'flushing', reenter: true, actions: { type: 'settle batch', params: { paused: false } } },
-          { guard: { type: 'routeIs', params: { route: 'collect' } }, target: 'collecting', actions: [{ type: 'settle batch', params: { paused: false } }, 'open window'] },
+          { guard: { type: 'routeIs', params: { route: 'collect' } }, target: 'collecting', actions: [{ type: 'settle batch', params: { paused: false } }, 'collect what waits'] },
           { guard: { type: 'routeIs', params: { route: 'idle' } }, target: 'idle', actions: [{ type: 'settle batch', params: { paused: false } }, 'announce drained'] },
         ],
         'sync.now': { actions: 'flush again after this batch' },

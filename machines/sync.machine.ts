@@ -12,7 +12,7 @@ export type SyncInput = {
   pending: number;
   connection?: ConnectionInfo;
   network?: Omit<NetworkQualityInput, 'online' | 'connection'>;
-  queue?: Pick<QueueInput, 'requestTimeoutMs' | 'backoff' | 'now' | 'random' | 'newBatchId'>;
+  queue?: Pick<QueueInput, 'requestTimeoutMs' | 'backoff' | 'budget' | 'ackAllowanceMs' | 'now' | 'random' | 'newBatchId'>;
 };
 
 export type SyncContext = {
@@ -32,6 +32,11 @@ export type SyncEvent =
   | { type: 'network.offline' }
   | ({ type: 'network.info' } & ConnectionInfo)
   | { type: 'probe.now' }
+  /** A batch's round trip, for the network estimate. */
+  | { type: 'latency.sampled'; latencyMs: number }
+  /** The page is hidden, frozen or closing (send what waits now, keepalive), or visible again. */
+  | { type: 'page.hidden' }
+  | { type: 'page.visible' }
   | { type: 'auth.expired' }
   /** A user signed in, or the session was renewed outside the machine. */
   | { type: 'session.started' }
@@ -56,10 +61,16 @@ export const syncMachine = setup({
     // Where online/offline and connection estimates come from (the browser's, in the app);
     // without one, only events sent to the root move the network machine.
     networkEvents: fromCallback(() => undefined),
+    // Where 'page.hidden' / 'page.visible' come from (the document's lifecycle, in the app).
+    pageEvents: fromCallback(() => undefined),
+  },
+  guards: {
+    reportsPending: ({ event }) => event.type === 'outbox.changed' && event.pending > 0,
   },
   actions: {
     'forward to queue': sendTo(SYSTEM_IDS.queue, ({ event }) => event),
     'forward to network': sendTo(SYSTEM_IDS.network, ({ event }) => event),
+    'tell network ops wait': sendTo(SYSTEM_IDS.network, { type: 'ops.waiting' }),
     'tell queue the session is back': sendTo(SYSTEM_IDS.queue, { type: 'auth.refreshed' }),
   },
 }).createMachine({
@@ -81,6 +92,7 @@ export const syncMachine = setup({
   },
   invoke: [
     { id: 'network-events', src: 'networkEvents' },
+    { id: 'page-events', src: 'pageEvents' },
     {
       id: SYSTEM_IDS.network,
       systemId: SYSTEM_IDS.network,
@@ -113,8 +125,14 @@ export const syncMachine = setup({
     },
   ],
   on: {
-    'op.enqueued': { actions: 'forward to queue' },
-    'outbox.changed': { actions: 'forward to queue' },
+    'op.enqueued': { actions: ['forward to queue', 'tell network ops wait'] },
+    'outbox.changed': [
+      { guard: 'reportsPending', actions: ['forward to queue', 'tell network ops wait'] },
+      { actions: 'forward to queue' },
+    ],
+    'page.hidden': { actions: 'forward to queue' },
+    'page.visible': { actions: 'forward to queue' },
+    'latency.sampled': { actions: 'forward to network' },
     'sync.now': { actions: 'forward to queue' },
     'auth.expired': { actions: 'forward to queue' },
     'network.online': { actions: 'forward to network' },

@@ -9,9 +9,13 @@ export type Quality = 'poor' | 'good' | 'excellent';
 
 /** How the queue batches on one connection quality. */
 export type BatchConfig = {
-  /** Ops that close the window at once. */
+  /** Ops that send a batch at once. */
   size: number;
-  /** How long the window stays open after its first op. */
+  /**
+   * The idle gap: a batch goes once no new op came for this long (the stream paused). It is the
+   * seed's window, counted from the latest op instead of the first, so it must be longer than the
+   * usual gap of a study session; the latency budget caps the wait from the oldest op.
+   */
   timeoutMs: number;
   /** Backlog mode: when more than `size` ops wait, a batch may grow up to this many ops… */
   maxBatchOps: number;
@@ -19,12 +23,33 @@ export type BatchConfig = {
   maxBatchBytes: number;
 };
 
-/** The seed's table (poor 3/15 s, good 10/5 s, excellent 20/2 s) plus backlog bounds. */
+/**
+ * The seed's table (poor 3 ops, good 10, excellent 20) plus backlog bounds. Its timeouts (15 / 5 / 2 s
+ * from the first op) became idle gaps of at least 10 s, counted from the latest op: with writes every
+ * 2–6 s a 2 s window held one op, so every review was a request and the radio never slept.
+ */
 export const DEFAULT_BATCH_CONFIG: Record<Quality, BatchConfig> = {
   poor: { size: 3, timeoutMs: 15_000, maxBatchOps: 3, maxBatchBytes: 64 * 1024 },
-  good: { size: 10, timeoutMs: 5_000, maxBatchOps: 250, maxBatchBytes: 512 * 1024 },
-  excellent: { size: 20, timeoutMs: 2_000, maxBatchOps: 500, maxBatchBytes: 768 * 1024 },
+  good: { size: 10, timeoutMs: 10_000, maxBatchOps: 250, maxBatchBytes: 512 * 1024 },
+  excellent: { size: 20, timeoutMs: 10_000, maxBatchOps: 500, maxBatchBytes: 768 * 1024 },
 };
+
+/**
+ * The latency budget per priority: the longest an op waits from its enqueue to its acknowledgement,
+ * counted from the OLDEST op waiting (a later op never restarts it). 'immediate' goes at once.
+ */
+export type LatencyBudget = Record<Priority, number>;
+
+export const DEFAULT_LATENCY_BUDGET: LatencyBudget = { immediate: 0, high: 30_000, normal: 30_000, low: 120_000 };
+
+/** How much of the budget is kept for the request itself: a batch leaves this long before the budget ends. */
+export const DEFAULT_ACK_ALLOWANCE_MS = 1_000;
+
+/**
+ * Fetch keepalive's limit is 64 KiB of bodies in flight per page; a batch sent while the page hides
+ * carries at most this many bytes of operations, leaving room for the request's own envelope.
+ */
+export const KEEPALIVE_BATCH_BYTES = 60 * 1024;
 
 /** Why a whole request failed; decides retry, wait, pause or dead letter. */
 export type FailureKind =
@@ -73,6 +98,7 @@ export type ReleaseOutcome = { requeued: number; dead: number; pending: number }
 
 // Inputs of the injected promise actors (the `input` a machine passes them).
 export type ClaimBatchInput = { batchId: string; maxOps: number; maxBytes: number };
-export type UploadBatchInput = { batchId: string; operations: WireOperation[] };
+/** `keepalive`: the page is hiding or closing; the request must outlive it (fetch keepalive). */
+export type UploadBatchInput = { batchId: string; operations: WireOperation[]; keepalive?: boolean };
 export type RecordResultsInput = { batchId: string; results: OperationResult[] };
 export type ReleaseBatchInput = { batchId: string; failure: TransportFailure };

@@ -15,6 +15,8 @@ const KEYS: Record<string, string[]> = {
   localWrite: ['idleP99Ms', 'drainingP99Ms', 'floorP99Ms'],
   server: ['opsPerSec', 'rawInsertOpsPerSec'],
   enqueue: ['perOpUs1k', 'perOpUs100k', 'heapMb100k'],
+  'pacedSession.versesSync': ['requests', 'opsPerRequest', 'opsAcked'],
+  'pacedSession.perOp': ['requests', 'opsPerRequest', 'opsAcked'],
 };
 
 test('the bench writes every figure as a number', async () => {

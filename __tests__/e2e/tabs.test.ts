@@ -5,7 +5,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../src/dev/browser.ts';
 import { startDemo, type Demo } from '../../src/dev/demoServer.ts';
 import { DEV_USERS } from '../../src/dev/devEndpoints.ts';
 import { FOLLOWER_MESSAGE } from '../../src/react/SyncStatus.tsx';
@@ -13,7 +14,6 @@ import { REPO_ROOT } from '../../src/stack/migrate.ts';
 import { eventually } from '../helpers/client.ts';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'artifacts', 'e2e');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const FUNCTION_PATH = '/functions/v1/verse-operations';
 // Generous for a loaded 2-core machine; every wait ends as soon as its condition holds.
 const UI_TIMEOUT = 30_000;
@@ -45,7 +45,7 @@ async function openTab(): Promise<Page> {
 beforeAll(async () => {
   [demo, browser] = await Promise.all([
     startDemo({ databaseUrl: process.env.DATABASE_URL || undefined, isolateDatabase: true, runtime: 'deno', outDir }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+    launchChromium(),
   ]);
   await mkdir(ARTIFACTS, { recursive: true });
   context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
@@ -64,6 +64,12 @@ afterEach(() => {
 
 const text = (page: Page, value: string) => page.getByText(value, { exact: true }).first().waitFor({ timeout: UI_TIMEOUT });
 const network = (page: Page, label: string) => page.getByRole('radio', { name: label }).click();
+// A follower's network panel shows the uploading tab's choice and cannot change it.
+async function followsLeaderNetwork(page: Page, label: string) {
+  const radio = page.getByRole('radio', { name: label });
+  await eventually(async () => expect(await radio.getAttribute('aria-checked')).toBe('true'), UI_TIMEOUT);
+  expect(await radio.isDisabled()).toBe(true);
+}
 /** Waits until `page` runs the uploader: its badge names a quality, not the other tab. */
 const leads = (page: Page) => page.getByText(/^Network: (poor|good|excellent|offline)$/).first().waitFor({ timeout: UI_TIMEOUT });
 const pendingOf = (page: Page) => page.locator('.sync-pending').textContent();
@@ -117,8 +123,9 @@ test('two tabs share one outbox and one uploader; the leader closes mid-batch, t
   await second.getByTestId('signed-in-user').filter({ hasText: user.name }).waitFor({ timeout: UI_TIMEOUT });
   await text(second, FOLLOWER_MESSAGE);
   await text(second, 'Network: measured by the syncing tab');
-  // Kept by the follower for the day it takes over (else a loaded machine's probe says 'poor').
-  await network(second, 'Excellent');
+  // The leader's choice is shown in the follower, read-only, and applied by it the day it takes
+  // over (else a loaded machine's probe says 'poor').
+  await followsLeaderNetwork(second, 'Excellent');
 
   // A follower's write nudges the leader, which sends it; the follower sends nothing.
   await addVerse(second, 'Exodus 20:1');
@@ -166,7 +173,7 @@ test('two tabs share one outbox and one uploader; the leader closes mid-batch, t
   console.log(`e2e tabs: held batch of ${held.length} ops; posts from the first tab ${posts.get(first)!.length}, from the second ${posts.get(second)!.length}`);
 }, 180_000);
 
-test('a tab left on Auto takes over from a leader the panel forced offline, goes online and sends what waited', async () => {
+test('a tab takes over from a leader the panel forced offline: it keeps Offline (shown in both tabs), and on Auto goes online and sends what waited', async () => {
   for (const page of context.pages()) await page.close();
   const leader = await openTab();
   // Signed in already when the first test ran (the demo remembers the user), else sign in.
@@ -184,14 +191,20 @@ test('a tab left on Auto takes over from a leader the panel forced offline, goes
   const follower = await openTab();
   await text(follower, FOLLOWER_MESSAGE);
   await text(follower, '2 changes pending sync');
-  expect(await follower.getByRole('radio', { name: 'Auto' }).getAttribute('aria-checked')).toBe('true');
+  await followsLeaderNetwork(follower, 'Offline');
   // The leader has saved its actors' snapshot with online: false, which the next leader restores.
   await eventually(async () => expect(await persistedOnline(leader)).toBe(false), UI_TIMEOUT);
   await leader.close();
 
   await leads(follower);
-  await text(follower, 'No changes pending sync');
+  // The choice is the browser's: the new uploader stays offline as forced, and may change it now.
   expect(await follower.getByText(FOLLOWER_MESSAGE).count()).toBe(0);
+  await follower.getByRole('alert').filter({ hasText: 'Offline – changes will sync when online' }).waitFor({ timeout: UI_TIMEOUT });
+  await text(follower, '2 changes pending sync');
+  // Auto hands the network back to the browser, which is online, though the snapshot the
+  // previous leader saved (and this one restored) says offline.
+  await network(follower, 'Auto');
+  await text(follower, 'No changes pending sync');
   expect(await follower.getByRole('alert').count()).toBe(0);
   await eventually(async () => {
     const [row] = await demo.stack.sql<{ n: number }[]>`
@@ -212,7 +225,7 @@ test("a leader tab told 'freeze' (Page Lifecycle) mid-batch steps down: the othe
   await text(leader, 'No changes pending sync');
   const follower = await openTab();
   await text(follower, FOLLOWER_MESSAGE);
-  await network(follower, 'Excellent');
+  await followsLeaderNetwork(follower, 'Excellent');
   const before = await cardsInPostgres();
 
   // The server holds the leader's next batch; the browser freezes the leader's tab meanwhile.

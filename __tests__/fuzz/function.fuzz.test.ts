@@ -3,7 +3,7 @@
 // nothing is written for what was refused.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { LIMITS, OPERATION_TYPES } from '../../supabase/functions/_shared/protocol.ts';
+import { LIMITS, OPERATION_TYPES, textProblem } from '../../supabase/functions/_shared/protocol.ts';
 import { postRaw, useStack } from '../helpers/stack.ts';
 
 const stack = useStack();
@@ -41,7 +41,8 @@ async function check(body: string) {
     if (!r.success) expect(r.error).toEqual({ code: expect.any(String), message: expect.any(String), retryable: expect.any(Boolean) });
   }
   // Exactly the operations that succeeded are in the ledger: a refused op wrote nothing.
-  expect(written).toEqual(results.filter((r) => r.success).map((r) => r.id).sort());
+  expect(written).toEqual(results.filter((r) => r.success).map((r) => r.id.toLowerCase()).sort());
+  return results;
 }
 
 const nasty = fc.oneof(
@@ -82,19 +83,19 @@ const nearBatch = fc.record({
 });
 
 test('random JSON bodies get a coded 4xx and write nothing', async () => {
-  await fc.assert(fc.asyncProperty(fc.jsonValue(), async (value) => check(JSON.stringify(value))), { numRuns: 120 });
+  await fc.assert(fc.asyncProperty(fc.jsonValue(), async (value) => { await check(JSON.stringify(value)); }), { numRuns: 120 });
 });
 
 test('random bytes get a coded 4xx and write nothing', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => check(Buffer.from(bytes).toString('latin1'))),
+    fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => { await check(Buffer.from(bytes).toString('latin1')); }),
     { numRuns: 60 },
   );
 });
 
 test('near-valid batches: per-op errors or a coded 4xx, never a 500, refused ops write nothing', async () => {
   const before = { ...seen };
-  await fc.assert(fc.asyncProperty(nearBatch, async (body) => check(JSON.stringify(body))), { numRuns: 250 });
+  await fc.assert(fc.asyncProperty(nearBatch, async (body) => { await check(JSON.stringify(body)); }), { numRuns: 250 });
   console.log(`near-valid fuzz: ${JSON.stringify({ requestErrors: seen.requestErrors - before.requestErrors, opErrors: seen.opErrors - before.opErrors, applied: seen.applied - before.applied })}`);
   expect(seen.requestErrors).toBeGreaterThan(before.requestErrors);
   expect(seen.opErrors).toBeGreaterThan(before.opErrors);
@@ -112,4 +113,54 @@ test('duplicate ids and shuffled seqs in otherwise valid batches', async () => {
     { numRuns: 60 },
   );
   expect(seen.applied).toBeGreaterThan(0);
+});
+
+// Any Unicode at all, lone surrogates and NUL included, in every text field of every op type.
+const anyText = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+  { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.string({ maxLength: 10 }), fc.constantFrom('\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\u0000', '\u00A0', '\uFEFF', '\u2028', '\u0085'), fc.string({ maxLength: 10 }))
+      .map(([a, b, c]) => a + b + c),
+  },
+  { weight: 1, arbitrary: fc.constantFrom('John 3:16', ' Ruth 1:16\u00A0', 'ESV', 'Priscilla') },
+);
+
+test('arbitrary Unicode in every text field: never a 5xx, every op answered on its own', async () => {
+  let refusedForText = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        reference: anyText, customText: fc.option(anyText, { nil: undefined }), translation: fc.option(anyText, { nil: undefined }),
+        alias: anyText, displayName: anyText, profileTranslation: fc.option(anyText, { nil: undefined }),
+        localRecordIds: fc.array(fc.option(anyText, { nil: undefined }), { minLength: 5, maxLength: 5 }),
+      }),
+      async (f) => {
+        const card = randomUUID();
+        const now = new Date().toISOString();
+        const ops = [
+          { type: 'CREATE_VERSE', payload: { verseCardId: card, reference: f.reference, customText: f.customText, translation: f.translation } },
+          { type: 'CREATE_ALIAS', payload: { aliasId: randomUUID(), verseCardId: card, alias: f.alias } },
+          { type: 'RECORD_REVIEW', payload: { reviewId: randomUUID(), verseCardId: card, correct: true, reviewDate: now } },
+          { type: 'UPDATE_PROFILE', payload: { displayName: f.displayName, translation: f.profileTranslation, updatedAt: now } },
+          { type: 'CREATE_VERSE', payload: { verseCardId: randomUUID(), reference: 'Psalm 23:1' } },
+        ].map((op, i) => ({ id: randomUUID(), seq: i + 1, ...op, ...(f.localRecordIds[i] === undefined ? {} : { localRecordId: f.localRecordIds[i] }) }));
+        const results = await check(JSON.stringify({ action: 'apply_batch', batchId: randomUUID(), operations: ops }));
+        expect(results?.map((r) => r.id)).toEqual(ops.map((o) => o.id));
+        ops.forEach((op, i) => {
+          const texts = [...Object.values(op.payload), op.localRecordId].filter((v): v is string => typeof v === 'string');
+          if (texts.some((t) => textProblem(t) !== undefined)) {
+            refusedForText++;
+            expect(results![i]).toMatchObject({ success: false, error: { code: 'VALIDATION_FAILED', retryable: false } });
+          }
+        });
+        // The innocent op beside them always applies (unless its own localRecordId is broken).
+        if (f.localRecordIds[4] === undefined || textProblem(f.localRecordIds[4]) === undefined) expect(results![4].success).toBe(true);
+      },
+    ),
+    { numRuns: 150 },
+  );
+  expect(refusedForText).toBeGreaterThan(0);
 });

@@ -75,10 +75,13 @@ describe('malformed requests', () => {
     await expectRefused(JSON.stringify(batch([op.createVerse(randomUUID(), 'x', { customText: 'a'.repeat(10 * 1024 * 1024) })])), 413, 'PAYLOAD_TOO_LARGE');
   });
 
-  test('GET → 405, OPTIONS → CORS preflight', async () => {
+  test('GET and HEAD (the latency probe) → 204 without auth, PUT → 405, OPTIONS → CORS preflight', async () => {
     const get = await fetch(stack().functionUrl);
-    expect(get.status).toBe(405);
-    expect((await get.json()).error.code).toBe('METHOD_NOT_ALLOWED');
+    expect(get.status).toBe(204);
+    expect((await fetch(stack().functionUrl, { method: 'HEAD' })).status).toBe(204);
+    const put = await fetch(stack().functionUrl, { method: 'PUT', body: '{}' });
+    expect(put.status).toBe(405);
+    expect((await put.json()).error.code).toBe('METHOD_NOT_ALLOWED');
     const preflight = await fetch(stack().functionUrl, { method: 'OPTIONS' });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
@@ -100,6 +103,16 @@ describe('per-operation validation: the bad op fails alone, the others apply', (
     ['NUL byte in reference', { id: randomUUID(), seq: 1, type: 'CREATE_VERSE', payload: { verseCardId: randomUUID(), reference: 'John\u00003:16' } }],
     ['payload not an object', { id: randomUUID(), seq: 1, type: 'DELETE_VERSE', payload: 'everything' }],
     ['over-long custom text', { id: randomUUID(), seq: 1, type: 'CREATE_VERSE', payload: { verseCardId: randomUUID(), reference: 'John 1:1', customText: 'x'.repeat(LIMITS.maxTextLength + 1) } }],
+    // Postgres refuses a lone surrogate in jsonb (22P05): each must be this op's error, not a 500.
+    ['lone surrogate in reference', { id: randomUUID(), seq: 1, type: 'CREATE_VERSE', payload: { verseCardId: randomUUID(), reference: 'John 3:16\ud800' } }],
+    ['lone surrogate in customText', { id: randomUUID(), seq: 1, type: 'CREATE_VERSE', payload: { verseCardId: randomUUID(), reference: 'John 1:1', customText: '\udc00 words' } }],
+    ['lone surrogate in translation', { id: randomUUID(), seq: 1, type: 'CREATE_VERSE', payload: { verseCardId: randomUUID(), reference: 'John 1:1', translation: 'E\ud83dSV' } }],
+    ['lone surrogate in alias', { id: randomUUID(), seq: 1, type: 'CREATE_ALIAS', payload: { aliasId: randomUUID(), verseCardId: randomUUID(), alias: 'love\ud800' } }],
+    ['lone surrogate in displayName', { id: randomUUID(), seq: 1, type: 'UPDATE_PROFILE', payload: { displayName: '\ud800', updatedAt: new Date().toISOString() } }],
+    ['lone surrogate in localRecordId', { id: randomUUID(), seq: 1, type: 'DELETE_VERSE', payload: { verseCardId: randomUUID() }, localRecordId: 'card\udfff' }],
+    ['NUL in localRecordId', { id: randomUUID(), seq: 1, type: 'DELETE_VERSE', payload: { verseCardId: randomUUID() }, localRecordId: 'card\u0000' }],
+    ['NUL in displayName', { id: randomUUID(), seq: 1, type: 'UPDATE_PROFILE', payload: { displayName: 'a\u0000', updatedAt: new Date().toISOString() } }],
+    ['updatedAt far in the future', { id: randomUUID(), seq: 1, type: 'UPDATE_PROFILE', payload: { dailyGoal: 5, updatedAt: '9999-12-31T00:00:00Z' } }],
   ];
 
   test.each(invalid)('%s → its own coded error, no write', async (_name, bad) => {
@@ -114,6 +127,32 @@ describe('per-operation validation: the bad op fails alone, the others apply', (
     expect(goodResult).toMatchObject({ id: good.id, success: true });
     const rows = await stack().sql`select op_id from sync_ledger where user_id = ${userId}`;
     expect(rows.map((r) => r.op_id)).toEqual([good.id]);
+  });
+
+  test('a reference with a trailing no-break space lands on the same catalogue verse as without it', async () => {
+    const user = await signIn(stack());
+    const plain = op.createVerse(randomUUID(), 'Ruth 1:16');
+    const spaced = op.createVerse(randomUUID(), '\u00a0Ruth\u00a01:16\u00a0\u2003');
+    const res = await postRaw(stack(), JSON.stringify(batch([plain, spaced])), { Authorization: `Bearer ${user.token}` });
+    expect(res.json.results.map((r: { success: boolean }) => r.success)).toEqual([true, true]);
+    expect(res.json.results[1].remoteId).toBe(res.json.results[0].remoteId);
+    const [{ reference }] = await stack().sql`select v.reference from verse_cards c join verses v on v.id = c.verse_id where c.id = ${spaced.payload.verseCardId}`;
+    expect(reference).toBe('Ruth 1:16');
+  });
+
+  test('op ids differing only in letter case: one op, every op answered under the id it was sent with', async () => {
+    const user = await signIn(stack());
+    const headers = { Authorization: `Bearer ${user.token}` };
+    const create = op.createVerse();
+    const upper = { ...create, id: create.id.toUpperCase() };
+    const first = await postRaw(stack(), JSON.stringify(batch([upper])), headers);
+    expect(first.json.results).toEqual([expect.objectContaining({ id: upper.id, success: true })]);
+    const resend = await postRaw(stack(), JSON.stringify(batch([create])), headers);
+    expect(resend.json.results).toEqual([{ ...first.json.results[0], id: create.id }]);
+    const both = await postRaw(stack(), JSON.stringify(batch([upper, { ...create, seq: create.seq + 1 }])), headers);
+    expect({ status: both.status, code: both.json.error?.code }).toEqual({ status: 400, code: 'DUPLICATE_OPERATION_ID' });
+    const [{ n }] = await stack().sql`select count(*)::int as n from sync_ledger where op_id = ${create.id}`;
+    expect(n).toBe(1);
   });
 
   test('SQL-looking strings are stored as plain text', async () => {
@@ -160,6 +199,28 @@ describe('authentication', () => {
     await expectRefused(body(), 401, 'UNAUTHORIZED', { Authorization: `Bearer ${stack().anonKey}` });
   });
 
+  test.each([
+    ['no aud', {}],
+    ['a wrong aud', { aud: 'service' }],
+    ['iat ten years ahead', { aud: 'authenticated', iat: Math.floor(Date.now() / 1000) + 10 * 365 * 24 * 3600 }],
+  ])('a token with %s → 401', async (_name, claims) => {
+    const token = await sign({ sub: randomUUID(), ...claims }, stack().jwtSecret);
+    await expectRefused(body(), 401, 'UNAUTHORIZED', { Authorization: `Bearer ${token}` });
+  });
+
+  test('a well-formed token with aud authenticated and a present iat is accepted', async () => {
+    const token = await sign({ sub: randomUUID(), aud: 'authenticated', iat: Math.floor(Date.now() / 1000) }, stack().jwtSecret);
+    const res = await postRaw(stack(), body(), { Authorization: `Bearer ${token}` });
+    expect(res.status).toBe(200);
+  });
+
+  // Larger header blocks than Node's parser takes are answered by the gateway (gateway.test.ts).
+  test('a 12 KB token → 431 with a JSON body', async () => {
+    const res = await postRaw(stack(), body(), { Authorization: `Bearer ${'a'.repeat(12 * 1024)}` });
+    expect(res.status).toBe(431);
+    expect(res.json.error.code).toBe('TOKEN_TOO_LARGE');
+  });
+
   test('a token whose subject is not a user id → 401', async () => {
     const token = await sign({ sub: 'admin' }, stack().jwtSecret);
     await expectRefused(body(), 401, 'UNAUTHORIZED', { Authorization: `Bearer ${token}` });
@@ -191,6 +252,7 @@ describe("another user's data", () => {
     await postRaw(stack(), JSON.stringify(batch([create])), { Authorization: `Bearer ${alice.token}` });
     const res = await postRaw(stack(), JSON.stringify(batch([op.createVerse(create.payload.verseCardId, 'Jude 1:1')])), { Authorization: `Bearer ${mallory.token}` });
     expect(res.json.results[0]).toMatchObject({ success: false, error: { code: 'DUPLICATE_ID', retryable: false } });
+    expect(res.json.results[0].error.message).not.toMatch(/constraint|_pkey|verse_cards/);
     const [card] = await stack().sql`select user_id from verse_cards where id = ${create.payload.verseCardId}`;
     expect(card.user_id).toBe(alice.id);
   });

@@ -11,6 +11,7 @@ export async function settle(rounds = 5): Promise<void> {
 export type SentRequest = {
   batchId: string;
   operations: WireOperation[];
+  keepalive: boolean;
   state: 'open' | 'answered' | 'rejected' | 'aborted';
   answer(result: UploadResult): void;
   reject(message: string): void;
@@ -29,6 +30,7 @@ export function createFakeTransport(options: TransportOptions = {}) {
       const request: SentRequest = {
         batchId: input.batchId,
         operations: input.operations,
+        keepalive: input.keepalive === true,
         state: 'open',
         answer: (result) => {
           if (request.state !== 'open') return;

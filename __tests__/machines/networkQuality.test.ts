@@ -65,24 +65,54 @@ describe('networkQuality machine', () => {
     expect(qualityOf(hung.actor)).toBe('poor');
   });
 
-  test('hysteresis: one slow probe does not flap; two in a row change the quality', async () => {
-    const { actor, answer, tick, changes, probe } = start({ online: true, probeIntervalMs: 30_000 });
+  test('hysteresis: one slow sample does not flap; two in a row change the quality (samples from batches)', async () => {
+    const { actor, answer, changes } = start({ online: true });
     await answer(50);
     expect(qualityOf(actor)).toBe('excellent');
-    await tick(30_000);
-    expect(probe.calls).toHaveLength(2);
-    await answer(900);
+    const sample = async (latencyMs: number) => {
+      actor.send({ type: 'latency.sampled', latencyMs });
+      await settle(2);
+    };
+    await sample(900);
     expect(qualityOf(actor)).toBe('excellent');
     expect(actor.getSnapshot().context.candidate).toBe('poor');
-    await tick(30_000);
-    await answer(50); // agrees with the current quality: the slow sample is forgotten
+    await sample(50); // agrees with the current quality: the slow sample is forgotten
     expect(actor.getSnapshot().context.candidate).toBeNull();
-    await tick(30_000);
-    await answer(900);
-    await tick(30_000);
-    await answer(900);
+    await sample(900);
+    await sample(900);
     expect(actor.getSnapshot().matches({ online: 'poor' })).toBe(true);
     expect(changes.map((c) => c.quality)).toEqual(['excellent', 'poor']);
+  });
+
+  test('no request only to measure: a stale estimate is measured again only when ops wait', async () => {
+    const { actor, answer, tick, probe } = start({ online: true, probeIntervalMs: 120_000 });
+    await answer(50);
+    expect(probe.calls).toHaveLength(1);
+    // An hour with nothing to send: no probe.
+    await tick(3_600_000);
+    expect(probe.calls).toHaveLength(1);
+    expect(actor.getSnapshot().matches({ online: { excellent: 'stale' } })).toBe(true);
+    actor.send({ type: 'ops.waiting' });
+    await settle(2);
+    expect(probe.calls).toHaveLength(2);
+    await answer(50);
+    // Ops waiting with a recent estimate: no probe.
+    actor.send({ type: 'ops.waiting' });
+    await settle(2);
+    expect(probe.calls).toHaveLength(2);
+  });
+
+  test("batches' own round trips keep the estimate recent, so a study session needs no probe", async () => {
+    const { actor, answer, tick, probe } = start({ online: true, probeIntervalMs: 120_000 });
+    await answer(50);
+    for (let i = 0; i < 20; i++) {
+      await tick(30_000);
+      actor.send({ type: 'ops.waiting' });
+      actor.send({ type: 'latency.sampled', latencyMs: 60 });
+      await settle(2);
+    }
+    expect(probe.calls).toHaveLength(1);
+    expect(qualityOf(actor)).toBe('excellent');
   });
 
   test('probe.now measures at once; no probe runs while offline', async () => {
@@ -142,6 +172,8 @@ describe('networkQuality model-based', () => {
         { type: 'network.info', rtt: 50, effectiveType: '4g', saveData: false },
         { type: 'network.info', rtt: 50, effectiveType: '2g' },
         { type: 'probe.now' },
+        { type: 'ops.waiting' },
+        ...latencies.map((latencyMs) => ({ type: 'latency.sampled', latencyMs }) as NetworkQualityEvent),
         ...latencies.map((output) => ({ type: 'xstate.done.actor.probe', output }) as unknown as NetworkQualityEvent),
         { type: 'xstate.error.actor.probe', error: 'probe failed' } as unknown as NetworkQualityEvent,
       ],
@@ -180,6 +212,11 @@ describe('networkQuality model-based', () => {
           'network.offline': async () => void actor.send({ type: 'network.offline' }),
           'network.info': async ({ event }) => void actor.send(event as NetworkQualityEvent),
           'probe.now': async () => void actor.send({ type: 'probe.now' }),
+          'ops.waiting': async () => void actor.send({ type: 'ops.waiting' }),
+          'latency.sampled': async ({ event }) => {
+            actor.send(event as NetworkQualityEvent);
+            await settle(2);
+          },
           ['xstate.done.actor.probe' as never]: async ({ event }: { event: { output: number } }) => {
             probe.open()[0]?.resolve(event.output);
             await settle(2);
@@ -205,5 +242,6 @@ describe('networkQuality model-based', () => {
     expect(unknown).toEqual([]);
     expect(missingStates).toEqual([]);
     expect(missingTransitions).toEqual([]);
-  });
+    // Near a thousand paths, each run for real: slow on a loaded 2-core machine.
+  }, 180_000);
 });

@@ -2,7 +2,7 @@ import { createActor, fromPromise, SimulatedClock, type SnapshotFrom } from 'xst
 import { createTestModel } from 'xstate/graph';
 import { batchMachine, type BatchOutput } from '../../machines/batch.machine.ts';
 import { queueMachine, type QueueEmitted, type QueueEvent, type QueueInput } from '../../machines/queue.machine.ts';
-import { DEFAULT_BATCH_CONFIG, type BatchConfig, type FailureKind, type Priority, type ReleaseBatchInput, type UploadResult } from '../../machines/types.ts';
+import { DEFAULT_ACK_ALLOWANCE_MS, DEFAULT_BATCH_CONFIG, DEFAULT_LATENCY_BUDGET, KEEPALIVE_BATCH_BYTES, type BatchConfig, type FailureKind, type Priority, type ReleaseBatchInput, type UploadResult } from '../../machines/types.ts';
 import { createDexieOutbox } from './dexieOutbox.ts';
 import { createFakeOutbox, type OutboxUnderTest } from './fakeOutbox.ts';
 import { afterExecutors, createCoverage, createFakeTransport, httpFailure, okResults, settle, toTestMachine, type TransportOptions } from './fakes.ts';
@@ -74,19 +74,22 @@ async function startQueue(options: Options = {}) {
 
 const ack = (i: { operations: { id: string }[] }): UploadResult => ({ ok: true, results: okResults(i.operations as never) });
 
-describe('queue machine: windows and priorities', () => {
+describe('queue machine: latency budget, idle gap and size', () => {
   test.each([
     ['poor', DEFAULT_BATCH_CONFIG.poor],
     ['good', DEFAULT_BATCH_CONFIG.good],
     ['excellent', DEFAULT_BATCH_CONFIG.excellent],
-  ] as const)('%s: the window closes on timeout (%o)', async (_, config) => {
+  ] as const)('%s: a paused stream goes timeoutMs (the idle gap) after its latest op', async (_, config) => {
     const q = await startQueue({ config, respond: ack });
     await q.enqueue('normal');
-    expect(q.state().value).toBe('collecting');
+    expect(q.state().value).toEqual({ collecting: 'streaming' });
+    await q.tick(Math.floor(config.timeoutMs / 2));
+    await q.enqueue('normal'); // the gap restarts from this op
     await q.tick(config.timeoutMs - 1);
     expect(q.transport.requests).toHaveLength(0);
     await q.tick(1);
     expect(q.transport.requests).toHaveLength(1);
+    expect(q.transport.requests[0]!.operations).toHaveLength(2);
     expect(q.state().value).toBe('idle');
     expect(q.emitted.map((e) => e.type)).toEqual(['batch.settled', 'queue.drained']);
   });
@@ -95,7 +98,7 @@ describe('queue machine: windows and priorities', () => {
     ['poor', DEFAULT_BATCH_CONFIG.poor],
     ['good', DEFAULT_BATCH_CONFIG.good],
     ['excellent', DEFAULT_BATCH_CONFIG.excellent],
-  ] as const)('%s: the window closes at once on size', async (_, config) => {
+  ] as const)('%s: the batch goes at once when size ops wait', async (_, config) => {
     const q = await startQueue({ config, respond: ack });
     for (let i = 0; i < config.size - 1; i += 1) await q.enqueue('normal');
     expect(q.transport.requests).toHaveLength(0);
@@ -122,41 +125,102 @@ describe('queue machine: windows and priorities', () => {
     expect(q.transport.requests[0]!.operations).toHaveLength(2);
   });
 
-  test("'high' shortens the open window to a quarter of timeoutMs, counted from its opening", async () => {
-    const q = await startQueue({ respond: ack }); // good: 5 s
-    await q.enqueue('normal');
-    await q.tick(1_000);
+  test('a steady stream goes when the OLDEST op\'s budget (less the ack allowance) runs out; later ops never restart it', async () => {
+    const q = await startQueue({ config: DEFAULT_BATCH_CONFIG.excellent, respond: ack });
+    const due = DEFAULT_LATENCY_BUDGET.high - DEFAULT_ACK_ALLOWANCE_MS; // 29 s
+    // A review every 4 s: shorter than the idle gap, so only the budget ends the batch.
     await q.enqueue('high');
-    await q.tick(249);
+    for (let at = 4_000; at < due; at += 4_000) {
+      await q.tick(4_000);
+      await q.enqueue('high');
+    }
     expect(q.transport.requests).toHaveLength(0);
-    await q.tick(1); // 1 250 ms after the window opened
+    await q.tick(due - q.clock.now() - 1);
+    expect(q.transport.requests).toHaveLength(0);
+    await q.tick(1);
     expect(q.transport.requests).toHaveLength(1);
-    // A high op that arrives after a quarter has passed closes the window at once (a zero delay).
-    await q.enqueue('normal');
-    await q.tick(2_000);
-    await q.enqueue('high');
-    await q.tick(0);
-    expect(q.transport.requests).toHaveLength(2);
+    expect(q.transport.requests[0]!.operations).toHaveLength(8);
   });
 
-  test("'low' alone waits 4× timeoutMs; a normal op brings the window back to 1×", async () => {
+  test('Sync Now (and endSession) send what waits at once', async () => {
     const q = await startQueue({ respond: ack });
-    await q.enqueue('low');
-    await q.tick(19_999);
-    expect(q.transport.requests).toHaveLength(0);
-    await q.tick(1);
-    expect(q.transport.requests).toHaveLength(1);
-
-    await q.enqueue('low');
-    await q.tick(3_000);
-    await q.enqueue('normal');
-    await q.tick(1_999);
-    expect(q.transport.requests).toHaveLength(1);
-    await q.tick(1);
-    expect(q.transport.requests).toHaveLength(2);
-    expect(q.transport.requests[1]!.operations).toHaveLength(2);
+    await q.enqueue('normal', 2);
+    await q.send({ type: 'sync.now' });
+    expect(q.transport.requests.map((r) => r.operations.length)).toEqual([2]);
   });
 
+  test("'low' ops ride a tighter op's budget; a tighter op brings the batch forward, a looser one never delays it", async () => {
+    // Size raised so only budgets decide here; the idle gap is never reached (ops every 8 s).
+    const config = { ...DEFAULT_BATCH_CONFIG.excellent, size: 100 };
+    const q = await startQueue({ config, respond: ack });
+    await q.enqueue('low');
+    expect(q.state().context.dueAt).toBe(DEFAULT_LATENCY_BUDGET.low - DEFAULT_ACK_ALLOWANCE_MS);
+    await q.tick(8_000);
+    await q.enqueue('normal');
+    const due = 8_000 + DEFAULT_LATENCY_BUDGET.normal - DEFAULT_ACK_ALLOWANCE_MS;
+    expect(q.state().context.dueAt).toBe(due);
+    for (const at of [16_000, 24_000, 32_000]) {
+      await q.tick(at - q.clock.now());
+      await q.enqueue('low');
+      expect(q.state().context.dueAt).toBe(due);
+    }
+    await q.tick(due - q.clock.now() - 1);
+    expect(q.transport.requests).toHaveLength(0);
+    await q.tick(1);
+    expect(q.transport.requests.map((r) => r.operations.length)).toEqual([5]);
+  });
+
+  test('ops enqueued while a batch is out keep their own budget for the next batch', async () => {
+    const config = { ...DEFAULT_BATCH_CONFIG.excellent, size: 100 }; // only budgets and gaps decide
+    const q = await startQueue({ config });
+    await q.enqueue('immediate');
+    await q.tick(3_000);
+    await q.enqueue('normal'); // enqueued at 3 s, during the batch
+    q.transport.open()[0]!.answer(ack(q.transport.open()[0]!));
+    await settle();
+    expect(q.state().value).toEqual({ collecting: 'streaming' });
+    expect(q.state().context.dueAt).toBe(3_000 + DEFAULT_LATENCY_BUDGET.normal - DEFAULT_ACK_ALLOWANCE_MS);
+    await q.tick(config.timeoutMs); // idle gap from the 3 s op
+    expect(q.transport.requests).toHaveLength(2);
+  });
+});
+
+describe('queue machine: the page hides', () => {
+  test('hiding sends what waits at once as keepalive batches within the keepalive limit; visible again batches as before', async () => {
+    const q = await startQueue({ config: DEFAULT_BATCH_CONFIG.excellent, respond: ack });
+    await q.enqueue('normal', 3);
+    expect(q.transport.requests).toHaveLength(0);
+    await q.send({ type: 'page.hidden' });
+    expect(q.transport.requests.map((r) => [r.operations.length, r.keepalive])).toEqual([[3, true]]);
+    expect(q.state().value).toBe('idle');
+    // Still hidden: a late write goes at once too.
+    await q.enqueue('normal');
+    expect(q.transport.requests.map((r) => r.keepalive)).toEqual([true, true]);
+    await q.send({ type: 'page.visible' });
+    await q.enqueue('normal');
+    expect(q.transport.requests).toHaveLength(2);
+    await q.tick(DEFAULT_BATCH_CONFIG.excellent.timeoutMs);
+    expect(q.transport.requests.map((r) => r.keepalive)).toEqual([true, true, false]);
+  });
+
+  test('a backlog larger than one keepalive request goes in several, each within KEEPALIVE_BATCH_BYTES', async () => {
+    // Backlog bound raised so bytes, not the op count, split this backlog.
+    const config = { ...DEFAULT_BATCH_CONFIG.excellent, maxBatchOps: 5_000 };
+    const q = await startQueue({ config, respond: ack });
+    await q.send({ type: 'network.changed', online: false });
+    await q.enqueue('normal', 1_500);
+    await q.send({ type: 'page.hidden' });
+    await q.send({ type: 'network.changed', online: true, config });
+    const settled = q.emitted.flatMap((e) => (e.type === 'batch.settled' ? [e.output] : []));
+    expect(settled.length).toBeGreaterThan(1);
+    expect(q.transport.requests.every((r) => r.keepalive)).toBe(true);
+    expect(Math.max(...settled.map((b) => b.bytes))).toBeLessThanOrEqual(KEEPALIVE_BATCH_BYTES);
+    expect(q.transport.requests.flatMap((r) => r.operations)).toHaveLength(1_500);
+    expect(q.state().value).toBe('idle');
+  });
+});
+
+describe('queue machine: backlog and other tabs', () => {
   test('backlog mode: batches grow to maxBatchOps when more than a window waits', async () => {
     const q = await startQueue({ pending: 600, config: DEFAULT_BATCH_CONFIG.good, respond: ack });
     await q.tick(0);
@@ -172,7 +236,7 @@ describe('queue machine: windows and priorities', () => {
     expect(q.state().value).toBe('idle');
     await q.outbox.setQueued(4);
     await q.send({ type: 'outbox.changed', pending: 4 });
-    expect(q.state().value).toBe('collecting');
+    expect(q.state().matches('collecting')).toBe(true);
   });
 });
 
@@ -266,7 +330,7 @@ describe('queue machine: failures', () => {
     const q = await startQueue({ config: DEFAULT_BATCH_CONFIG.poor, respond: (i) => (++calls === 1 ? httpFailure('fatal', { status: 413 }) : ack(i)) });
     await q.enqueue('normal', 4);
     expect(q.transport.requests).toHaveLength(1);
-    expect(q.state().value).toBe('collecting');
+    expect(q.state().matches('collecting')).toBe(true);
     expect(await q.outbox.counts()).toEqual({ queued: 1, inFlight: 0, dead: 3 });
     await q.tick(15_000);
     expect(q.state().value).toBe('idle');
@@ -467,6 +531,8 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
         { type: 'auth.expired' },
         { type: 'auth.refreshed' },
         { type: 'retry.rearm' },
+        { type: 'page.hidden' },
+        { type: 'page.visible' },
         { type: 'xstate.done.actor.retry-backoff', output: { attempt: 0, delayMs: 0, exhausted: false } },
         ...batchOutputs(s).map((output) => ({ type: 'xstate.done.actor.batch-b', output })),
       ] as never as Array<{ type: string }>;
@@ -474,21 +540,31 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
     const model = createTestModel(testMachine, { events: modelEvents as never });
     // createTestModel also offers a bare `{ type }` for every descriptor missing from the list above
     // (e.g. 'outbox.changed' while a batch is out); only delayed events may come bare.
-    const offered = (state: unknown, event: { type: string }) =>
-      event.type.startsWith('xstate.after.') || modelEvents(state).some((e) => JSON.stringify(e) === JSON.stringify(event));
+    // Of a collection's two timers, only the one due first fires in the real queue.
+    const budgetFirst = (s: Snap) => (s.context.dueAt ?? 0) < s.context.lastEnqueuedAt + s.context.config.timeoutMs;
+    const offered = (state: unknown, event: { type: string }) => {
+      if (event.type.startsWith('xstate.after.latencyBudget.')) return budgetFirst(state as Snap);
+      if (event.type.startsWith('xstate.after.idleGap.')) return !budgetFirst(state as Snap);
+      return event.type.startsWith('xstate.after.') || modelEvents(state).some((e) => JSON.stringify(e) === JSON.stringify(event));
+    };
     // The abstract state keeps only what decides the next step; the attempt count and the clock do not.
     const abstract = (s: Snap) => {
       const c = s.context;
-      return JSON.stringify([s.value, c.pending, c.inFlight ? c.flushAgain : null, s.matches('collecting') ? c.windowKind : null]);
+      // Which timer of a collection fires first (the model's clock stands at 0) decides its next step too.
+      const first = s.matches('collecting') ? (budgetFirst(s) ? 'budget' : 'idle gap') : null;
+      return JSON.stringify([s.value, c.pending, c.inFlight ? c.flushAgain : null, c.hidden, first]);
     };
     // A node per (state, kind of event, previous state value) reaches every transition without one per edge.
     const eventKey = (e: Record<string, unknown>) => {
       const output = e.output as BatchOutput | undefined;
       return JSON.stringify([e.type, e.priority, e.pending, e.online, output?.status, output?.failure?.kind]);
     };
+    // Budgets shorter than the storage timeout, so a timer the model did not pick (the budget or the
+    // idle gap, whichever is shorter in the real queue) fires harmlessly within the advance.
+    const budget = { high: 500, normal: 800, low: 3_000 };
     const inputs: QueueInput[] = [
-      { pending: 0, online: true, config, requestTimeoutMs, random: () => 0.5, newBatchId: () => 'b', now: () => 0 },
-      { pending: 0, online: false, config, requestTimeoutMs, random: () => 0.5, newBatchId: () => 'b', now: () => 0 },
+      { pending: 0, online: true, config, requestTimeoutMs, budget, ackAllowanceMs: 0, random: () => 0.5, newBatchId: () => 'b', now: () => 0 },
+      { pending: 0, online: false, config, requestTimeoutMs, budget, ackAllowanceMs: 0, random: () => 0.5, newBatchId: () => 'b', now: () => 0 },
     ];
     const paths = inputs.flatMap((input) =>
       model
@@ -589,6 +665,8 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
           'auth.expired': ({ event }) => send(event as QueueEvent),
           'auth.refreshed': ({ event }) => send(event as QueueEvent),
           'retry.rearm': ({ event }) => send(event as QueueEvent),
+          'page.hidden': ({ event }) => send(event as QueueEvent),
+          'page.visible': ({ event }) => send(event as QueueEvent),
           ['xstate.done.actor.retry-backoff' as never]: () => advance(actor.getSnapshot().context.retryDelayMs ?? 0),
           ['xstate.done.actor.batch-b' as never]: async ({ event }: { event: { output: BatchOutput } }) => {
             const expected = event.output;
@@ -658,9 +736,11 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
           },
           ...afterExecutors(
             machine,
-            () => {
+            (delay) => {
               const c = actor.getSnapshot().context;
-              return Math.max(0, c.windowOpenedAt + c.config.timeoutMs * { low: 4, normal: 1, high: 0.25 }[c.windowKind] - clock.now());
+              if (delay === 'idleGap') return Math.max(0, c.lastEnqueuedAt + c.config.timeoutMs - clock.now());
+              if (delay === 'latencyBudget') return Math.max(0, (c.dueAt ?? clock.now()) - clock.now());
+              throw new Error(`no executor for the delay ${String(delay)}`);
             },
             advance,
           ),
@@ -674,5 +754,6 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
     expect(unknown).toEqual([]);
     expect(missingStates).toEqual([]);
     expect(missingTransitions).toEqual([]);
-  });
+    // The page's visibility doubles the abstract states: several thousand paths, each run for real.
+  }, 300_000);
 });

@@ -71,7 +71,8 @@ export function createFakeFunction(): FakeFunction {
     },
     fetch: (async (_input: RequestInfo | URL, init?: RequestInit) => {
       const method = (init?.method ?? 'GET').toUpperCase();
-      // The latency probe's GET: the real function answers 405 at once.
+      // The latency probe's GET: the real function answers 204 at once.
+      if (method === 'GET' || method === 'HEAD') return new Response(null, { status: 204 });
       if (method !== 'POST') return jsonResponse(405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'POST only' } });
       const body = JSON.parse(String(init?.body)) as { batchId: string; operations: WireOperation[] };
       batches.push({ method, batchId: body.batchId, operations: body.operations });

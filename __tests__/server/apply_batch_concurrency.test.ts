@@ -96,4 +96,44 @@ describe('apply_batch: a resend racing the original request', () => {
     const [{ n }] = await admin<{ n: number }[]>`select count(*)::int as n from public.sync_ledger where op_id = any(${ids}::uuid[])`;
     expect(n).toBe(ops.length);
   });
+
+  // The review waits on the card's row lock held by the copy that deletes it; it must still get
+  // the ledger's answer (the recorded success), never CARD_DELETED for a review that applied.
+  test('review c then delete c, 3 to 8 copies at once for 20 rounds: every answer is the ledger\'s', async () => {
+    const pool = postgres(database!.url, { max: 8, onnotice: () => {} });
+    const hex = (round: number, n: number) => `${String(round).padStart(4, '0')}${String(n).padStart(8, '0')}`;
+    let disagreements = 0;
+    try {
+      for (let round = 0; round < 20; round++) {
+        const copies = 3 + (round % 6);
+        const card = `cc000000-0000-4000-8000-${hex(round, 0)}`;
+        await pool.begin((tx) => applyAsUser(tx, `bc000000-0000-4000-8000-${hex(round, 0)}`, [
+          { id: `0c000000-0000-4000-8000-${hex(round, 0)}`, seq: 0, type: 'CREATE_VERSE', payload: { verseCardId: card, reference: 'Ruth 1:16' } },
+        ]));
+        const ops = [
+          { id: `0c000000-0000-4000-8000-${hex(round, 1)}`, seq: 1, type: 'RECORD_REVIEW',
+            payload: { reviewId: `dc000000-0000-4000-8000-${hex(round, 1)}`, verseCardId: card, correct: true, reviewDate: '2026-02-01T00:00:00Z' } },
+          { id: `0c000000-0000-4000-8000-${hex(round, 2)}`, seq: 2, type: 'DELETE_VERSE', payload: { verseCardId: card } },
+        ];
+        const answers = await Promise.all(
+          Array.from({ length: copies }, (_, copy) =>
+            pool.begin((tx) => applyAsUser(tx, `bc000000-0000-4000-8000-${hex(round, copy + 1)}`, ops))),
+        );
+        const ledger = new Map(
+          (await admin<{ op_id: string; result: Result }[]>`
+            select op_id::text, result from public.sync_ledger where op_id = any(${ops.map((o) => o.id)}::uuid[])`).map((r) => [r.op_id, r.result]),
+        );
+        expect(ledger.size).toBe(2);
+        for (const answer of answers) {
+          expect(answer.results.map((r) => r.id)).toEqual(ops.map((o) => o.id));
+          for (const result of answer.results) if (JSON.stringify(result) !== JSON.stringify(ledger.get(result.id))) disagreements += 1;
+        }
+        const [{ reviews }] = await admin<{ reviews: number }[]>`select review_count as reviews from public.verse_cards where id = ${card}::uuid`;
+        expect(reviews).toBe(1);
+      }
+    } finally {
+      await pool.end({ timeout: 5 });
+    }
+    expect(disagreements).toBe(0);
+  }, 120_000);
 });

@@ -1,6 +1,11 @@
 // Dev controls: force the network (offline, poor, good, excellent) and make the server fail.
 import { useEffect, useState } from 'react';
+import { useSyncContext } from '../react/index.ts';
+import { plural } from './words.ts';
 import type { DemoDevice, NetworkMode } from './device.ts';
+
+/** Shown in a tab that does not upload: only the uploading tab's actors see the network. */
+export const FOLLOWER_NETWORK_MESSAGE = 'The tab that uploads decides the network: switch to it to force Offline, Poor, Good or Excellent. Its choice is shown here.';
 
 const MODES: Array<{ mode: NetworkMode; label: string }> = [
   { mode: 'auto', label: 'Auto' },
@@ -24,6 +29,8 @@ export function NetworkPanel({ device }: { device: DemoDevice }) {
   const [count, setCount] = useState(1);
   const [stats, setStats] = useState<Stats | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const { isLeader } = useSyncContext();
+  useEffect(() => device.onNetworkChange(setMode), [device]);
 
   useEffect(() => {
     let live = true;
@@ -43,10 +50,7 @@ export function NetworkPanel({ device }: { device: DemoDevice }) {
     };
   }, []);
 
-  const choose = (next: NetworkMode) => {
-    setMode(next);
-    device.setNetwork(next);
-  };
+  const choose = (next: NetworkMode) => device.setNetwork(next);
   const inject = async (fate: Fate) => {
     setError(null);
     const res = await fetch('/dev/faults', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fate, count }) });
@@ -57,17 +61,22 @@ export function NetworkPanel({ device }: { device: DemoDevice }) {
   return (
     <section className="panel" aria-labelledby="network-heading">
       <h2 id="network-heading">Network and server</h2>
-      <div role="radiogroup" aria-label="Network" className="row">
+      <div role="radiogroup" aria-label="Network" className="row" aria-disabled={!isLeader} aria-describedby={isLeader ? undefined : 'network-follower'}>
         {MODES.map(({ mode: m, label }) => (
-          <button key={m} type="button" role="radio" aria-checked={mode === m} onClick={() => choose(m)}>
+          <button key={m} type="button" role="radio" aria-checked={mode === m} onClick={() => choose(m)} disabled={!isLeader}>
             {label}
           </button>
         ))}
       </div>
+      {!isLeader && (
+        <p className="muted" id="network-follower" data-testid="network-follower">
+          {FOLLOWER_NETWORK_MESSAGE}
+        </p>
+      )}
       <div className="row" role="group" aria-label="Server faults">
         <label>
-          Next <input type="number" min={1} max={100} value={count} onChange={(e) => setCount(Number(e.target.value))} aria-label="Requests to fault" /> batch
-          requests:
+          Next <input type="number" min={1} max={100} value={count} onChange={(e) => setCount(Number(e.target.value))} aria-label="Requests to fault" />{' '}
+          {count === 1 ? 'batch request' : 'batch requests'}:
         </label>
         {FAULTS.map(({ fate, label }) => (
           <button key={fate} type="button" onClick={() => void inject(fate)}>
@@ -75,10 +84,10 @@ export function NetworkPanel({ device }: { device: DemoDevice }) {
           </button>
         ))}
       </div>
-      {error && <p role="alert">{error}</p>}
+      {error && <p role="alert" className="message message-error">{error}</p>}
       {stats && (
         <p className="muted" data-testid="function-stats">
-          Function: {stats.batchRequests} batch requests, {stats.otherRequests} probes, {stats.inFlight} in flight, {stats.faultsInjected} faults injected
+          Function: {plural(stats.batchRequests, 'batch request')}, {plural(stats.otherRequests, 'probe')}, {stats.inFlight} in flight, {plural(stats.faultsInjected, 'fault')} injected
           {stats.queued.length > 0 && ` (queued: ${stats.queued.map((q) => `${q.fate}×${q.remaining}`).join(', ')})`}
         </p>
       )}

@@ -1,108 +1,144 @@
-// The app's writes, one button each: add a verse, bulk-add 100, review, alias, delete, profile.
+// The app's writes: add a verse (asking first when the device already has it), add 100 real
+// verses from the bundled sample, and the profile form, filled from the local profile.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useState, type FormEvent } from 'react';
+import { canonicalName, parseReference } from '../../supabase/functions/_shared/reference.ts';
 import type { DemoDevice } from './device.ts';
+import { attempt, OutcomeMessage, type Outcome } from './Message.tsx';
 
-const BULK = 100;
+export const BULK = 100;
+/** What the form shows before the person has saved a goal (the server's default too). */
+const DEFAULT_GOAL = 10;
 
-export function VerseActions({ device }: { device: DemoDevice }) {
+/** One spelling per verse ("jn 3:16" and "John 3:16" are the same card); unknown input as typed. */
+export function referenceKey(reference: string): string {
+  const parsed = parseReference(reference);
+  return parsed ? canonicalName(parsed.start, parsed.end, parsed.wholeChapters) : reference.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+type SampleVerse = { reference: string; text: string };
+
+let sample: Promise<SampleVerse[]> | undefined;
+/** The bundled sample's verses (GET /dev/sample), fetched once. */
+function loadSample(): Promise<SampleVerse[]> {
+  sample ??= fetch('/dev/sample').then(async (res) => {
+    if (!res.ok) throw new Error(`GET /dev/sample answered ${res.status}`);
+    return ((await res.json()) as { verses: SampleVerse[] }).verses;
+  });
+  sample.catch(() => (sample = undefined));
+  return sample;
+}
+
+export function AddVerses({ device }: { device: DemoDevice }) {
   const { db, data, userId } = device;
   const [reference, setReference] = useState('John 3:16');
-  const [alias, setAlias] = useState('love');
-  const [displayName, setDisplayName] = useState('');
-  const [dailyGoal, setDailyGoal] = useState(10);
-  const [message, setMessage] = useState<string | null>(null);
-  const cards = useLiveQuery(
-    async () => (await db.verseCards.where('userId').equals(userId).toArray()).filter((c) => !c.deletedAt).sort((a, b) => b.createdAt.localeCompare(a.createdAt)),
-    [db, userId],
-    [],
-  );
-  const profile = useLiveQuery(() => db.profile.get(userId), [db, userId]);
-  // The text each shown card reads: its own, else the catalogue verse's (from the ESV once synced).
-  const verses = useLiveQuery(async () => new Map((await db.verses.bulkGet(cards.slice(0, 8).map((c) => c.verseId))).flatMap((v) => (v ? [[v.id, v] as const] : []))), [db, cards]);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const [duplicate, setDuplicate] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
 
-  // Every write returns at once; a refusal (bad input) is shown, never thrown at the user.
-  const run = (label: string, write: () => Promise<unknown>) => async () => {
-    try {
-      await write();
-      setMessage(label);
-    } catch (e) {
-      setMessage(`${label} failed: ${(e as Error).message}`);
+  const liveReferences = async () => new Set((await db.verseCards.where('userId').equals(userId).toArray()).filter((c) => !c.deletedAt).map((c) => referenceKey(c.reference)));
+
+  const add = async (ref: string, second: boolean) => {
+    setDuplicate(null);
+    setOutcome(await attempt(second ? `Added a second card for ${ref}` : `Added ${ref}`, `${ref} was not added`, () => data.addVerseCard(ref)));
+  };
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const ref = reference.trim();
+    if ((await liveReferences()).has(referenceKey(ref))) {
+      setOutcome(null);
+      setDuplicate(ref);
+      return;
     }
+    await add(ref, false);
   };
-  const addVerse = (event: FormEvent) => {
-    event.preventDefault();
-    void run(`Added ${reference}`, () => data.addVerseCard(reference))();
-  };
-  const bulkAdd = run(`Added ${BULK} verses`, () => {
-    const stamp = Date.now().toString(36);
-    return data.addVerseCards(Array.from({ length: BULK }, (_, i) => ({ reference: `Psalm 119:${i + 1}`, customText: `bulk ${stamp} #${i + 1}` })));
-  });
-  const saveProfile = (event: FormEvent) => {
-    event.preventDefault();
-    void run('Profile saved', () => data.updateProfile({ ...(displayName.trim() ? { displayName } : {}), dailyGoal }))();
+  const bulkAdd = async () => {
+    setBusy(true);
+    setDuplicate(null);
+    try {
+      const have = await liveReferences();
+      const fresh = (await loadSample()).filter((v) => !have.has(referenceKey(v.reference))).slice(0, BULK);
+      if (fresh.length === 0) {
+        setOutcome({ ok: false, text: 'Every verse of the bundled sample is on this device already: delete some cards first.' });
+        return;
+      }
+      const short = fresh.length < BULK ? ` (the sample has no more verses this device lacks)` : '';
+      setOutcome(await attempt(`Added ${fresh.length} verses from the sample, ${fresh[0].reference} to ${fresh[fresh.length - 1].reference}${short}`, 'The verses were not added', () => data.addVerseCards(fresh.map((v) => ({ reference: v.reference })))));
+    } catch (e) {
+      setOutcome({ ok: false, text: `The sample could not be read: ${(e as Error).message}` });
+    } finally {
+      setBusy(false);
+    }
   };
 
   return (
-    <section className="panel" aria-labelledby="verses-heading">
-      <h2 id="verses-heading">Verses</h2>
-      <form onSubmit={addVerse} className="row">
+    <>
+      <form onSubmit={(e) => void submit(e)} className="row">
         <label>
           Reference <input value={reference} onChange={(e) => setReference(e.target.value)} name="reference" />
         </label>
         <button type="submit">Add verse</button>
-        <button type="button" onClick={bulkAdd}>
+        <button type="button" onClick={() => void bulkAdd()} disabled={busy}>
           Add {BULK} verses
         </button>
       </form>
-      <form onSubmit={saveProfile} className="row">
-        <label>
-          Display name <input value={displayName} onChange={(e) => setDisplayName(e.target.value)} placeholder={profile?.displayName ?? ''} />
-        </label>
-        <label>
-          Daily goal <input type="number" min={1} max={1000} value={dailyGoal} onChange={(e) => setDailyGoal(Number(e.target.value))} />
-        </label>
-        <button type="submit">Save profile</button>
-      </form>
-      <p className="row">
-        <label>
-          Alias for the buttons below <input value={alias} onChange={(e) => setAlias(e.target.value)} />
-        </label>
-      </p>
-      {message && <p role="status" className="message">{message}</p>}
-      <p aria-live="polite">
-        <strong data-testid="card-count">{cards.length}</strong> verse cards on this device
-      </p>
-      <ul className="cards" aria-label="Verse cards">
-        {cards.slice(0, 8).map((card) => (
-          <li key={card.id}>
-            <span>
-              {card.reference} {card.syncedAt ? '✓ synced' : '… local'} · {card.reviewCount} reviews
-              <VerseText custom={card.customText} verse={verses?.get(card.verseId)} />
-            </span>
-            <button type="button" onClick={run(`Reviewed ${card.reference}`, () => data.recordReview(card.id, true))} aria-label={`Review ${card.reference} correct`}>
-              Review ✓
-            </button>
-            <button type="button" onClick={run(`Reviewed ${card.reference}`, () => data.recordReview(card.id, false))} aria-label={`Review ${card.reference} missed`}>
-              Review ✗
-            </button>
-            <button type="button" onClick={run(`Alias added to ${card.reference}`, () => data.createAlias(card.id, alias))} aria-label={`Add alias to ${card.reference}`}>
-              Alias
-            </button>
-            <button type="button" onClick={run(`Deleted ${card.reference}`, () => data.deleteVerse(card.id))} aria-label={`Delete ${card.reference}`}>
-              Delete
-            </button>
-          </li>
-        ))}
-      </ul>
-      {cards.length > 8 && <p className="muted">…and {cards.length - 8} more</p>}
-    </section>
+      {duplicate && (
+        <div className="confirm row" role="group" aria-label="Add a second card?">
+          <span>This device already has a card for {duplicate}. Add a second card for it?</span>
+          <button type="button" onClick={() => void add(duplicate, true)}>
+            Add a second card
+          </button>
+          <button type="button" onClick={() => setDuplicate(null)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      <OutcomeMessage outcome={outcome} />
+    </>
   );
 }
 
-function VerseText({ custom, verse }: { custom?: string; verse?: { text?: string; textPending?: boolean } }) {
-  if (custom) return <q className="verse-text">{custom}</q>;
-  if (verse?.text) return <q className="verse-text" data-testid="verse-text">{verse.text}</q>;
-  if (verse?.textPending) return <span className="muted"> · text on its way</span>;
-  return null;
+type Draft = { displayName?: string; dailyGoal?: string };
+
+/** The profile as saved on this device, kept in step by a live query; saving sends only the fields changed here. */
+export function ProfileForm({ device }: { device: DemoDevice }) {
+  const { db, data, userId } = device;
+  const profile = useLiveQuery(() => db.profile.get(userId), [db, userId]);
+  const [draft, setDraft] = useState<Draft>({});
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+
+  const savedName = profile?.displayName ?? '';
+  const savedGoal = profile?.dailyGoal;
+  const name = draft.displayName ?? savedName;
+  const goal = draft.dailyGoal ?? String(savedGoal ?? DEFAULT_GOAL);
+
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    const patch: { displayName?: string; dailyGoal?: number } = {};
+    if (draft.displayName !== undefined && draft.displayName.trim() !== savedName) patch.displayName = draft.displayName;
+    if (draft.dailyGoal !== undefined && Number(draft.dailyGoal) !== savedGoal) patch.dailyGoal = Number(draft.dailyGoal);
+    if (Object.keys(patch).length === 0) {
+      setOutcome({ ok: true, text: 'Nothing to save: the profile already says this' });
+      return;
+    }
+    const result = await attempt(`Profile saved (${Object.keys(patch).map((k) => (k === 'dailyGoal' ? 'daily goal' : 'display name')).join(' and ')})`, 'The profile was not saved', () => data.updateProfile(patch));
+    setOutcome(result);
+    if (result.ok) setDraft({});
+  };
+
+  return (
+    <>
+      <form onSubmit={(e) => void save(e)} className="row" aria-label="Profile">
+        <label>
+          Display name <input value={name} onChange={(e) => setDraft((d) => ({ ...d, displayName: e.target.value }))} placeholder="not set" />
+        </label>
+        <label>
+          Daily goal <input type="number" min={1} max={1000} value={goal} onChange={(e) => setDraft((d) => ({ ...d, dailyGoal: e.target.value }))} />
+        </label>
+        <button type="submit">Save profile</button>
+        {profile === undefined ? <span className="muted">not saved yet</span> : profile.syncedAt ? <span className="muted">synced</span> : <span className="muted">saved here, not yet synced</span>}
+      </form>
+      <OutcomeMessage outcome={outcome} />
+    </>
+  );
 }

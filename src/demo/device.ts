@@ -15,24 +15,30 @@ export const FORCED_RTT: Record<Quality, number> = { excellent: 30, good: 250, p
 
 export type NetworkMode = 'auto' | 'offline' | Quality;
 
-// The panel's choice lives as long as the tab: a reload keeps what the developer forced.
-const NETWORK_KEY = 'verses-sync-demo:network';
+// The panel's choice is the browser's, per user: the uploading tab makes it, every tab of the
+// user shows it (a follower's panel is read-only), a reload keeps it, and a tab that takes over
+// uploading applies it.
+const networkKey = (userId: string) => `verses-sync-demo:network:${userId}`;
 const NETWORK_MODES: readonly NetworkMode[] = ['auto', 'offline', 'poor', 'good', 'excellent'];
 
-function rememberedNetwork(): NetworkMode {
-  const stored = sessionStorage.getItem(NETWORK_KEY) as NetworkMode | null;
+function rememberedNetwork(userId: string): NetworkMode {
+  const stored = localStorage.getItem(networkKey(userId)) as NetworkMode | null;
   return stored && NETWORK_MODES.includes(stored) ? stored : 'auto';
 }
+
+const forcedQuality = (mode: NetworkMode): Quality | null => (mode === 'auto' || mode === 'offline' ? null : mode);
 
 export type DemoDevice = {
   db: VersesDb;
   data: DataService;
   service: BatchSyncService;
   userId: string;
-  /** What the dev panel forces now ('auto' unless this tab chose otherwise, reloads included). */
+  /** What the dev panel forces now ('auto' unless the uploading tab chose otherwise, reloads included). */
   readonly network: NetworkMode;
-  /** Forces the network as the dev panel says; 'auto' gives it back to the browser and the probe. */
+  /** Forces the network as the dev panel says (the uploading tab only); 'auto' gives it back to the browser and the probe. */
   setNetwork(mode: NetworkMode): void;
+  /** Calls `listener` when the choice changes here or in another tab; returns the unsubscribe. */
+  onNetworkChange(listener: (mode: NetworkMode) => void): () => void;
   close(): Promise<void>;
 };
 
@@ -51,8 +57,8 @@ export async function openDemoDevice(options: {
   const db = createVersesDb(`verses-sync-demo-${userId}`);
   const client = createSupabaseClient({ url: window.location.origin, anonKey: options.anonKey, accessToken: () => session.accessToken() });
   const probe = createLatencyProbe(client);
-  const remembered = rememberedNetwork();
-  let forced: Quality | null = remembered === 'auto' || remembered === 'offline' ? null : remembered;
+  const remembered = rememberedNetwork(userId);
+  let forced = forcedQuality(remembered);
   const service = new BatchSyncService({
     db,
     client,
@@ -67,8 +73,8 @@ export async function openDemoDevice(options: {
   });
   const data = createDataService({ db, getUserId: () => userId, onEnqueued: service.notifyEnqueued });
   let network: NetworkMode = remembered;
-  // The panel's choice reaches the actors only in the uploading tab; a follower keeps it
-  // and applies it when it takes over.
+  const networkListeners = new Set<(mode: NetworkMode) => void>();
+  // The choice reaches the actors only in the uploading tab.
   const apply = (mode: NetworkMode) => {
     if (!service.isLeader) return;
     if (mode === 'offline') {
@@ -79,10 +85,24 @@ export async function openDemoDevice(options: {
     if (forced) service.updateConnection({ rtt: FORCED_RTT[forced], effectiveType: '4g', saveData: false });
     else service.actor.send({ type: 'probe.now' });
   };
+  const adopt = (mode: NetworkMode) => {
+    network = mode;
+    if (mode !== 'offline') forced = forcedQuality(mode);
+    for (const listener of [...networkListeners]) listener(mode);
+  };
+  // Another tab of this user changed the choice: show it here (and apply it, should this tab upload).
+  const onStorage = (event: StorageEvent) => {
+    if (event.key !== networkKey(userId)) return;
+    adopt(rememberedNetwork(userId));
+    apply(network);
+  };
+  window.addEventListener('storage', onStorage);
   // Also in 'auto': the actors restore the snapshot the previous leader saved, which may hold
   // that tab's forced 'offline', and nothing else would tell them the browser is online.
   const stopListening = service.onLeadershipChange((isLeader) => {
-    if (isLeader) apply(network);
+    if (!isLeader) return;
+    adopt(rememberedNetwork(userId));
+    apply(network);
   });
   await service.start();
   const device: DemoDevice = {
@@ -94,13 +114,17 @@ export async function openDemoDevice(options: {
       return network;
     },
     setNetwork(mode) {
-      network = mode;
-      sessionStorage.setItem(NETWORK_KEY, mode);
-      if (mode !== 'offline') forced = mode === 'auto' ? null : mode;
+      localStorage.setItem(networkKey(userId), mode);
+      adopt(mode);
       apply(mode);
+    },
+    onNetworkChange(listener) {
+      networkListeners.add(listener);
+      return () => networkListeners.delete(listener);
     },
     close() {
       stopListening();
+      window.removeEventListener('storage', onStorage);
       closing = closing.then(async () => {
         await service.stop();
         db.close();

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { startStack, type Stack, type StackOptions } from '../stack/index.ts';
 import { REPO_ROOT } from '../stack/migrate.ts';
-import { createDevEndpoints, withDevEndpoints } from './devEndpoints.ts';
+import { createDevEndpoints, withDevEndpoints, type DevUser } from './devEndpoints.ts';
 import { createFaultInjector, type FaultInjector } from './faults.ts';
 import { serveStatic } from './staticFiles.ts';
 
@@ -34,6 +34,8 @@ export type DemoOptions = Omit<StackOptions, 'wrapFunction' | 'fallback'> & {
   /** Where the built page is (built there first unless `build` is false). */
   outDir?: string;
   build?: boolean;
+  /** The dev users the page offers (default DEV_USERS); tests give each test its own. */
+  users?: readonly DevUser[];
 };
 
 export type Demo = {
@@ -46,7 +48,7 @@ export type Demo = {
 
 /** Builds the page, starts the stack and serves the page and dev endpoints beside the function. */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const { outDir = DEMO_OUT_DIR, build = true, ...stackOptions } = options;
+  const { outDir = DEMO_OUT_DIR, build = true, users, ...stackOptions } = options;
   const log = options.log ?? (() => {});
   const faults = createFaultInjector();
   const page = serveStatic(outDir);
@@ -68,6 +70,6 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
   if (stackResult.status === 'rejected') throw stackResult.reason;
   const stack = stackResult.value;
-  dev = createDevEndpoints({ jwtSecret: stack.jwtSecret, anonKey: stack.anonKey, faults });
+  dev = createDevEndpoints({ jwtSecret: stack.jwtSecret, anonKey: stack.anonKey, faults, users });
   return { url: `${stack.url}/`, stack, faults, stop: () => stack.stop() };
 }

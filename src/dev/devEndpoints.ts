@@ -1,8 +1,9 @@
 // Endpoints only the local stack serves (never the function): the dev users and their tokens,
-// the fault panel and request counts. Everything under /dev/.
+// the fault panel and request counts, the bundled sample's references. Everything under /dev/.
 import { signAccessToken } from '../stack/tokens.ts';
 import type { WebHandler } from '../stack/http.ts';
 import type { Fate, FaultInjector } from './faults.ts';
+import { sampleVerses } from './sample.ts';
 
 export type DevUser = { id: string; name: string };
 
@@ -42,6 +43,8 @@ export function createDevEndpoints(options: DevEndpointsOptions): (req: Request)
         const accessToken = await signAccessToken({ userId: id!, secret: options.jwtSecret, expiresIn: lifetime });
         return json(200, { access_token: accessToken, expires_at: Math.floor(Date.now() / 1000) + lifetime, user: { id } });
       }
+      case 'GET /dev/sample':
+        return json(200, { verses: sampleVerses() });
       case 'GET /dev/faults':
       case 'GET /dev/stats':
         return json(200, options.faults.stats());

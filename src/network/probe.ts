@@ -1,4 +1,4 @@
-// The latency probe: one cheap round trip to the function (a GET it answers 405 at once,
+// The latency probe: one cheap round trip to the function (a GET it answers 204 at once,
 // before any auth or database work). Any HTTP answer is a sample; no answer is a failure.
 import { FunctionsFetchError, FunctionsRelayError, type SupabaseClient } from '@supabase/supabase-js';
 

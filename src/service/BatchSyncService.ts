@@ -26,6 +26,7 @@ import {
 import { browserLocks, requestLeadership, type Leadership, type LockManagerLike } from '../leader/index.ts';
 import { browserNetworkEvents, type NetworkEventSources } from '../network/browser.ts';
 import { createLatencyProbe } from '../network/probe.ts';
+import { browserPageEvents, type PageEventSources } from '../transport/pageEvents.ts';
 import { createTransport } from '../transport/transport.ts';
 
 export type SyncState = {
@@ -75,10 +76,19 @@ export type BatchSyncServiceOptions = {
   getUserId: () => string | undefined;
   /** Renews the session after a 401; resolves false when nobody is signed in. */
   refreshSession?: () => Promise<boolean>;
-  /** Measures a round trip to the server in ms (default: a GET to the function). */
+  /**
+   * Measures a round trip to the server in ms (default: a GET to the function, and the batches' own
+   * round trips). A probe given here is the only estimate: batches are then not sampled, so a test
+   * or a bench can hold the connection at one quality.
+   */
   probeLatency?: () => Promise<number>;
   /** Online/offline and connection estimates (default: the browser's, when there is a window). */
   networkEvents?: NetworkEventSources | 'none';
+  /**
+   * Where 'hidden', 'frozen' and 'closing' come from (the browser's document and window by default):
+   * then what waits is sent at once, with fetch keepalive.
+   */
+  pageEvents?: PageEventSources | 'none';
   online?: boolean;
   connection?: ConnectionInfo;
   network?: SyncInput['network'];
@@ -123,6 +133,8 @@ const RECOUNT_MIN_MS = 100;
 /** Longest a snapshot change waits before it is saved (a reload resumes from the last save). */
 const PERSIST_MS = 250;
 const LATENCY_SAMPLES = 2000;
+/** A batch this small is answered in about one round trip, so its time is a network estimate. */
+const SAMPLE_MAX_OPS = 20;
 
 type QueueRef = AnyActorRef & { getSnapshot(): { context: QueueContext; matches(v: string): boolean; hasTag(t: string): boolean } };
 
@@ -353,6 +365,14 @@ export class BatchSyncService {
     return settled;
   }
 
+  /**
+   * The app's study session (or any burst of work) ended: send what waits now rather than at its
+   * budget, e.g. when the user leaves the review screen.
+   */
+  endSession(): void {
+    this.actor.send({ type: 'sync.now' });
+  }
+
   /** Cuts a running backoff short: failed batches' ops are retried now. */
   retryFailedBatches(): void {
     this.actor.send({ type: 'sync.now' });
@@ -468,6 +488,7 @@ export class BatchSyncService {
     const { db, getUserId } = this.options;
     const transport = createTransport({ client: this.options.client, timeoutMs: this.options.requestTimeoutMs });
     const probe = this.options.probeLatency ?? createLatencyProbe(this.options.client);
+    const sampleBatches = this.options.probeLatency === undefined;
     const sources = this.options.networkEvents;
     const batch = batchMachine.provide({
       actors: {
@@ -480,7 +501,16 @@ export class BatchSyncService {
           }
           return claimed;
         }),
-        uploadBatch: fromPromise(({ input, signal }: { input: UploadBatchInput; signal: AbortSignal }) => transport.upload(input, signal)),
+        uploadBatch: fromPromise(async ({ input, signal }: { input: UploadBatchInput; signal: AbortSignal }) => {
+          const started = performance.now();
+          const result = await transport.upload(input, signal);
+          // The network estimate comes from the batches themselves, so no request is made only to measure.
+          const answered = result.ok || result.failure.status !== undefined;
+          if (sampleBatches && answered && !input.keepalive && input.operations.length <= SAMPLE_MAX_OPS) {
+            this.root?.send({ type: 'latency.sampled', latencyMs: Math.round(performance.now() - started) });
+          }
+          return result;
+        }),
         recordResults: fromPromise(async ({ input }: { input: RecordResultsInput }) => {
           const outcome = await recordResults(db, input, { history: this.options.history });
           const now = Date.now();
@@ -507,6 +537,7 @@ export class BatchSyncService {
         }),
         refreshSession: fromPromise(() => (this.options.refreshSession ? this.options.refreshSession() : Promise.resolve(false))),
         networkEvents: sources === 'none' ? fromCallback(() => undefined) : browserNetworkEvents(sources),
+        pageEvents: this.options.pageEvents === 'none' ? fromCallback(() => undefined) : browserPageEvents(this.options.pageEvents),
       },
     });
   }

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from './migrate.ts';
 
-export type DenoFunction = { origin: string; stop(): Promise<void> };
+export type DenoFunction = { origin: string; pid: number | undefined; stop(): Promise<void> };
 
 export type DenoFunctionOptions = {
   name: string;
@@ -68,7 +68,16 @@ export async function startDenoFunction(options: DenoFunctionOptions): Promise<D
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   let exited: number | null = null;
-  const exit = new Promise<void>((resolve) => child.once('exit', (code) => { exited = code ?? -1; resolve(); }));
+  // However this process ends (an uncaught error included), the child ends with it.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exited = code ?? -1;
+      process.removeListener('exit', killChild);
+      resolve();
+    }),
+  );
 
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
@@ -88,6 +97,7 @@ export async function startDenoFunction(options: DenoFunctionOptions): Promise<D
   }
   return {
     origin,
+    pid: child.pid,
     async stop() {
       if (exited !== null) return;
       child.kill('SIGTERM');

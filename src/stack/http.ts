@@ -1,21 +1,75 @@
-// Node's http server speaking the web Request/Response a Deno.serve handler expects.
+// Node's http server speaking the web Request/Response a Deno.serve handler expects. It
+// survives any request: a Host it cannot parse, a body the handler stops reading, a header
+// block too large for Node's parser; each gets a JSON answer and the server keeps serving.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
+import type { AddressInfo, Socket } from 'node:net';
 
 export type WebHandler = (req: Request) => Promise<Response>;
 
-function toWebRequest(req: http.IncomingMessage): Request {
+// A handler that stops reading (a 413) gets the rest discarded, not the socket destroyed, so
+// its answer reaches the client; past this many bytes the connection is closed instead.
+const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
+
+function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+// The request body as a web stream that pauses Node's stream when the reader is slow and,
+// when the reader cancels, discards the rest instead of resetting the connection.
+function bodyOf(req: http.IncomingMessage): ReadableStream<Uint8Array> {
+  let open = true;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on('data', (chunk: Buffer) => {
+          if (!open) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.once('end', () => {
+          if (open) controller.close();
+          open = false;
+        });
+        req.once('error', (error) => {
+          if (open) controller.error(error);
+          open = false;
+        });
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        open = false;
+        let discarded = 0;
+        req.on('data', (chunk: Buffer) => {
+          discarded += chunk.byteLength;
+          if (discarded > MAX_DISCARDED_BYTES) req.socket.destroy();
+        });
+        req.resume();
+      },
+    },
+    { highWaterMark: 4 },
+  );
+}
+
+// The URL comes from the address the server listens on, never from the Host header, which
+// the client controls (`Host: [` would make it unparsable); the header itself is passed on.
+function toWebRequest(req: http.IncomingMessage, origin: string): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) value.forEach((v) => headers.append(name, v));
-    else if (value !== undefined) headers.set(name, value);
+    try {
+      if (Array.isArray(value)) value.forEach((v) => headers.append(name, v));
+      else if (value !== undefined) headers.set(name, value);
+    } catch {
+      // A header value the fetch API refuses is dropped, not fatal.
+    }
   }
+  const path = req.url?.startsWith('/') ? req.url : '/';
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-  return new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, {
+  return new Request(new URL(path, origin), {
     method: req.method,
     headers,
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+    body: hasBody ? bodyOf(req) : undefined,
     duplex: 'half',
   } as RequestInit);
 }
@@ -32,14 +86,28 @@ export type NodeServer = { port: number; url: string; close(): Promise<void> };
 
 /** Serves a web handler on 127.0.0.1; port 0 picks a free one. */
 export async function serveWebHandler(handler: WebHandler, port = 0, host = '127.0.0.1'): Promise<NodeServer> {
+  let origin = `http://${host}`;
   const server = http.createServer((req, res) => {
-    handler(toWebRequest(req))
+    Promise.resolve()
+      .then(() => handler(toWebRequest(req, origin)))
       .then((response) => sendWebResponse(res, response))
       .catch((error) => {
         console.error('verses-sync stack: handler failed', error);
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'SERVER_ERROR', message: 'unexpected error in the local stack' } }));
+        res.end(errorBody('SERVER_ERROR', 'unexpected error in the local stack'));
       });
+  });
+  // What Node's parser refuses before any handler runs still gets a JSON answer.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const [status, text, code, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'HEADER_TOO_LARGE', 'request headers are too large; send the session access token only']
+        : [400, 'Bad Request', 'BAD_REQUEST', 'the request could not be parsed as HTTP'];
+    const body = errorBody(code, message);
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -47,9 +115,10 @@ export async function serveWebHandler(handler: WebHandler, port = 0, host = '127
     server.listen(port, host, () => resolve());
   });
   const actual = (server.address() as AddressInfo).port;
+  origin = `http://${host}:${actual}`;
   return {
     port: actual,
-    url: `http://${host}:${actual}`,
+    url: origin,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -58,13 +127,16 @@ export async function serveWebHandler(handler: WebHandler, port = 0, host = '127
   };
 }
 
+// Hop-by-hop headers belong to one connection (RFC 9110 §7.6.1): the proxy never forwards them.
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'proxy-authorization', 'host', 'content-length'];
+
 /** A handler that forwards every request to another origin, keeping path and query. */
 export function proxyTo(origin: string): WebHandler {
   return async (req) => {
     const url = new URL(req.url);
     const headers = new Headers(req.headers);
+    for (const name of HOP_BY_HOP) headers.delete(name);
     headers.set('accept-encoding', 'identity');
-    headers.delete('host');
     const upstream = await fetch(`${origin}${url.pathname}${url.search}`, {
       method: req.method,
       headers,

@@ -59,6 +59,8 @@ export type Stack = {
   esvServer?: EsvServer;
   /** What the function was given to reach the ESV. */
   esv?: EsvConfig;
+  /** The Deno child's process id (runtime 'deno'). */
+  functionPid?: number;
   tokenFor(userId: string, options?: Omit<TokenOptions, 'userId' | 'secret'>): Promise<string>;
   stop(): Promise<void>;
 };
@@ -119,6 +121,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const pool = database.kind === 'pglite' ? 2 : 8;
     const { multiplexedSession } = database;
     let handler: WebHandler;
+    let functionPid: number | undefined;
     if (runtime === 'deno') {
       const fn = await startDenoFunction({
         name: 'verse-operations',
@@ -132,6 +135,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         log,
       });
       stops.push(() => fn.stop());
+      functionPid = fn.pid;
       handler = proxyTo(fn.origin);
     } else {
       const store = createBatchStore(database.url, { maxConnections: pool, multiplexedSession });
@@ -154,6 +158,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       sql,
       esvServer,
       esv,
+      functionPid,
       tokenFor: (userId, tokenOptions) => signAccessToken({ ...tokenOptions, userId, secret: jwtSecret }),
       stop,
     };

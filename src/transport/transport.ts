@@ -67,14 +67,58 @@ function checkResults(data: unknown, input: UploadBatchInput): OperationResult[]
   return results;
 }
 
+type FunctionsInternals = { url?: unknown; headers?: unknown; fetch?: unknown };
+
+/**
+ * POSTs `body` to the function with fetch keepalive, so the request outlives a closing page.
+ * functions.invoke has no keepalive option, so this uses the functions client's own URL, headers
+ * and authenticated fetch (which adds the apikey and the user's token), as invoke does.
+ */
+async function postKeepalive(client: SupabaseClient, functionName: string, body: string): Promise<Response> {
+  const functions = client.functions as unknown as FunctionsInternals;
+  if (typeof functions.url !== 'string' || typeof functions.fetch !== 'function') {
+    throw new Error('this supabase-js version hides its functions client; keepalive requests cannot be sent');
+  }
+  const send = functions.fetch as typeof fetch;
+  return send(`${functions.url}/${functionName}`, {
+    method: 'POST',
+    headers: { ...(functions.headers as Record<string, string> | undefined), 'Content-Type': 'application/json' },
+    body,
+    keepalive: true,
+  });
+}
+
+async function readKeepaliveAnswer(response: Response, input: UploadBatchInput, now: number): Promise<UploadResult> {
+  if (!response.ok) return { ok: false, failure: await classifyHttpError(response, now) };
+  let data: unknown;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  const results = checkResults(data, input);
+  if (typeof results === 'string') return { ok: false, failure: { kind: 'server', message: results, status: response.status } };
+  return { ok: true, results };
+}
+
 /** The supabase-js transport: `functions.invoke('verse-operations', apply_batch)`. */
 export function createTransport(options: TransportOptions): Transport {
   const functionName = options.functionName ?? 'verse-operations';
   const now = options.now ?? Date.now;
   return {
     async upload(input, signal) {
+      const body = { action: 'apply_batch', batchId: input.batchId, operations: input.operations };
+      if (input.keepalive) {
+        // No abort signal: the request must go on after the page (and its actors) stop. If the
+        // batch times out meanwhile its ops are sent again, and the server's ledger applies them once.
+        try {
+          return await readKeepaliveAnswer(await postKeepalive(options.client, functionName, JSON.stringify(body)), input, now());
+        } catch (error) {
+          return { ok: false, failure: { kind: 'network', message: `network error: ${(error as Error)?.message ?? String(error)}` } };
+        }
+      }
       const { data, error } = await options.client.functions.invoke(functionName, {
-        body: { action: 'apply_batch', batchId: input.batchId, operations: input.operations },
+        body,
         signal,
         timeout: options.timeoutMs,
       });

@@ -1,7 +1,7 @@
 -- apply_batch is exactly-once: a replayed operation id returns the recorded result and
 -- changes nothing; another user's reuse of an operation id is refused and writes nothing.
 begin;
-select plan(27);
+select plan(30);
 
 create temp table batches (name text primary key, body jsonb not null);
 grant all on batches to authenticated;
@@ -102,7 +102,7 @@ select is((select body ->> 'batchId' from batches where name = 'reversed'), 'b00
 select is((select count(*)::int from public.sync_ledger where batch_id <> 'b0000000-0000-4000-8000-000000000001'), 0,
   'replay in another batch: the ledger keeps the batch that applied each operation');
 
--- Same op id, different payload: the recorded result wins and nothing is applied.
+-- Same op id, different payload: refused per op with OPERATION_ID_CONFLICT, nothing is applied.
 set local role authenticated;
 set local request.jwt.claims to '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated"}';
 insert into batches select 'changed', public.apply_batch('b0000000-0000-4000-8000-000000000003', $j$[
@@ -112,10 +112,11 @@ insert into batches select 'changed', public.apply_batch('b0000000-0000-4000-800
    "payload":{"reviewId":"da000000-0000-4000-8000-000000000099","verseCardId":"ca000000-0000-4000-8000-000000000001","correct":true,"reviewDate":"2030-01-01T00:00:00Z"}}
 ]$j$);
 reset role;
-select is(pg_temp.res('changed', '0a000000-0000-4000-8000-000000000005'), pg_temp.res('first', '0a000000-0000-4000-8000-000000000005'),
-  'same op id, other payload: the recorded UPDATE_PROFILE result is returned');
-select is(pg_temp.res('changed', '0a000000-0000-4000-8000-000000000002'), pg_temp.res('first', '0a000000-0000-4000-8000-000000000002'),
-  'same op id, other payload: the recorded RECORD_REVIEW result is returned');
+select is(pg_temp.res('changed', '0a000000-0000-4000-8000-000000000005') -> 'error',
+  '{"code":"OPERATION_ID_CONFLICT","message":"this operation id was already used by another operation","retryable":false}'::jsonb,
+  'same op id, other payload (UPDATE_PROFILE): OPERATION_ID_CONFLICT, not retryable');
+select is(pg_temp.res('changed', '0a000000-0000-4000-8000-000000000002') #>> '{error,code}', 'OPERATION_ID_CONFLICT',
+  'same op id, other payload (RECORD_REVIEW): OPERATION_ID_CONFLICT');
 select is(pg_temp.state(), (select state from states where name = 'after first'),
   'same op id, other payload: nothing changes');
 
@@ -136,6 +137,24 @@ select ok(
 select row_eq($$ select review_count, correct_count from public.verse_cards where id = 'ca000000-0000-4000-8000-000000000001' $$,
   row(3, 2), 'same op id twice in one batch: the review counted once');
 insert into states select 'after twice', pg_temp.state();
+
+-- Op ids in another letter case are the same op: a resend in upper case gets the ledger's
+-- answer (under the canonical lowercase id), and a review's op id sent as a DELETE_VERSE is refused.
+set local role authenticated;
+set local request.jwt.claims to '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated"}';
+insert into batches select 'upper', public.apply_batch('b0000000-0000-4000-8000-000000000005', $j$[
+  {"id":"0A000000-0000-4000-8000-000000000003","seq":1,"type":"RECORD_REVIEW",
+   "payload":{"reviewId":"da000000-0000-4000-8000-000000000002","verseCardId":"ca000000-0000-4000-8000-000000000001","correct":false,"reviewDate":"2026-02-02T00:00:00Z"}},
+  {"id":"0A000000-0000-4000-8000-000000000002","seq":2,"type":"DELETE_VERSE",
+   "payload":{"verseCardId":"ca000000-0000-4000-8000-000000000001"}}
+]$j$);
+reset role;
+select is((select body -> 'results' -> 0 from batches where name = 'upper'), pg_temp.res('first', '0a000000-0000-4000-8000-000000000003'),
+  'an op id resent in upper case gets the recorded result');
+select is((select body -> 'results' -> 1 #>> '{error,code}' from batches where name = 'upper'), 'OPERATION_ID_CONFLICT',
+  'a review''s op id sent as a DELETE_VERSE -> OPERATION_ID_CONFLICT');
+select is(pg_temp.state(), (select state from states where name = 'after twice'),
+  'the upper-case resend and the conflicting delete change nothing');
 
 -- B reuses two of A's op ids (operations that would succeed for B) beside one fresh op.
 set local role authenticated;

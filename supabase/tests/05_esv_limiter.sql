@@ -1,7 +1,7 @@
 -- The ESV budget every function instance shares: a sliding window of 60 queries a minute,
 -- 1,000 an hour and 5,000 a day, a pause after the ESV's own 429, and no way in for users.
 begin;
-select plan(16);
+select plan(22);
 
 delete from private.esv_calls;
 update private.esv_settings set per_minute = 60, per_hour = 1000, per_day = 5000, blocked_until = null;
@@ -40,6 +40,28 @@ delete from private.esv_calls;
 select private.esv_throttled(30, '2026-03-04 09:00:00+00');
 select is(private.esv_take_token('2026-03-04 09:00:10+00') ->> 'reason', 'throttled', 'after a 429 no instance asks the ESV');
 select is(private.esv_take_token('2026-03-04 09:00:31+00') ->> 'granted', 'true', 'after the Retry-After it may again');
+
+-- Two users, one floods: the flooder gets a quarter of each window (user_share 0.25: 15 of
+-- the minute's 60), the other user's verse is still asked for right after.
+delete from private.esv_calls;
+update private.esv_settings set blocked_until = null;
+select is(
+  (select count(*)::int from generate_series(0, 99) i
+    where (private.esv_take_token('2026-03-05 10:00:00+00'::timestamptz + i * interval '100 ms',
+                                  'aaaaaaaa-0000-4000-8000-000000000001') ->> 'granted')::boolean),
+  15, 'a user flooding the ESV is granted their share of the minute (15 of 60)');
+select is(private.esv_take_token('2026-03-05 10:00:20+00', 'aaaaaaaa-0000-4000-8000-000000000001') ->> 'reason', 'share',
+  'past it the flooder is refused for their share');
+select is((private.esv_take_token('2026-03-05 10:00:20+00', 'aaaaaaaa-0000-4000-8000-000000000001') ->> 'retryAfterSeconds')::int, 40,
+  'until their oldest query leaves the minute (10:01:00)');
+select is(private.esv_take_token('2026-03-05 10:00:20+00', 'bbbbbbbb-0000-4000-8000-000000000002') ->> 'granted', 'true',
+  'the other user is still granted a query right after');
+select is((select count(*)::int from private.esv_calls where user_id = 'aaaaaaaa-0000-4000-8000-000000000001'), 15,
+  'refusals spend nothing of the shared budget');
+update private.esv_settings set user_share = 1;
+select is(private.esv_take_token('2026-03-05 10:00:21+00', 'aaaaaaaa-0000-4000-8000-000000000001') ->> 'granted', 'true',
+  'the share is a setting: at 1 a user may spend the whole window');
+update private.esv_settings set user_share = 0.25;
 
 -- Users cannot spend or reset the budget.
 set local role authenticated;

@@ -9,7 +9,7 @@ update private.esv_settings set storage_cap = 500;
 set local request.jwt.claims to '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated"}';
 
 -- The function records the ESV's answer for 'jn3.16' and, ESV down, a placeholder for 'JOHN 3 16'.
-select private.esv_record($j$[{"key":"jn3.16","status":"ready","reference":"John 3:16","text":"For God so loved the world (ESV)"},
+select private.esv_record('11111111-1111-4111-8111-111111111111', $j$[{"key":"jn3.16","status":"ready","reference":"John 3:16","text":"For God so loved the world (ESV)"},
                              {"key":"JOHN 3 16","status":"pending"}]$j$);
 select is((select count(*)::int from public.verses where reference in ('John 3:16', 'JOHN 3 16')), 2, 'a canonical verse and a placeholder');
 
@@ -32,7 +32,7 @@ select is((select result -> 'verse' from public.sync_ledger where op_id = '0e000
   'a card with customText does not take ESV text');
 
 -- Users can neither record ESV answers nor read the reference map.
-select throws_ok($$ select private.esv_record('[{"key":"x 1:1","status":"ready","reference":"X 1:1","text":"injected"}]') $$,
+select throws_ok($$ select private.esv_record('11111111-1111-4111-8111-111111111111', '[{"key":"x 1:1","status":"ready","reference":"X 1:1","text":"injected"}]') $$,
   '42501', null, 'authenticated may not record ESV text');
 select throws_ok($$ select * from private.esv_references $$, '42501', null, 'authenticated may not read the reference map');
 select throws_ok($$ update public.verses set text = 'injected' $$, '42501', null, 'authenticated may not write catalogue text');
@@ -41,7 +41,7 @@ reset role;
 select is((select reference from private.esv_waiting_for('11111111-1111-4111-8111-111111111111', 10)), 'JOHN 3 16',
   'the placeholder waits for text for its user');
 -- The ESV answers later: the placeholder's card moves to the canonical verse and the placeholder goes.
-select private.esv_record('[{"key":"JOHN 3 16","status":"ready","reference":"John 3:16","text":"For God so loved the world (ESV)"}]');
+select private.esv_record('11111111-1111-4111-8111-111111111111', '[{"key":"JOHN 3 16","status":"ready","reference":"John 3:16","text":"For God so loved the world (ESV)"}]');
 select is((select v.reference from public.verse_cards c join public.verses v on v.id = c.verse_id where c.id = 'ce000000-0000-4000-8000-000000000003'),
   'John 3:16', 'the card now names the canonical verse');
 select is((select count(*)::int from public.verses where reference = 'JOHN 3 16'), 0, 'the placeholder is gone');
@@ -49,7 +49,7 @@ select is((select count(*)::int from private.esv_waiting_for('11111111-1111-4111
 
 -- The cap: three texts used at known times, a cap of 2 evicts the least recently used.
 update public.verses set text_status = null where text_status is not null and reference <> 'John 3:16';
-select private.esv_record('[{"key":"Ps 23:1","status":"ready","reference":"Psalm 23:1","text":"The LORD is my shepherd (ESV)"},
+select private.esv_record('11111111-1111-4111-8111-111111111111', '[{"key":"Ps 23:1","status":"ready","reference":"Psalm 23:1","text":"The LORD is my shepherd (ESV)"},
                             {"key":"Rom 8:28","status":"ready","reference":"Romans 8:28","text":"And we know (ESV)"}]');
 update public.verses set text_used_at = case reference when 'John 3:16' then '2026-01-01'::timestamptz when 'Psalm 23:1' then '2026-01-03'::timestamptz else '2026-01-02'::timestamptz end
  where text_status = 'ready';
@@ -60,7 +60,7 @@ select is((select text_status || ':' || coalesce(text, '-') from public.verses w
 select is((select custom_text from public.verse_cards where id = 'ce000000-0000-4000-8000-000000000004'), 'my words',
   'a customText on a card of the evicted verse stays');
 -- Asked again later, the text comes back under the same verse.
-select private.esv_record('[{"key":"jn3.16","status":"ready","reference":"John 3:16","text":"For God so loved the world (ESV)"}]');
+select private.esv_record('11111111-1111-4111-8111-111111111111', '[{"key":"jn3.16","status":"ready","reference":"John 3:16","text":"For God so loved the world (ESV)"}]');
 select is((select text_status from public.verses where reference = 'John 3:16'), 'ready', 'evicted text fetched again is ready');
 
 select * from finish();

@@ -27,7 +27,7 @@ $$;
 set local track_functions = 'all';
 
 -- A verse the ESV step resolved (as the function records it before apply_batch runs).
-do $$ begin perform private.esv_record('[{"key":"jn3.16","reference":"John 3:16","status":"ready","text":"For God so loved the world..."}]'); end $$;
+do $$ begin perform private.esv_record('11111111-1111-4111-8111-111111111111', '[{"key":"jn3.16","reference":"John 3:16","status":"ready","text":"For God so loved the world..."}]'); end $$;
 
 -- User B has a profile whose translation is the default for ops that name none.
 set local role authenticated;

@@ -22,22 +22,48 @@ export const OPERATION_TYPES = [
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
-// Postgres text cannot hold U+0000; reject it here with a clear message
-// instead of letting the database fail on it.
+/** How far ahead of the server's clock a profile's updatedAt may be (last writer wins by it). */
+export const MAX_CLOCK_AHEAD_MS = 24 * 60 * 60 * 1000;
+
+// A UTF-16 surrogate not in a pair: Postgres jsonb and text refuse it (as they refuse U+0000).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a string cannot be stored as Postgres text, or undefined when it can. */
+export function textProblem(value: string): string | undefined {
+  if (value.includes('\u0000')) return 'must not contain NUL characters (U+0000)';
+  if (LONE_SURROGATE.test(value)) return 'must not contain unpaired surrogate characters (broken Unicode)';
+  return undefined;
+}
+
+/**
+ * Trimming as both sides do it: JavaScript's trim and \s (every Unicode space, NBSP included),
+ * so the payload the server stores is already trimmed and SQL's btrim changes nothing.
+ */
+export const normalizeReference = (value: string) => value.trim().replace(/\s+/g, ' ');
+
 const text = (max: number) =>
   z
     .string()
     .max(max, `must be at most ${max} characters`)
-    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
-const requiredText = (max: number) =>
-  text(max).refine((s) => s.trim().length > 0, 'must not be empty');
+    .superRefine((s, ctx) => {
+      const problem = textProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+const requiredText = (max: number, normalize: (s: string) => string = (s) => s.trim()) =>
+  text(max)
+    .transform(normalize)
+    .refine((s) => s.length > 0, 'must not be empty');
 const uuid = z.uuid({ message: 'must be a UUID' });
 const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+const notFarAhead = isoDate.refine(
+  (s) => Date.parse(s) <= Date.now() + MAX_CLOCK_AHEAD_MS,
+  'must not be more than a day ahead of the server clock; check the device clock',
+);
 
 export const payloadSchemas = {
   CREATE_VERSE: z.object({
     verseCardId: uuid,
-    reference: requiredText(LIMITS.maxReferenceLength),
+    reference: requiredText(LIMITS.maxReferenceLength, normalizeReference),
     customText: text(LIMITS.maxTextLength).optional(),
     translation: requiredText(LIMITS.maxTranslationLength).optional(),
   }),
@@ -52,7 +78,7 @@ export const payloadSchemas = {
       displayName: text(LIMITS.maxDisplayNameLength).optional(),
       translation: requiredText(LIMITS.maxTranslationLength).optional(),
       dailyGoal: z.number().int().min(1).max(1000).optional(),
-      updatedAt: isoDate,
+      updatedAt: notFarAhead,
     })
     .refine(
       (p) => p.displayName !== undefined || p.translation !== undefined || p.dailyGoal !== undefined,
@@ -82,6 +108,7 @@ const wireOperationEnvelope = z.object({
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   type: z.string().max(64),
   payload: z.unknown(),
+  // Checked per op by the function (textProblem), so one bad id fails its op, not the batch.
   localRecordId: z.string().max(200).optional(),
 });
 
@@ -141,6 +168,7 @@ export const REQUEST_ERRORS = {
   METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  TOKEN_TOO_LARGE: 431,
   RATE_LIMITED: 429,
   SERVER_ERROR: 500,
   UNAVAILABLE: 503,

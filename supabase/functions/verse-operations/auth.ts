@@ -11,6 +11,15 @@ export type Claims = {
 
 export type AuthFailure = { code: 'UNAUTHORIZED' | 'TOKEN_EXPIRED'; message: string };
 
+export type TokenRules = {
+  /** The `aud` a token must name (Supabase's access tokens carry 'authenticated'). */
+  audience?: string;
+  /** How far in the future `iat` may lie (clock skew between the auth server and here). */
+  maxIssuedAtSkewSeconds?: number;
+};
+
+export const DEFAULT_TOKEN_RULES: Required<TokenRules> = { audience: 'authenticated', maxIssuedAtSkewSeconds: 60 };
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The HS256 key of the project's JWT secret, imported once instead of on every verification. */
@@ -22,6 +31,7 @@ export function importJwtSecret(secret: string): Promise<CryptoKey> {
 export async function verifyAccessToken(
   authorization: string | null,
   secret: Uint8Array | CryptoKey,
+  rules: TokenRules = {},
 ): Promise<{ ok: true; claims: Claims } | { ok: false; failure: AuthFailure }> {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!match) {
@@ -29,7 +39,12 @@ export async function verifyAccessToken(
   }
   try {
     // algorithms pins HS256: alg "none" and any asymmetric substitution are refused.
-    const { payload } = await jwtVerify(match[1], secret, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+    const audience = rules.audience ?? DEFAULT_TOKEN_RULES.audience;
+    const skew = rules.maxIssuedAtSkewSeconds ?? DEFAULT_TOKEN_RULES.maxIssuedAtSkewSeconds;
+    const { payload } = await jwtVerify(match[1], secret, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'], audience });
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + skew) {
+      return { ok: false, failure: { code: 'UNAUTHORIZED', message: 'token is issued in the future; check the clock and sign in again' } };
+    }
     if (payload.role !== 'authenticated') {
       return { ok: false, failure: { code: 'UNAUTHORIZED', message: 'token is not a signed-in user token' } };
     }
@@ -40,6 +55,9 @@ export async function verifyAccessToken(
   } catch (error) {
     if (error instanceof errors.JWTExpired) {
       return { ok: false, failure: { code: 'TOKEN_EXPIRED', message: 'access token expired; refresh the session' } };
+    }
+    if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') {
+      return { ok: false, failure: { code: 'UNAUTHORIZED', message: 'token is not meant for this project (audience); sign in again' } };
     }
     return { ok: false, failure: { code: 'UNAUTHORIZED', message: 'invalid access token' } };
   }

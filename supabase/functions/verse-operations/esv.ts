@@ -14,8 +14,14 @@ export type EsvConfig = {
   /** ESV texts kept in the catalogue (the ESV allows 500); least recently used go first. */
   storageCap?: number;
   timeoutMs?: number;
-  /** Pending texts of the caller's cards asked for again with each batch, at most. */
+  /** Pending texts of the caller's cards asked for again with each batch, at most (default 20). */
   refillPerBatch?: number;
+  /**
+   * Pending placeholders one user's cards may wait on (default 200). Past it, a new reference the
+   * ESV cannot be asked about now is stored without ESV text, so one user's flood neither fills
+   * the catalogue with placeholders nor makes every later batch re-ask them.
+   */
+  maxPendingPerUser?: number;
 };
 
 /** Reads ESV_API_URL, ESV_API_KEY, ESV_STORAGE_CAP; no ESV without a URL or a key. */

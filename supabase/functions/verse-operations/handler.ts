@@ -7,6 +7,7 @@ import {
   legacyRequestSchema,
   LIMITS,
   REQUEST_ERRORS,
+  textProblem,
   validatePayload,
   type ApplyBatchResponse,
   type FilledVerse,
@@ -15,7 +16,7 @@ import {
   type WireOperation,
 } from '../_shared/protocol.ts';
 import { createAdmission } from './admission.ts';
-import { importJwtSecret, verifyAccessToken } from './auth.ts';
+import { importJwtSecret, verifyAccessToken, type TokenRules } from './auth.ts';
 import type { EsvConfig } from './esv.ts';
 import type { BatchStore } from './store.ts';
 import { prepareVerseTexts, type PreparedTexts } from './verseTexts.ts';
@@ -29,12 +30,17 @@ export type HandlerOptions = {
   log?: (line: string) => void;
   /** Verse text from the ESV API (or the local stack's ESV-compatible server); none when absent. */
   esv?: EsvConfig;
+  /** What a token must carry beyond a valid signature (audience, clock skew). */
+  tokens?: TokenRules;
 };
+
+// A Supabase access token is about 1 KB; one past this is refused before it is verified.
+const MAX_AUTHORIZATION_BYTES = 8 * 1024;
 
 const CORS_HEADERS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Headers': 'authorization, x-client-info, apikey, content-type, x-region',
-  'Access-Control-Allow-Methods': 'POST, OPTIONS',
+  'Access-Control-Allow-Methods': 'POST, GET, HEAD, OPTIONS',
   'Access-Control-Expose-Headers': 'retry-after',
 };
 
@@ -127,12 +133,14 @@ function parseBatch(body: unknown, maxOperations: number): { ok: true; batch: Pa
       response: fail('UNKNOWN_ACTION', `unknown action '${action.slice(0, 64)}'; use apply_batch or one of ${Object.keys(LEGACY_ACTIONS).join(', ')}`),
     };
   }
+  // Op ids are compared in their canonical form: the same UUID in two letter cases is one op.
   const seen = new Set<string>();
   for (const op of batch.operations) {
-    if (seen.has(op.id)) {
+    const canonical = op.id.toLowerCase();
+    if (seen.has(canonical)) {
       return { ok: false, response: fail('DUPLICATE_OPERATION_ID', `operation id ${op.id} appears more than once in the batch`) };
     }
-    seen.add(op.id);
+    seen.add(canonical);
   }
   return { ok: true, batch };
 }
@@ -156,9 +164,15 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
 
   return async function handle(req: Request): Promise<Response> {
     if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_HEADERS });
+    // The client's latency probe: answered at once, before any auth or database work.
+    if (req.method === 'GET' || req.method === 'HEAD') return new Response(null, { status: 204, headers: CORS_HEADERS });
     if (req.method !== 'POST') return fail('METHOD_NOT_ALLOWED', 'use POST');
 
-    const auth = await verifyAccessToken(req.headers.get('authorization'), await secret);
+    const authorization = req.headers.get('authorization');
+    if (authorization && authorization.length > MAX_AUTHORIZATION_BYTES) {
+      return fail('TOKEN_TOO_LARGE', `the Authorization header exceeds ${MAX_AUTHORIZATION_BYTES} bytes; send the session's access token`);
+    }
+    const auth = await verifyAccessToken(authorization, await secret, options.tokens);
     if (!auth.ok) return fail(auth.failure.code, auth.failure.message);
 
     const read = await readBody(req, maxBodyBytes);
@@ -173,15 +187,21 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
     if (!parsed.ok) return parsed.response;
     const { batchId, operations } = parsed.batch;
 
-    // Per-operation validation: a bad operation gets its own error, the rest still apply.
+    // Per-operation validation: a bad operation gets its own error, the rest still apply. The
+    // store sees canonical (lowercase) op ids; answers go back under the id as sent.
     const rejected = new Map<string, OperationResult>();
     const valid: WireOperation[] = [];
     for (const op of operations) {
+      const id = op.id.toLowerCase();
       const checked = validatePayload(op.type, op.payload);
-      if (checked.ok) {
-        valid.push({ id: op.id, seq: op.seq, type: op.type as WireOperation['type'], payload: checked.payload, localRecordId: op.localRecordId });
+      const localProblem = op.localRecordId === undefined ? undefined : textProblem(op.localRecordId);
+      if (checked.ok && !localProblem) {
+        valid.push({ id, seq: op.seq, type: op.type as WireOperation['type'], payload: checked.payload });
       } else {
-        rejected.set(op.id, { id: op.id, success: false, error: checked.error });
+        const error = checked.ok
+          ? { code: 'VALIDATION_FAILED', message: `${op.type}: localRecordId: ${localProblem}`, retryable: false }
+          : checked.error;
+        rejected.set(id, { id, success: false, error });
       }
     }
 
@@ -225,7 +245,11 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
     const appliedById = new Map(applied.map((result) => [result.id, result]));
     const results = [...operations]
       .sort((a, b) => a.seq - b.seq)
-      .map((op) => rejected.get(op.id) ?? appliedById.get(op.id))
+      .map((op) => {
+        const id = op.id.toLowerCase();
+        const result = rejected.get(id) ?? appliedById.get(id);
+        return result && { ...result, id: op.id };
+      })
       .filter((result): result is OperationResult => result !== undefined);
     // Text that arrived for the caller's earlier cards rides on the batch's first successful result.
     if (filled.length > 0 && results.length > 0) {

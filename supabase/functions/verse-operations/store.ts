@@ -15,14 +15,15 @@ export type KnownReference = { key: string; verseId: string; reference: string; 
 export type EsvEntry = { key: string; status: 'ready'; reference: string; text: string } | { key: string; status: 'pending' };
 
 export type EsvStore = {
-  takeToken(): Promise<Token>;
+  /** One ESV query from the shared budget, spent for this user (within the user's share). */
+  takeToken(userId: string): Promise<Token>;
   throttled(retryAfterSeconds: number): Promise<void>;
   /** What references as typed already name in the catalogue. */
   known(keys: string[]): Promise<KnownReference[]>;
   /** Verses whose text the user's live cards still wait for. */
   waitingFor(userId: string, limit: number): Promise<Array<{ verseId: string; reference: string }>>;
-  /** Records the ESV's answers; returns key → catalogue verse id. */
-  record(entries: EsvEntry[]): Promise<Record<string, string>>;
+  /** Records the ESV's answers asked for this user's batch (only their cards move); returns key → catalogue verse id. */
+  record(userId: string, entries: EsvEntry[]): Promise<Record<string, string>>;
   /** Placeholders the ESV does not know stop waiting for text; their keys are forgotten. */
   forget(keys: string[]): Promise<void>;
   /** The user's live cards on these verses, with the verse's reference and text. */
@@ -68,8 +69,8 @@ export function createBatchStore(url: string, options: StoreOptions = {}): Batch
       });
     },
     esv: {
-      async takeToken() {
-        const [row] = await q((tx) => tx`select private.esv_take_token() as token`);
+      async takeToken(userId) {
+        const [row] = await q((tx) => tx`select private.esv_take_token(null, ${userId}::uuid) as token`);
         return row.token as Token;
       },
       async throttled(seconds) {
@@ -84,9 +85,9 @@ export function createBatchStore(url: string, options: StoreOptions = {}): Batch
         const rows = await q((tx) => tx`select verse_id, reference from private.esv_waiting_for(${userId}::uuid, ${limit}::integer)`);
         return rows.map((r) => ({ verseId: r.verse_id, reference: r.reference }));
       },
-      async record(entries) {
+      async record(userId, entries) {
         if (entries.length === 0) return {};
-        const [row] = await q((tx) => tx`select private.esv_record(${tx.json(entries as never)}) as ids`);
+        const [row] = await q((tx) => tx`select private.esv_record(${userId}::uuid, ${tx.json(entries as never)}) as ids`);
         return row.ids as Record<string, string>;
       },
       async forget(keys) {

@@ -16,6 +16,9 @@ export type PreparedTexts = {
   stored: boolean;
 };
 
+export const DEFAULT_REFILL_PER_BATCH = 20;
+export const DEFAULT_MAX_PENDING_PER_USER = 200;
+
 const asTyped = (reference: string) => reference.trim().replace(/\s+/g, ' ');
 
 /** True for a CREATE_VERSE that takes its text from the ESV. */
@@ -37,25 +40,35 @@ export async function prepareVerseTexts(
   const refs = [...new Set(creates.map((op) => asTyped(op.payload.reference)))];
   const known = new Map((await store.known(refs)).map((k) => [k.key, k]));
   const needed = refs.filter((r) => known.get(r)?.status !== 'ready');
-  const waiting = await store.waitingFor(userId, config.refillPerBatch ?? 100);
-  const refill = waiting.map((w) => w.reference).filter((r) => !needed.includes(r));
+  const maxPending = config.maxPendingPerUser ?? DEFAULT_MAX_PENDING_PER_USER;
+  const waiting = await store.waitingFor(userId, maxPending);
+  const refill = waiting
+    .slice(0, config.refillPerBatch ?? DEFAULT_REFILL_PER_BATCH)
+    .map((w) => w.reference)
+    .filter((r) => !needed.includes(r));
   if (needed.length === 0 && refill.length === 0) return { rejected: new Map(), filled: [], queries: 0, stored: false };
 
   const { outcomes, queries } = await lookUpReferences(config, [...needed, ...refill], {
-    takeToken: () => store.takeToken(),
+    takeToken: () => store.takeToken(userId),
     throttled: (seconds) => store.throttled(seconds),
     log,
   });
   const entries: EsvEntry[] = [];
+  let placeholdersLeft = Math.max(0, maxPending - waiting.length);
   const unknown = new Map<string, Extract<EsvOutcome, { kind: 'unknown' }>>();
   for (const reference of [...needed, ...refill]) {
     const outcome = outcomes.get(reference);
     if (!outcome) continue;
     if (outcome.kind === 'text') entries.push({ key: reference, status: 'ready', reference: outcome.reference, text: outcome.text });
-    else if (outcome.kind === 'pending' && needed.includes(reference) && known.get(reference)?.status !== 'pending') entries.push({ key: reference, status: 'pending' });
+    else if (outcome.kind === 'pending' && needed.includes(reference) && known.get(reference)?.status !== 'pending') {
+      if (placeholdersLeft > 0) {
+        placeholdersLeft -= 1;
+        entries.push({ key: reference, status: 'pending' });
+      }
+    }
     else if (outcome.kind === 'unknown' && needed.includes(reference) && !known.has(reference)) unknown.set(reference, outcome);
   }
-  const ids = await store.record(entries);
+  const ids = await store.record(userId, entries);
   // A placeholder the ESV now says it does not know: no more refills for it.
   await store.forget(refill.filter((r) => outcomes.get(r)?.kind === 'unknown'));
 
