@@ -76,6 +76,12 @@ export type QueueContext = {
   attempt: number;
   /** Epoch ms of the first of the failed requests in a row (cleared by the next answer the server gives). */
   failingSince: number | null;
+  /** Consecutive 5xx answers to multi-op batches (HALVE_AFTER of them halve the next batch). */
+  serverFailuresInRow: number;
+  /** While set, batches take at most this many ops: halved after repeated 5xx, doubled back after a success. */
+  opsLimit: number | null;
+  /** One op alone still gets a 5xx: the server cannot take it; it is retried, and shown as stuck. */
+  stuck: boolean;
   retryDelayMs: number | null;
   nextRetryAt: number | null;
   lastSyncAt: number | null;
@@ -107,6 +113,13 @@ export type QueueEmitted =
   | { type: 'sync.failed'; failure: TransportFailure; attempt: number; nextRetryAt: number | null; exhausted: boolean };
 
 type Route = 'auth' | 'retry' | 'idle' | 'flush' | 'collect';
+
+/**
+ * After this many 5xx in a row for a batch of several ops, the next batch takes half as many:
+ * one op the server cannot take (a bug, a row it chokes on) must not hold back the ops before
+ * it, and alone it shows who is stuck.
+ */
+export const HALVE_AFTER = 3;
 
 const RETRYABLE: ReadonlySet<FailureKind> = new Set(['network', 'timeout', 'server', 'rateLimited']);
 
@@ -165,6 +178,12 @@ function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
         : Math.max(backoffDelay(backoff), backoffDelay({ ...backoff, retryAfterMs }));
   const now = context.now();
   const outcome = output.outcome;
+  // A 503 says the whole server is away (its database, its capacity): no op's fault.
+  const serverError = failure?.kind === 'server' && failure.status !== 503;
+  const streak = serverError && output.opCount > 1 ? context.serverFailuresInRow + 1 : 0;
+  const halve = streak >= HALVE_AFTER;
+  const doubled = context.opsLimit === null ? null : context.opsLimit * 2 >= context.config.size ? null : context.opsLimit * 2;
+  const opsLimit = halve ? Math.max(1, Math.ceil(output.opCount / 2)) : succeeded && output.opCount > 0 ? doubled : context.opsLimit;
   const patch: Partial<QueueContext> = {
     pending: pendingAfter(context, output),
     inFlight: null,
@@ -178,6 +197,9 @@ function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
     // Only a failure that is being retried is shown; an answer ends it.
     lastError: retryable ? plainFailure(failure) : answered ? null : context.lastError,
     failingSince: retryable ? (context.failingSince ?? now) : answered ? null : context.failingSince,
+    serverFailuresInRow: halve ? 0 : streak,
+    opsLimit,
+    stuck: serverError ? output.opCount === 1 && context.opsLimit === 1 : answered ? false : context.stuck,
     batchesSent: context.batchesSent + (output.status === 'completed' || output.status === 'partial' ? 1 : 0),
     batchesFailed: context.batchesFailed + (output.status === 'failed' ? 1 : 0),
     opsAcked: context.opsAcked + (outcome && 'succeeded' in outcome ? outcome.succeeded : 0),
@@ -285,7 +307,7 @@ export const queueMachine = setup({
       const batchId = context.newBatchId();
       const { size, maxBatchOps, maxBatchBytes } = context.config;
       // Backlog mode: more waiting than one window's worth, so the batch may grow.
-      const maxOps = context.pending > size ? Math.max(size, maxBatchOps) : size;
+      const maxOps = Math.min(context.pending > size ? Math.max(size, maxBatchOps) : size, context.opsLimit ?? Infinity);
       // A hiding page may be gone before the answer: the request must be a keepalive one, within its limit.
       const keepalive = context.hidden;
       const maxBytes = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_BATCH_BYTES) : maxBatchBytes;
@@ -342,6 +364,9 @@ export const queueMachine = setup({
       flushAgain: false,
       attempt: 0,
       failingSince: null,
+      serverFailuresInRow: 0,
+      opsLimit: null,
+      stuck: false,
       retryDelayMs: null,
       nextRetryAt: null,
       lastSyncAt: null,

@@ -11,8 +11,8 @@ beforeEach(() => {
 
 test('a card created and deleted before sending cancels with its reviews and aliases; other cards stay', async () => {
   const { service } = serviceFor(db);
-  const keep = await service.addVerseCard('Keep 1:1');
-  const card = await service.addVerseCard('Drop 1:1');
+  const keep = await service.addVerseCard('Ruth 1:1');
+  const card = await service.addVerseCard('Ruth 2:1');
   await service.recordReview(card.id, true);
   await service.createAlias(card.id, 'dropped');
   await service.recordReview(keep.id, false);
@@ -28,7 +28,7 @@ test('a card created and deleted before sending cancels with its reviews and ali
 
 test('a card whose create is already on the wire is not cancelled', async () => {
   const { service } = serviceFor(db);
-  const card = await service.addVerseCard('Sent 1:1');
+  const card = await service.addVerseCard('Ruth 3:1');
   await claimBatch(db, { batchId: randomUUID(), maxOps: 1, maxBytes: 10_000 }, { userId: USER_A });
   await service.recordReview(card.id, true);
   await service.deleteVerse(card.id);
@@ -38,7 +38,7 @@ test('a card whose create is already on the wire is not cancelled', async () => 
 
 test('a card whose create was sent once and came back (answer lost, or recovered after a reload) is not cancelled', async () => {
   const { service } = serviceFor(db);
-  const card = await service.addVerseCard('Lost 1:1');
+  const card = await service.addVerseCard('Ruth 4:1');
   const first = randomUUID();
   await claimBatch(db, { batchId: first, maxOps: 1, maxBytes: 10_000 }, { userId: USER_A });
   await releaseBatch(db, { batchId: first, failure: { kind: 'network', message: 'answer lost' } });

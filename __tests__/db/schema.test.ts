@@ -7,11 +7,11 @@ beforeEach(() => {
   db = fresh();
 });
 
-test('version 3 declares every table with the indexes the outbox queries', async () => {
+test('version 4 declares every table with the indexes the outbox queries', async () => {
   await db.open();
-  expect(db.verno).toBe(3);
+  expect(db.verno).toBe(4);
   expect(db.tables.map((t) => t.name).sort()).toEqual(
-    ['actorSnapshots', 'aliases', 'meta', 'profile', 'reviewLogs', 'syncBatches', 'syncOperations', 'verseCards', 'verses'].sort(),
+    ['actorSnapshots', 'aliases', 'meta', 'notices', 'profile', 'reviewLogs', 'syncBatches', 'syncOperations', 'verseCards', 'verses'].sort(),
   );
   const ops = db.syncOperations.schema;
   expect(ops.primKey.name).toBe('id');
@@ -19,6 +19,7 @@ test('version 3 declares every table with the indexes the outbox queries', async
   expect(ops.indexes.find((i) => i.name === 'seq')?.unique).toBe(true);
   expect(db.meta.schema.primKey.name).toBe('key');
   expect(db.syncBatches.schema.indexes.map((i) => i.name)).toEqual(expect.arrayContaining(['status', 'createdAt', '[status+seq]']));
+  expect(db.notices.schema.indexes.map((i) => i.name)).toEqual(['at']);
 });
 
 test('the default database name is verses-sync', () => {

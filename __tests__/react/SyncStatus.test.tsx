@@ -2,13 +2,17 @@
 // SyncStatus against a real BatchSyncService (real machines, real Dexie outbox on
 // fake-indexeddb, real supabase-js transport) whose fetch is a fake verse-operations function.
 import './jsdomPolyfills.ts';
-import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, render, screen, waitFor, within, configure } from '@testing-library/react';
 import { BATCH_SEQ_META_KEY, createVersesDb, type VersesDb } from '../../src/db/index.ts';
 import { OFFLINE_MESSAGE, SyncProvider, SyncStatus } from '../../src/react/index.ts';
 import { BatchSyncService, type BatchSyncServiceOptions } from '../../src/service/BatchSyncService.ts';
 import { createDataService, type DataService } from '../../src/service/dataService.ts';
 import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
 import { createFakeFunction, type FakeFunction } from './fakeFunction.ts';
+
+// The UI follows live Dexie queries over a real outbox: on a shared, loaded machine an update can
+// take more than Testing Library's 1 s default to show. A ceiling on waiting, not a timed claim.
+configure({ asyncUtilTimeout: 5_000 });
 
 // Windows far longer than any test: nothing leaves until Sync Now (or a test says otherwise).
 const HOLD_WINDOWS: BatchSyncServiceOptions['network'] = {

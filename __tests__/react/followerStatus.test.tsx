@@ -4,7 +4,7 @@
 // syncing, and asks the leader to send; when the leader closes it takes over the actors.
 import './jsdomPolyfills.ts';
 import { BroadcastChannel as NodeBroadcastChannel } from 'node:worker_threads';
-import { act, cleanup, render, waitFor, within } from '@testing-library/react';
+import { act, cleanup, render, waitFor, within, configure } from '@testing-library/react';
 import { createVersesDb, type VersesDb } from '../../src/db/index.ts';
 import { createMemoryLocks, type LockManagerLike } from '../../src/leader/index.ts';
 import { FOLLOWER_MESSAGE, SyncProvider, SyncStatus } from '../../src/react/index.ts';
@@ -12,6 +12,10 @@ import { BatchSyncService, type BatchSyncServiceOptions } from '../../src/servic
 import { createDataService, type DataService } from '../../src/service/dataService.ts';
 import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
 import { createFakeFunction, type FakeFunction } from './fakeFunction.ts';
+
+// The UI follows live Dexie queries over a real outbox: on a shared, loaded machine an update can
+// take more than Testing Library's 1 s default to show. A ceiling on waiting, not a timed claim.
+configure({ asyncUtilTimeout: 5_000 });
 
 // jsdom has no BroadcastChannel; Node's delivers between instances of one thread, as tabs' do.
 const g = globalThis as Record<string, unknown>;

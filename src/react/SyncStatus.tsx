@@ -125,14 +125,15 @@ function useTick(everyMs: number, countdownTo: Date | null): void {
  * "Not synced since 14:02:07: The server had a problem (HTTP 503, UNAVAILABLE) – retrying in 12 s".
  * `now` must be read when this renders: a stale one showed "retrying in 14 s" a moment before the retry.
  */
-export function retryText(status: Pick<SyncStatusView, 'lastError' | 'failingSince' | 'nextRetryAt'>, now: number): string | null {
+export function retryText(status: Pick<SyncStatusView, 'lastError' | 'failingSince' | 'nextRetryAt'> & { stuck?: boolean }, now: number): string | null {
   const { lastError, failingSince, nextRetryAt } = status;
   if (!lastError) return null;
   const codes = [lastError.status !== undefined ? `HTTP ${lastError.status}` : '', lastError.code ?? ''].filter(Boolean).join(', ');
   const since = failingSince ? `Not synced since ${clockTime(failingSince)}: ` : 'Last attempt failed: ';
   const seconds = nextRetryAt ? Math.max(0, Math.ceil((nextRetryAt.getTime() - now) / 1000)) : null;
   const when = seconds === null ? '' : seconds === 0 ? ' – retrying now' : ` – retrying in ${seconds} s`;
-  return `${since}${failureText(lastError)}${codes ? ` (${codes})` : ''}${when}`;
+  const stuck = status.stuck ? '; one change the server cannot take is sent on its own, the others wait behind it' : '';
+  return `${since}${failureText(lastError)}${codes ? ` (${codes})` : ''}${stuck}${when}`;
 }
 
 function DeadLetter({ change }: { change: RefusedChange }) {

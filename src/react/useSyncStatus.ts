@@ -34,6 +34,8 @@ export type SyncStatusView = {
   lastError: Pick<TransportFailure, 'kind' | 'message' | 'status' | 'code'> | null;
   /** Since when requests have failed in a row (while lastError is set). */
   failingSince: Date | null;
+  /** One change alone still gets a server error; it is retried on its own (lastError says why). */
+  stuck: boolean;
   nextRetryAt: Date | null;
   /** Operations that can never succeed as they are, with the server's reason in `lastError`. */
   deadLetters: SyncOperation[];
@@ -52,6 +54,7 @@ const selectPaused = (s: Snap) => (s?.hasTag('offline') ? 'offline' : s?.hasTag(
 const selectLastSyncAt = (s: Snap) => (s ? (s.context.lastSyncAt as number | null) : null);
 const selectLastError = (s: Snap) => (s ? (s.context.lastError as TransportFailure | null) : null);
 const selectNextRetryAt = (s: Snap) => (s ? (s.context.nextRetryAt as number | null) : null);
+const selectStuck = (s: Snap) => (s ? s.context.stuck === true : false);
 const selectFailingSince = (s: Snap) => (s ? ((s.context.failingSince as number | null | undefined) ?? null) : null);
 
 const NO_REFUSED: RefusedChange[] = [];
@@ -92,6 +95,7 @@ export function useSyncStatus(): SyncStatusView {
   const actorLastSyncAt = useSelector(queue ?? undefined, selectLastSyncAt as (s: unknown) => number | null);
   const lastError = useSelector(queue ?? undefined, selectLastError as (s: unknown) => TransportFailure | null);
   const nextRetryAt = useSelector(queue ?? undefined, selectNextRetryAt as (s: unknown) => number | null);
+  const stuck = useSelector(queue ?? undefined, selectStuck as (s: unknown) => boolean);
   const failingSinceAt = useSelector(queue ?? undefined, selectFailingSince as (s: unknown) => number | null);
   const browserIsOnline = useSyncExternalStore(subscribeOnline, browserOnline, () => true);
   const unsynced = useLiveQuery(() => countUnsynced(db, userId), [db, userId], NOTHING_UNSYNCED);
@@ -118,6 +122,7 @@ export function useSyncStatus(): SyncStatusView {
     lastSync,
     lastError,
     failingSince,
+    stuck: isLeader ? stuck : false,
     nextRetryAt: retryAt,
     deadLetters,
     refused,

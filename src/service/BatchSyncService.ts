@@ -44,9 +44,11 @@ export type SyncState = {
   /** Why nothing is being sent, if so. */
   paused: 'offline' | 'auth' | null;
   /** Why the last request failed, while it is being retried (gone once the server answers or the queue drains). */
-  lastError: { kind: string; message: string; code?: string } | null;
+  lastError: { kind: string; message: string; status?: number; code?: string } | null;
   /** Since when requests have been failing in a row; null while they are not. */
   failingSince: Date | null;
+  /** One change alone still gets a server error (batches were halved down to it): it is retried, with lastError as its reason. */
+  stuck: boolean;
   nextRetryAt: Date | null;
 };
 
@@ -444,8 +446,16 @@ export class BatchSyncService {
       quality: root.context.quality,
       deadLetters: this.counts.deadLetters,
       paused: queue.hasTag('offline') ? 'offline' : queue.hasTag('auth') ? 'auth' : null,
-      lastError: q.lastError ? { kind: q.lastError.kind, message: q.lastError.message, ...(q.lastError.code ? { code: q.lastError.code } : {}) } : null,
+      lastError: q.lastError
+        ? {
+            kind: q.lastError.kind,
+            message: q.lastError.message,
+            ...(q.lastError.status !== undefined ? { status: q.lastError.status } : {}),
+            ...(q.lastError.code ? { code: q.lastError.code } : {}),
+          }
+        : null,
       failingSince: q.failingSince ? new Date(q.failingSince) : null,
+      stuck: q.stuck,
       nextRetryAt: q.nextRetryAt ? new Date(q.nextRetryAt) : null,
     };
   }
