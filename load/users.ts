@@ -323,7 +323,7 @@ export async function createVersesSyncLiteUser(env: UserEnv, index: number, qual
           pending = (await recordResults(db, { batchId, results: sent.results })).pending;
         } else {
           const rateLimited = sent.failure.kind === 'rateLimited';
-          pending = (await releaseBatch(db, { batchId, failure: sent.failure, countAttempt: !rateLimited })).pending;
+          pending = (await releaseBatch(db, { batchId, failure: sent.failure })).pending;
           if (!rateLimited) attempt++;
           retryMs = backoffDelay({ attempt: Math.max(0, attempt - 1), retryAfterMs: rateLimited ? sent.failure.retryAfterMs : undefined });
         }

@@ -66,6 +66,8 @@ export type QueueContext = {
   flushAgain: boolean;
   /** Consecutive failed batches (network, timeout, server). */
   attempt: number;
+  /** Epoch ms of the first of the failed requests in a row (cleared by the next answer the server gives). */
+  failingSince: number | null;
   retryDelayMs: number | null;
   nextRetryAt: number | null;
   lastSyncAt: number | null;
@@ -87,6 +89,8 @@ export type QueueEvent =
   | { type: 'auth.refreshed' }
   | { type: 'page.hidden' }
   | { type: 'page.visible' }
+  /** After a restore in backoff: the restored snapshot holds no timer, arm it for what is left of the wait. */
+  | { type: 'retry.rearm' }
   | BatchDoneEvent;
 
 export type QueueEmitted =
@@ -107,7 +111,7 @@ function currentBatchOutput(context: QueueContext, event: { type: string }): Bat
 }
 
 const failureOf = (output: BatchOutput): TransportFailure | undefined =>
-  output.status === 'failed' ? (output.failure ?? { kind: 'server', message: `batch ${output.batchId} failed` }) : undefined;
+  output.status === 'failed' ? (output.failure ?? { kind: 'server', message: 'the request failed' }) : undefined;
 
 // The outbox's own count when the batch reports it, plus what was enqueued meanwhile. This may count
 // an op twice (never zero times): an extra claim finds nothing and the queue goes idle.
@@ -131,22 +135,26 @@ function routeOf(context: QueueContext, output: BatchOutput): Route {
 function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
   const failure = failureOf(output);
   const succeeded = output.status === 'completed' || output.status === 'partial' || output.status === 'empty';
+  // The server answered (all refused is an answer): the failing stretch is over; its refusals are dead letters.
+  const answered = succeeded || failure?.kind === 'fatal';
+  const retryable = failure !== undefined && RETRYABLE.has(failure.kind);
   const waitServer = failure?.kind === 'rateLimited' && failure.retryAfterMs !== undefined;
   const countsAttempt = failure !== undefined && RETRYABLE.has(failure.kind) && !waitServer;
-  const attempt = succeeded ? 0 : countsAttempt ? context.attempt + 1 : context.attempt;
+  const attempt = answered ? 0 : countsAttempt ? context.attempt + 1 : context.attempt;
   const retry = failure !== undefined && RETRYABLE.has(failure.kind) && !paused;
   const { baseMs, capMs, maxAttempts } = context.backoff;
   // Past maxAttempts the wait stops growing but the queue keeps retrying: giving up on ops is the
   // outbox's call (each op's retryCount/maxRetries sends it to dead letters), never the timer's.
-  const retryDelayMs = retry
-    ? backoffDelay({
-        attempt: Math.min(Math.max(0, attempt - 1), maxAttempts - 1),
-        baseMs,
-        capMs,
-        retryAfterMs: failure?.kind === 'rateLimited' ? failure.retryAfterMs : undefined,
-        random: context.random,
-      })
-    : null;
+  const backoff = { attempt: Math.min(Math.max(0, attempt - 1), maxAttempts - 1), baseMs, capMs, random: context.random };
+  // Retry-After (429, or a 503 from a function whose database is away) is a floor under the backoff.
+  const retryAfterMs = failure?.retryAfterMs;
+  const retryDelayMs = !retry
+    ? null
+    : retryAfterMs === undefined
+      ? backoffDelay(backoff)
+      : waitServer
+        ? backoffDelay({ ...backoff, retryAfterMs })
+        : Math.max(backoffDelay(backoff), backoffDelay({ ...backoff, retryAfterMs }));
   const now = context.now();
   const outcome = output.outcome;
   const patch: Partial<QueueContext> = {
@@ -158,7 +166,9 @@ function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
     retryDelayMs,
     nextRetryAt: retryDelayMs === null ? null : now + retryDelayMs,
     lastSyncAt: output.status === 'completed' || output.status === 'partial' ? now : context.lastSyncAt,
-    lastError: failure ? plainFailure(failure) : succeeded ? null : context.lastError,
+    // Only a failure that is being retried is shown; an answer ends it.
+    lastError: retryable ? plainFailure(failure) : answered ? null : context.lastError,
+    failingSince: retryable ? (context.failingSince ?? now) : answered ? null : context.failingSince,
     batchesSent: context.batchesSent + (output.status === 'completed' || output.status === 'partial' ? 1 : 0),
     batchesFailed: context.batchesFailed + (output.status === 'failed' ? 1 : 0),
     opsAcked: context.opsAcked + (outcome && 'succeeded' in outcome ? outcome.succeeded : 0),
@@ -281,7 +291,16 @@ export const queueMachine = setup({
       enqueue.emit({ type: 'batch.settled', output });
       if (failed) enqueue.emit(failed);
     }),
-    'announce drained': enqueueActions(({ enqueue }) => enqueue.emit({ type: 'queue.drained' })),
+    // Nothing left to send: no error still applies.
+    'announce drained': enqueueActions(({ enqueue }) => {
+      enqueue.assign({ lastError: null, failingSince: null });
+      enqueue.emit({ type: 'queue.drained' });
+    }),
+    'rearm retry': enqueueActions(({ context, self, enqueue }) => {
+      // The child is absent only where a model runs the chart without its actors.
+      if (!self.getSnapshot()?.children?.['retry-backoff']) return;
+      enqueue.sendTo('retry-backoff', { type: 'retry.rearm', delayMs: Math.max(0, (context.nextRetryAt ?? context.now()) - context.now()) });
+    }),
     'forget retry': enqueueActions(({ enqueue }) => enqueue.assign({ nextRetryAt: null, retryDelayMs: null })),
   },
 }).createMachine({
@@ -307,6 +326,7 @@ export const queueMachine = setup({
       enqueuedDuringBatch: 0,
       flushAgain: false,
       attempt: 0,
+      failingSince: null,
       retryDelayMs: null,
       nextRetryAt: null,
       lastSyncAt: null,
@@ -400,7 +420,10 @@ export const queueMachine = setup({
         }),
         onDone: 'flushing',
       },
-      on: { 'sync.now': 'flushing' },
+      on: {
+        'sync.now': 'flushing',
+        'retry.rearm': { actions: 'rearm retry' },
+      },
     },
     paused: {
       initial: 'offline',

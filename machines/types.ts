@@ -83,9 +83,11 @@ export type UploadResult =
 export type RecordOutcome = {
   status: 'completed' | 'partial' | 'failed';
   succeeded: number;
-  /** Ops that went back to the queue (retryable per-op errors). */
+  /** Ops that went back to the queue (retryable per-op errors, or left out of the answer). */
   requeued: number;
-  /** Ops moved to dead letters (fatal errors, or retries exhausted). */
+  /** Ops that now wait on a refused change they depend on (status 'held'). */
+  held: number;
+  /** Ops moved to dead letters (permanent per-op errors, or the server's retryable answers for the op exhausted). */
   dead: number;
   /** Ops still queued in the outbox afterwards. */
   pending: number;
@@ -99,4 +101,4 @@ export type ClaimBatchInput = { batchId: string; maxOps: number; maxBytes: numbe
 /** `keepalive`: the page is hiding or closing; the request must outlive it (fetch keepalive). */
 export type UploadBatchInput = { batchId: string; operations: WireOperation[]; keepalive?: boolean };
 export type RecordResultsInput = { batchId: string; results: OperationResult[] };
-export type ReleaseBatchInput = { batchId: string; failure: TransportFailure; countAttempt: boolean };
+export type ReleaseBatchInput = { batchId: string; failure: TransportFailure };

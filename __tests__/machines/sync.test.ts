@@ -22,7 +22,7 @@ function build(options: { upload: () => Promise<UploadResult>; refresh?: () => P
       recordResults: fromPromise(async ({ input }) => {
         ops.sent += input.results.length;
         ops.queued -= input.results.length;
-        return { status: 'completed' as const, succeeded: input.results.length, requeued: 0, dead: 0, pending: ops.queued };
+        return { status: 'completed' as const, succeeded: input.results.length, requeued: 0, held: 0, dead: 0, pending: ops.queued };
       }),
       releaseBatch: fromPromise(async () => ({ requeued: 0, dead: 0, pending: ops.queued })),
     },

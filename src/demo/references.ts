@@ -1,6 +1,6 @@
 // The page reads references with the parser the function uses, so "jn 3:16" and "John 3:16"
 // are one verse here as they are on the server.
-import { canonicalName, parseReference } from '../../supabase/functions/verse-operations/reference.ts';
+import { canonicalName, parseReference } from '../../supabase/functions/_shared/reference.ts';
 
 /** One spelling per verse ("jn 3:16" and "John 3:16" are the same card); unknown input as typed. */
 export function referenceKey(reference: string): string {
