@@ -4,7 +4,7 @@
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useMemo, useState } from 'react';
 import type { Alias, SyncOperation, Verse, VerseCard } from '../db/index.ts';
-import { useSyncEvents } from '../react/index.ts';
+import { refusalText, useSyncEvents } from '../react/index.ts';
 import { cardStateReason, cardStateText, cardSyncState, opsByCard, type CardSyncState } from './cardStates.ts';
 import { plural } from './words.ts';
 import type { DemoDevice } from './device.ts';
@@ -127,6 +127,7 @@ type CardRowProps = {
 function CardRow({ card, verse, aliases, state, onReview, onAlias, onDelete, onOutcome }: CardRowProps) {
   const { retryDeadLetter, discardDeadLetter } = useSyncEvents();
   const label = card.reference;
+  const reason = cardStateReason(state, refusalText);
   return (
     <li className="card" data-state={state.kind} data-testid="card">
       <div className="card-head">
@@ -168,9 +169,9 @@ function CardRow({ card, verse, aliases, state, onReview, onAlias, onDelete, onO
           </button>
         </span>
       </div>
-      {cardStateReason(state) && (
+      {reason && (
         <p className={`card-reason reason-${state.kind}`} data-testid="card-reason">
-          {cardStateReason(state)}
+          {reason}
         </p>
       )}
       <VerseText custom={card.customText} verse={verse} />

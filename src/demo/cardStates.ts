@@ -32,8 +32,7 @@ export function opsByCard(ops: SyncOperation[]): Map<string, SyncOperation[]> {
   return byCard;
 }
 
-// 'held' (waits on a refused change) arrives with the outbox's dependants; read as text until then.
-const isHeld = (op: SyncOperation) => (op.status as string) === 'held';
+const isHeld = (op: SyncOperation) => op.status === 'held';
 
 /** The state of `card` given its not-yet-acknowledged operations (seq order). */
 export function cardSyncState(card: Pick<VerseCard, 'syncedAt'>, ops: SyncOperation[] = []): CardSyncState {
