@@ -113,7 +113,7 @@ export const batchMachine = setup({
     // A rejected upload never reached an HTTP answer: the network failed.
     'keep network failure': assign({ failure: ({ event }) => fail('network', messageOf(errorOf(event))) }),
     'keep request timeout': assign({
-      failure: ({ context }) => fail('timeout', `no answer to batch ${context.batchId} within ${context.requestTimeoutMs} ms`),
+      failure: ({ context }) => fail('timeout', `no answer from the server within ${Math.round(context.requestTimeoutMs / 1000)} s`),
     }),
     'keep storage error': assign({
       failure: ({ event }, params: { step: string }) => fail('server', `${params.step} failed: ${messageOf(errorOf(event))}`),
@@ -128,8 +128,8 @@ export const batchMachine = setup({
         const outcome = outputOf<RecordOutcome | ReleaseOutcome>(event);
         if (!('status' in outcome) || outcome.status !== 'failed') return context.failure;
         return outcome.requeued > 0
-          ? fail('server', `every operation of batch ${context.batchId} failed; ${outcome.requeued} will be retried`)
-          : fail('fatal', `every operation of batch ${context.batchId} failed permanently`);
+          ? fail('server', `the server took none of the ${outcome.requeued + outcome.dead} changes sent; they will be sent again`)
+          : fail('fatal', `the server refused all ${outcome.dead} changes sent`);
       },
     }),
     'set status': assign({ status: (_, params: { status: BatchStatus }) => params.status }),
@@ -200,11 +200,7 @@ export const batchMachine = setup({
       invoke: {
         id: 'releaseBatch',
         src: 'releaseBatch',
-        // A 401 is not the ops' fault: putting them back must not spend one of their retries.
-        input: ({ context }) => {
-          const failure = context.failure ?? fail('server', 'unknown failure');
-          return { batchId: context.batchId, failure, countAttempt: failure.kind !== 'auth' };
-        },
+        input: ({ context }) => ({ batchId: context.batchId, failure: context.failure ?? fail('server', 'unknown failure') }),
         onDone: { target: 'failed', actions: 'keep outcome' },
         onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'releaseBatch' } } },
       },

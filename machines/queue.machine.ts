@@ -4,6 +4,7 @@ import { enqueueActions, setup } from 'xstate';
 import { batchMachine, type BatchOutput } from './batch.machine.ts';
 import { RETRY_BACKOFF_DEFAULTS, backoffDelay, retryBackoffMachine } from './retryBackoff.machine.ts';
 import {
+  ASSUMED_BATCH_MS,
   DEFAULT_ACK_ALLOWANCE_MS,
   DEFAULT_LATENCY_BUDGET,
   KEEPALIVE_BATCH_BYTES,
@@ -22,7 +23,7 @@ export type QueueInput = {
   requestTimeoutMs?: number;
   /** Per priority, the longest wait from enqueue to acknowledgement (defaults: DEFAULT_LATENCY_BUDGET). */
   budget?: Partial<LatencyBudget>;
-  /** A batch leaves this long before its budget ends, so its answer arrives within it (default 1 s). */
+  /** The least a batch leaves before its budget ends (plus 3× the last batch's duration; default 0.5 s). */
   ackAllowanceMs?: number;
   backoff?: { baseMs?: number; capMs?: number; maxAttempts?: number };
   random?: () => number;
@@ -50,6 +51,9 @@ export type QueueContext = {
   now: () => number;
   budget: LatencyBudget;
   ackAllowanceMs: number;
+  /** How long the last successful batch took from its start to its settle (ms). */
+  lastBatchMs: number;
+  batchStartedAt: number;
   /** When the oldest waiting op's budget (less the allowance) runs out; null with nothing collected. */
   dueAt: number | null;
   /** When the latest op was enqueued: the idle gap counts from it. */
@@ -66,6 +70,8 @@ export type QueueContext = {
   flushAgain: boolean;
   /** Consecutive failed batches (network, timeout, server). */
   attempt: number;
+  /** Epoch ms of the first of the failed requests in a row (cleared by the next answer the server gives). */
+  failingSince: number | null;
   retryDelayMs: number | null;
   nextRetryAt: number | null;
   lastSyncAt: number | null;
@@ -87,6 +93,8 @@ export type QueueEvent =
   | { type: 'auth.refreshed' }
   | { type: 'page.hidden' }
   | { type: 'page.visible' }
+  /** After a restore in backoff: the restored snapshot holds no timer, arm it for what is left of the wait. */
+  | { type: 'retry.rearm' }
   | BatchDoneEvent;
 
 export type QueueEmitted =
@@ -107,7 +115,7 @@ function currentBatchOutput(context: QueueContext, event: { type: string }): Bat
 }
 
 const failureOf = (output: BatchOutput): TransportFailure | undefined =>
-  output.status === 'failed' ? (output.failure ?? { kind: 'server', message: `batch ${output.batchId} failed` }) : undefined;
+  output.status === 'failed' ? (output.failure ?? { kind: 'server', message: 'the request failed' }) : undefined;
 
 // The outbox's own count when the batch reports it, plus what was enqueued meanwhile. This may count
 // an op twice (never zero times): an extra claim finds nothing and the queue goes idle.
@@ -131,22 +139,26 @@ function routeOf(context: QueueContext, output: BatchOutput): Route {
 function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
   const failure = failureOf(output);
   const succeeded = output.status === 'completed' || output.status === 'partial' || output.status === 'empty';
+  // The server answered (all refused is an answer): the failing stretch is over; its refusals are dead letters.
+  const answered = succeeded || failure?.kind === 'fatal';
+  const retryable = failure !== undefined && RETRYABLE.has(failure.kind);
   const waitServer = failure?.kind === 'rateLimited' && failure.retryAfterMs !== undefined;
   const countsAttempt = failure !== undefined && RETRYABLE.has(failure.kind) && !waitServer;
-  const attempt = succeeded ? 0 : countsAttempt ? context.attempt + 1 : context.attempt;
+  const attempt = answered ? 0 : countsAttempt ? context.attempt + 1 : context.attempt;
   const retry = failure !== undefined && RETRYABLE.has(failure.kind) && !paused;
   const { baseMs, capMs, maxAttempts } = context.backoff;
   // Past maxAttempts the wait stops growing but the queue keeps retrying: giving up on ops is the
   // outbox's call (each op's retryCount/maxRetries sends it to dead letters), never the timer's.
-  const retryDelayMs = retry
-    ? backoffDelay({
-        attempt: Math.min(Math.max(0, attempt - 1), maxAttempts - 1),
-        baseMs,
-        capMs,
-        retryAfterMs: failure?.kind === 'rateLimited' ? failure.retryAfterMs : undefined,
-        random: context.random,
-      })
-    : null;
+  const backoff = { attempt: Math.min(Math.max(0, attempt - 1), maxAttempts - 1), baseMs, capMs, random: context.random };
+  // Retry-After (429, or a 503 from a function whose database is away) is a floor under the backoff.
+  const retryAfterMs = failure?.retryAfterMs;
+  const retryDelayMs = !retry
+    ? null
+    : retryAfterMs === undefined
+      ? backoffDelay(backoff)
+      : waitServer
+        ? backoffDelay({ ...backoff, retryAfterMs })
+        : Math.max(backoffDelay(backoff), backoffDelay({ ...backoff, retryAfterMs }));
   const now = context.now();
   const outcome = output.outcome;
   const patch: Partial<QueueContext> = {
@@ -158,7 +170,10 @@ function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
     retryDelayMs,
     nextRetryAt: retryDelayMs === null ? null : now + retryDelayMs,
     lastSyncAt: output.status === 'completed' || output.status === 'partial' ? now : context.lastSyncAt,
-    lastError: failure ? plainFailure(failure) : succeeded ? null : context.lastError,
+    lastBatchMs: output.status === 'completed' || output.status === 'partial' ? Math.max(0, now - context.batchStartedAt) : context.lastBatchMs,
+    // Only a failure that is being retried is shown; an answer ends it.
+    lastError: retryable ? plainFailure(failure) : answered ? null : context.lastError,
+    failingSince: retryable ? (context.failingSince ?? now) : answered ? null : context.failingSince,
     batchesSent: context.batchesSent + (output.status === 'completed' || output.status === 'partial' ? 1 : 0),
     batchesFailed: context.batchesFailed + (output.status === 'failed' ? 1 : 0),
     opsAcked: context.opsAcked + (outcome && 'succeeded' in outcome ? outcome.succeeded : 0),
@@ -179,8 +194,12 @@ function plainFailure(failure: TransportFailure): TransportFailure {
   return plain;
 }
 
+/** What of a budget is kept for sending the batch and getting its answer. */
+export const ackAllowance = (context: Pick<QueueContext, 'ackAllowanceMs' | 'lastBatchMs'>, budgetMs: number) =>
+  Math.min(budgetMs / 4, context.ackAllowanceMs + 3 * context.lastBatchMs);
+
 const dueOf = (context: QueueContext, priority: Priority, at: number) =>
-  at + Math.max(0, context.budget[priority] - (priority === 'immediate' ? 0 : context.ackAllowanceMs));
+  at + Math.max(0, context.budget[priority] - ackAllowance(context, context.budget[priority]));
 
 export const queueMachine = setup({
   types: {
@@ -266,7 +285,7 @@ export const queueMachine = setup({
       // A hiding page may be gone before the answer: the request must be a keepalive one, within its limit.
       const keepalive = context.hidden;
       const maxBytes = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_BATCH_BYTES) : maxBatchBytes;
-      enqueue.assign({ inFlight: { batchId, maxOps }, enqueuedDuringBatch: 0, dueDuringBatch: null, dueAt: null, flushAgain: false });
+      enqueue.assign({ inFlight: { batchId, maxOps }, batchStartedAt: context.now(), enqueuedDuringBatch: 0, dueDuringBatch: null, dueAt: null, flushAgain: false });
       enqueue.spawnChild('batch', {
         id: batchActorId(batchId),
         input: { batchId, maxOps, maxBytes, requestTimeoutMs: context.requestTimeoutMs, ...(keepalive ? { keepalive } : {}) },
@@ -281,7 +300,16 @@ export const queueMachine = setup({
       enqueue.emit({ type: 'batch.settled', output });
       if (failed) enqueue.emit(failed);
     }),
-    'announce drained': enqueueActions(({ enqueue }) => enqueue.emit({ type: 'queue.drained' })),
+    // Nothing left to send: no error still applies.
+    'announce drained': enqueueActions(({ enqueue }) => {
+      enqueue.assign({ lastError: null, failingSince: null });
+      enqueue.emit({ type: 'queue.drained' });
+    }),
+    'rearm retry': enqueueActions(({ context, self, enqueue }) => {
+      // The child is absent only where a model runs the chart without its actors.
+      if (!self.getSnapshot()?.children?.['retry-backoff']) return;
+      enqueue.sendTo('retry-backoff', { type: 'retry.rearm', delayMs: Math.max(0, (context.nextRetryAt ?? context.now()) - context.now()) });
+    }),
     'forget retry': enqueueActions(({ enqueue }) => enqueue.assign({ nextRetryAt: null, retryDelayMs: null })),
   },
 }).createMachine({
@@ -299,6 +327,8 @@ export const queueMachine = setup({
       now,
       budget: { ...DEFAULT_LATENCY_BUDGET, ...input.budget },
       ackAllowanceMs: input.ackAllowanceMs ?? DEFAULT_ACK_ALLOWANCE_MS,
+      lastBatchMs: ASSUMED_BATCH_MS,
+      batchStartedAt: now(),
       dueAt: null,
       lastEnqueuedAt: now(),
       dueDuringBatch: null,
@@ -307,6 +337,7 @@ export const queueMachine = setup({
       enqueuedDuringBatch: 0,
       flushAgain: false,
       attempt: 0,
+      failingSince: null,
       retryDelayMs: null,
       nextRetryAt: null,
       lastSyncAt: null,
@@ -400,7 +431,10 @@ export const queueMachine = setup({
         }),
         onDone: 'flushing',
       },
-      on: { 'sync.now': 'flushing' },
+      on: {
+        'sync.now': 'flushing',
+        'retry.rearm': { actions: 'rearm retry' },
+      },
     },
     paused: {
       initial: 'offline',

@@ -1,5 +1,5 @@
 // One wait before a retry: exponential backoff with full jitter, or the server's Retry-After.
-import { setup } from 'xstate';
+import { assign, setup } from 'xstate';
 
 export type RetryBackoffInput = {
   /** 0-based number of failures so far. */
@@ -22,7 +22,10 @@ export type RetryBackoffContext = {
   delayMs: number;
 };
 
-export type RetryBackoffEvent = { type: 'retry.now' };
+export type RetryBackoffEvent =
+  | { type: 'retry.now' }
+  /** Wait `delayMs` from now instead (a restored snapshot holds no timer: the queue re-arms it). */
+  | { type: 'retry.rearm'; delayMs: number };
 
 export type RetryBackoffOutput = { attempt: number; delayMs: number; exhausted: boolean };
 
@@ -83,7 +86,14 @@ export const retryBackoffMachine = setup({
       tags: 'error',
       always: { guard: 'isExhausted', target: 'exhausted' },
       after: { backoff: 'due' },
-      on: { 'retry.now': 'due' },
+      on: {
+        'retry.now': 'due',
+        'retry.rearm': {
+          target: 'waiting',
+          reenter: true,
+          actions: assign({ delayMs: ({ event }) => Math.max(0, event.delayMs) }),
+        },
+      },
     },
     due: { type: 'final' },
     exhausted: { type: 'final' },

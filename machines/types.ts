@@ -42,8 +42,14 @@ export type LatencyBudget = Record<Priority, number>;
 
 export const DEFAULT_LATENCY_BUDGET: LatencyBudget = { immediate: 0, high: 30_000, normal: 30_000, low: 120_000 };
 
-/** How much of the budget is kept for the request itself: a batch leaves this long before the budget ends. */
-export const DEFAULT_ACK_ALLOWANCE_MS = 1_000;
+/**
+ * How much of the budget is kept for sending: a batch leaves this floor plus three times the last
+ * batch's duration (claim, request, record) before the budget ends, at most a quarter of it, so its
+ * answer still arrives within the budget on a slow device or network.
+ */
+export const DEFAULT_ACK_ALLOWANCE_MS = 500;
+/** The batch duration assumed before one was timed. */
+export const ASSUMED_BATCH_MS = 500;
 
 /**
  * Fetch keepalive's limit is 64 KiB of bodies in flight per page; a batch sent while the page hides
@@ -83,9 +89,11 @@ export type UploadResult =
 export type RecordOutcome = {
   status: 'completed' | 'partial' | 'failed';
   succeeded: number;
-  /** Ops that went back to the queue (retryable per-op errors). */
+  /** Ops that went back to the queue (retryable per-op errors, or left out of the answer). */
   requeued: number;
-  /** Ops moved to dead letters (fatal errors, or retries exhausted). */
+  /** Ops that now wait on a refused change they depend on (status 'held'). */
+  held: number;
+  /** Ops moved to dead letters (permanent per-op errors, or the server's retryable answers for the op exhausted). */
   dead: number;
   /** Ops still queued in the outbox afterwards. */
   pending: number;
@@ -99,4 +107,4 @@ export type ClaimBatchInput = { batchId: string; maxOps: number; maxBytes: numbe
 /** `keepalive`: the page is hiding or closing; the request must outlive it (fetch keepalive). */
 export type UploadBatchInput = { batchId: string; operations: WireOperation[]; keepalive?: boolean };
 export type RecordResultsInput = { batchId: string; results: OperationResult[] };
-export type ReleaseBatchInput = { batchId: string; failure: TransportFailure; countAttempt: boolean };
+export type ReleaseBatchInput = { batchId: string; failure: TransportFailure };

@@ -41,7 +41,7 @@ test('a card whose create was sent once and came back (answer lost, or recovered
   const card = await service.addVerseCard('Lost 1:1');
   const first = randomUUID();
   await claimBatch(db, { batchId: first, maxOps: 1, maxBytes: 10_000 }, { userId: USER_A });
-  await releaseBatch(db, { batchId: first, failure: { kind: 'network', message: 'answer lost' }, countAttempt: true });
+  await releaseBatch(db, { batchId: first, failure: { kind: 'network', message: 'answer lost' } });
   const second = randomUUID();
   await claimBatch(db, { batchId: second, maxOps: 1, maxBytes: 10_000 }, { userId: USER_A });
   await recoverInFlight(db);

@@ -231,7 +231,7 @@ describe('atomicity: the record and its operation commit together or not at all'
     db.syncOperations.hook('creating', () => {
       if (++creating === 3) throw new Error('third op fails');
     });
-    await expect(service.addVerseCards([{ reference: 'A 1:1' }, { reference: 'A 1:2' }, { reference: 'A 1:3' }])).rejects.toThrow('third op fails');
+    await expect(service.addVerseCards([{ reference: 'Amos 1:1' }, { reference: 'Amos 1:2' }, { reference: 'Amos 1:3' }])).rejects.toThrow('third op fails');
     expect(await db.verseCards.count()).toBe(0);
     expect(await db.verses.count()).toBe(0);
     expect(await db.syncOperations.count()).toBe(0);
@@ -259,7 +259,11 @@ describe('invalid input throws DataServiceError and writes nothing', () => {
     ['over-long custom text', 'INVALID_INPUT', (s) => s.addVerseCard('John 3:16', 'x'.repeat(10_001))],
     ['NUL in custom text', 'INVALID_INPUT', (s) => s.addVerseCard('John 3:16', 'a\u0000b')],
     ['unknown priority', 'INVALID_INPUT', (s) => s.addVerseCard('John 3:16', undefined, { priority: 'urgent' as never })],
-    ['one bad card in a bulk', 'INVALID_INPUT', (s) => s.addVerseCards([{ reference: 'Ok 1:1' }, { reference: '  ' }])],
+    ['unknown book', 'UNKNOWN_REFERENCE', (s) => s.addVerseCard('Hezekiah 99:99')],
+    ['not a reference', 'UNKNOWN_REFERENCE', (s) => s.addVerseCard('my favourite verse')],
+    ['backwards range', 'UNKNOWN_REFERENCE', (s) => s.addVerseCard('John 3:18-16')],
+    ['one unknown book in a bulk', 'UNKNOWN_REFERENCE', (s) => s.addVerseCards([{ reference: 'Ruth 1:1' }, { reference: 'Hezekiah 1:1' }])],
+    ['one bad card in a bulk', 'INVALID_INPUT', (s) => s.addVerseCards([{ reference: 'Ruth 1:1' }, { reference: '  ' }])],
     ['bulk that is not an array', 'INVALID_INPUT', (s) => s.addVerseCards('John 3:16' as never)],
     ['review of an unknown card', 'CARD_NOT_FOUND', (s) => s.recordReview(randomUUID(), true)],
     ['review with a non-UUID id', 'CARD_NOT_FOUND', (s) => s.recordReview('card-1', true)],
@@ -284,13 +288,22 @@ describe('invalid input throws DataServiceError and writes nothing', () => {
     ['NUL in display name', 'INVALID_INPUT', (s) => s.updateProfile({ displayName: 'a\u0000' })],
   ];
 
+  test('an unknown book is refused before anything is written, with a sentence naming the book and no code in it', async () => {
+    const { service } = serviceFor(db);
+    const error = await service.addVerseCard('Hezekiah 99:99').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNKNOWN_REFERENCE', message: '"Hezekiah" is not a book of the Bible; check the spelling, such as "Isaiah" or "1 Cor"' });
+    expect(await db.verseCards.count()).toBe(0);
+    expect(await db.syncOperations.count()).toBe(0);
+    expect(await service.addVerseCard('jn 3.16')).toMatchObject({ reference: 'jn 3.16' });
+  });
+
   test.each(cases)('%s → %s', async (_name, code, call) => {
     const ctl = serviceFor(db);
-    const live = await ctl.service.addVerseCard('Live 1:1');
-    const deleted = await ctl.service.addVerseCard('Gone 1:1');
+    const live = await ctl.service.addVerseCard('Luke 1:1');
+    const deleted = await ctl.service.addVerseCard('Mark 1:1');
     await ctl.service.deleteVerse(deleted.id);
     ctl.setUser(USER_B);
-    const foreign = await ctl.service.addVerseCard('Theirs 1:1');
+    const foreign = await ctl.service.addVerseCard('Ruth 2:1');
     ctl.setUser(USER_A);
     const before = await dump(db);
     const events = ctl.events.length;

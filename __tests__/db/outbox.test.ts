@@ -298,7 +298,7 @@ describe('recordResults', () => {
       },
       { now: new Date('2026-11-24T12:00:05.000Z') },
     );
-    expect(outcome).toEqual({ status: 'completed', succeeded: 6, requeued: 0, dead: 0, pending: 0 });
+    expect(outcome).toEqual({ status: 'completed', succeeded: 6, requeued: 0, held: 0, dead: 0, pending: 0 });
     expect(await db.syncOperations.count()).toBe(0);
     const synced = AT.toISOString();
     expect(await db.verseCards.get(card.id)).toMatchObject({ syncedAt: synced, remoteId: remoteVerseId });
@@ -324,7 +324,7 @@ describe('recordResults', () => {
     expect((await db.verseCards.get(card.id))?.syncedAt).toBe(AT.toISOString());
   });
 
-  test('retryable errors requeue with retryCount+1 and lastError; fatal ones become dead letters; missing results retry', async () => {
+  test('retryable errors requeue with retryCount+1 and lastError; fatal ones become dead letters; missing results retry without spending one', async () => {
     const ops = await enqueueMany(4);
     const batch = await claim();
     const outcome = await recordResults(
@@ -332,7 +332,7 @@ describe('recordResults', () => {
       { batchId: batch!.batchId, results: [ok(ops[0].id), fail(ops[1].id, true), fail(ops[2].id, false)] },
       { now: AT },
     );
-    expect(outcome).toEqual({ status: 'partial', succeeded: 1, requeued: 2, dead: 1, pending: 2 });
+    expect(outcome).toEqual({ status: 'partial', succeeded: 1, requeued: 2, held: 0, dead: 1, pending: 2 });
     expect(await db.syncOperations.get(ops[0].id)).toBeUndefined();
     const retry = await db.syncOperations.get(ops[1].id);
     expect(retry).toMatchObject({ status: 'queued', retryCount: 1, lastError: { code: 'DEADLOCK', message: 'server said DEADLOCK', retryable: true, at: AT.toISOString() } });
@@ -341,7 +341,7 @@ describe('recordResults', () => {
       status: 'dead',
       lastError: { code: 'VALIDATION_FAILED', message: 'server said VALIDATION_FAILED', retryable: false },
     });
-    expect(await db.syncOperations.get(ops[3].id)).toMatchObject({ status: 'queued', retryCount: 1, lastError: { code: 'NO_RESULT', retryable: true } });
+    expect(await db.syncOperations.get(ops[3].id)).toMatchObject({ status: 'queued', retryCount: 0, lastError: { code: 'NO_RESULT', retryable: true } });
     expect(await db.syncBatches.get(batch!.batchId)).toMatchObject({
       status: 'partial',
       successCount: 1,
@@ -360,14 +360,24 @@ describe('recordResults', () => {
     expect((await db.syncBatches.get(batch!.batchId))?.status).toBe('failed');
   });
 
-  test('retryable failures become dead once retryCount reaches maxRetries', async () => {
+  test("retryable failures become dead once the server's retryable answers for the op reach maxRetries", async () => {
     const op = await enqueueVerse({ maxRetries: 2 });
     let batch = await claim();
     expect(await recordResults(db, { batchId: batch!.batchId, results: [fail(op.id, true)] })).toMatchObject({ requeued: 1, dead: 0 });
     batch = await claim();
-    expect(await recordResults(db, { batchId: batch!.batchId, results: [] })).toMatchObject({ requeued: 0, dead: 1, pending: 0 });
-    expect(await db.syncOperations.get(op.id)).toMatchObject({ status: 'dead', retryCount: 2, lastError: { code: 'NO_RESULT' } });
+    expect(await recordResults(db, { batchId: batch!.batchId, results: [fail(op.id, true)] })).toMatchObject({ requeued: 0, dead: 1, pending: 0 });
+    expect(await db.syncOperations.get(op.id)).toMatchObject({ status: 'dead', retryCount: 2, lastError: { code: 'DEADLOCK' } });
     expect(await claim()).toBeNull();
+  });
+
+  test('an answer without the op, or a failure without a reason, never spends a retry: resent forever', async () => {
+    const op = await enqueueVerse({ maxRetries: 2 });
+    for (let i = 0; i < 10; i++) {
+      const batch = await claim();
+      const results = i % 2 === 0 ? [] : [{ id: op.id, success: false }];
+      expect(await recordResults(db, { batchId: batch!.batchId, results })).toMatchObject({ requeued: 1, dead: 0, pending: 1 });
+    }
+    expect(await db.syncOperations.get(op.id)).toMatchObject({ status: 'queued', retryCount: 0, lastError: { code: 'OPERATION_FAILED' } });
   });
 
   test('results for ops outside the batch are ignored; an unknown batch is an error', async () => {
@@ -382,10 +392,10 @@ describe('recordResults', () => {
   test('a late answer for a batch already released changes nothing', async () => {
     const ops = await enqueueMany(1);
     const batch = await claim();
-    await releaseBatch(db, { batchId: batch!.batchId, failure: { kind: 'timeout', message: 'no answer in 30 s' }, countAttempt: true });
+    await releaseBatch(db, { batchId: batch!.batchId, failure: { kind: 'timeout', message: 'no answer in 30 s' } });
     const before = await dump(db);
     const outcome = await recordResults(db, { batchId: batch!.batchId, results: [ok(ops[0].id)] });
-    expect(outcome).toEqual({ status: 'failed', succeeded: 0, requeued: 0, dead: 0, pending: 1 });
+    expect(outcome).toEqual({ status: 'failed', succeeded: 0, requeued: 0, held: 0, dead: 0, pending: 1 });
     expect(await dump(db)).toEqual(before);
   });
 
@@ -404,10 +414,10 @@ describe('recordResults', () => {
 describe('releaseBatch', () => {
   const network = { kind: 'network' as const, message: 'Failed to fetch' };
 
-  test('without countAttempt: ops back to queued, no attempt spent, batch failed', async () => {
+  test('a 401: ops back to queued, no attempt spent, batch failed', async () => {
     const ops = await enqueueMany(3);
     const batch = await claim();
-    const outcome = await releaseBatch(db, { batchId: batch!.batchId, failure: { kind: 'auth', message: 'JWT expired', status: 401 }, countAttempt: false }, { now: AT });
+    const outcome = await releaseBatch(db, { batchId: batch!.batchId, failure: { kind: 'auth', message: 'JWT expired', status: 401 } }, { now: AT });
     expect(outcome).toEqual({ requeued: 3, dead: 0, pending: 3 });
     const rows = await opsBySeq(db);
     expect(rows.map((r) => [r.status, r.retryCount])).toEqual([
@@ -421,18 +431,15 @@ describe('releaseBatch', () => {
     expect((await claim())?.operations.map((o) => o.id)).toEqual(ops.map((o) => o.id));
   });
 
-  test('with countAttempt: retryCount+1 each time, dead at maxRetries', async () => {
+  test('a failure of the whole request never kills an op, however often: no retry spent', async () => {
     await enqueueVerse({ maxRetries: 2 });
-    let batch = await claim();
-    expect(await releaseBatch(db, { batchId: batch!.batchId, failure: network, countAttempt: true })).toEqual({ requeued: 1, dead: 0, pending: 1 });
-    expect((await opsBySeq(db))[0]).toMatchObject({ status: 'queued', retryCount: 1, lastError: { code: 'NETWORK', message: 'Failed to fetch' } });
-    batch = await claim();
-    expect(await releaseBatch(db, { batchId: batch!.batchId, failure: { ...network, code: 'ECONNRESET' }, countAttempt: true })).toEqual({
-      requeued: 0,
-      dead: 1,
-      pending: 0,
-    });
-    expect(await listDeadLetters(db)).toMatchObject([{ retryCount: 2, lastError: { code: 'ECONNRESET' } }]);
+    const failures = [network, { ...network, code: 'ECONNRESET' }, { kind: 'timeout' as const, message: 'no answer' }, { kind: 'server' as const, message: 'HTTP 500', status: 500 }, { kind: 'rateLimited' as const, message: 'HTTP 429', status: 429 }];
+    for (let i = 0; i < 20; i++) {
+      const batch = await claim();
+      expect(await releaseBatch(db, { batchId: batch!.batchId, failure: failures[i % failures.length] })).toEqual({ requeued: 1, dead: 0, pending: 1 });
+    }
+    expect((await opsBySeq(db))[0]).toMatchObject({ status: 'queued', retryCount: 0, lastError: { code: 'RATE_LIMITED' } });
+    expect(await listDeadLetters(db)).toEqual([]);
   });
 
   test("fatal: every op of the batch becomes a dead letter with the failure's reason", async () => {
@@ -441,7 +448,6 @@ describe('releaseBatch', () => {
     const outcome = await releaseBatch(db, {
       batchId: batch!.batchId,
       failure: { kind: 'fatal', message: 'batch exceeds 1000 operations', status: 413, code: 'PAYLOAD_TOO_LARGE' },
-      countAttempt: false,
     });
     expect(outcome).toEqual({ requeued: 0, dead: 2, pending: 0 });
     const dead = await listDeadLetters(db);
@@ -455,7 +461,7 @@ describe('releaseBatch', () => {
     await enqueueMany(1);
     const batch = await claim();
     const failure = { kind: 'server', message: 'Bad gateway', status: 502, cause: new Error('socket'), retry: () => undefined } as never;
-    await releaseBatch(db, { batchId: batch!.batchId, failure, countAttempt: true }, { now: AT });
+    await releaseBatch(db, { batchId: batch!.batchId, failure }, { now: AT });
     const [row] = await opsBySeq(db);
     expect(row.lastError).toEqual({ code: 'SERVER_ERROR', message: 'Bad gateway', retryable: true, at: AT.toISOString() });
     expect(structuredClone(row)).toEqual(row);
@@ -465,12 +471,12 @@ describe('releaseBatch', () => {
     await enqueueMany(2);
     const first = await claim(1);
     const second = await claim(1);
-    await releaseBatch(db, { batchId: first!.batchId, failure: network, countAttempt: true });
+    await releaseBatch(db, { batchId: first!.batchId, failure: network });
     const rows = await opsBySeq(db);
     expect(rows.map((r) => r.status)).toEqual(['queued', 'inFlight']);
     expect(rows[1].batchId).toBe(second!.batchId);
     const before = await dump(db);
-    expect(await releaseBatch(db, { batchId: randomUUID(), failure: network, countAttempt: true })).toEqual({ requeued: 0, dead: 0, pending: 1 });
+    expect(await releaseBatch(db, { batchId: randomUUID(), failure: network })).toEqual({ requeued: 0, dead: 0, pending: 1 });
     expect(await dump(db)).toEqual(before);
   });
 });
@@ -479,7 +485,7 @@ test('a release issued while its claim is still running waits for it and puts th
   await enqueueMany(3);
   const batchId = randomUUID();
   const claiming = claimBatch(db, { batchId, maxOps: 10, maxBytes: 100_000 }, { userId: USER_A });
-  const releasing = releaseBatch(db, { batchId, failure: { kind: 'timeout', message: 'claim took too long' }, countAttempt: false });
+  const releasing = releaseBatch(db, { batchId, failure: { kind: 'timeout', message: 'claim took too long' } });
   const [claimed, released] = await Promise.all([claiming, releasing]);
   expect(claimed?.operations).toHaveLength(3);
   expect(released).toEqual({ requeued: 3, dead: 0, pending: 3 });
@@ -522,7 +528,7 @@ describe('a batch larger than one chunk (claimed and settled SETTLE_CHUNK ops a 
     order.length = 0;
     const recording = recordResults(db, { batchId: claimed.batchId, results: claimed.operations.map((o) => ok(o.id)) }).then((r) => (order.push('record'), r));
     await writeNow().then(() => order.push('write'));
-    expect(await recording).toEqual({ status: 'completed', succeeded: N + 1, requeued: 0, dead: 0, pending: 1 });
+    expect(await recording).toEqual({ status: 'completed', succeeded: N + 1, requeued: 0, held: 0, dead: 0, pending: 1 });
     expect(order).toEqual(['write', 'record']);
   });
 
@@ -533,7 +539,7 @@ describe('a batch larger than one chunk (claimed and settled SETTLE_CHUNK ops a 
     const retry = results.filter((r) => !r.success && r.error?.retryable).length;
     const fatal = results.filter((r) => !r.success && !r.error?.retryable).length;
     const outcome = await recordResults(db, { batchId: claimed.batchId, results });
-    expect(outcome).toEqual({ status: 'partial', succeeded: N - retry - fatal, requeued: retry, dead: fatal, pending: retry });
+    expect(outcome).toEqual({ status: 'partial', succeeded: N - retry - fatal, requeued: retry, held: 0, dead: fatal, pending: retry });
     expect(await db.syncBatches.get(claimed.batchId)).toMatchObject({ status: 'partial', successCount: N - retry - fatal, failureCount: retry + fatal });
     expect(await db.syncOperations.where('batchId').equals(claimed.batchId).count()).toBe(0);
   });
@@ -541,11 +547,11 @@ describe('a batch larger than one chunk (claimed and settled SETTLE_CHUNK ops a 
   test('release: every chunk goes back; a release between two claim chunks stops the claim and leaves nothing in flight', async () => {
     await enqueueMany(N, { userId: USER_A });
     const claimed = (await claim(1000))!;
-    expect(await releaseBatch(db, { batchId: claimed.batchId, failure: { kind: 'server', message: 'HTTP 503' }, countAttempt: true })).toEqual({ requeued: N, dead: 0, pending: N });
+    expect(await releaseBatch(db, { batchId: claimed.batchId, failure: { kind: 'server', message: 'HTTP 503' } })).toEqual({ requeued: N, dead: 0, pending: N });
 
     const batchId = randomUUID();
     const claiming = claimBatch(db, { batchId, maxOps: 1000, maxBytes: 512 * 1024 }, { userId: USER_A });
-    const releasing = releaseBatch(db, { batchId, failure: { kind: 'timeout', message: 'claim took too long' }, countAttempt: false });
+    const releasing = releaseBatch(db, { batchId, failure: { kind: 'timeout', message: 'claim took too long' } });
     const [claimError, released] = await Promise.all([claiming.then(() => null, (e: unknown) => e), releasing]);
     expect(claimError).toBeInstanceOf(OutboxError);
     expect((claimError as OutboxError).code).toBe('BATCH_RELEASED');

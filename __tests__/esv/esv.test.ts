@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createHandler } from '../../supabase/functions/verse-operations/handler.ts';
-import { canonicalName } from '../../supabase/functions/verse-operations/reference.ts';
+import { canonicalName } from '../../supabase/functions/_shared/reference.ts';
 import { createBatchStore } from '../../supabase/functions/verse-operations/store.ts';
 import type { ApplyBatchResponse } from '../../supabase/functions/_shared/protocol.ts';
 import { BUNDLED_TEXT } from '../../src/stack/esv/server.ts';
@@ -127,14 +127,14 @@ describe('ESV text through the verse-operations function', () => {
   test('an unknown reference gets UNKNOWN_REFERENCE with the ESV’s answer and goes to dead letters; the rest sync', async () => {
     const [known] = take(1);
     const d = await device();
-    await d.data.addVerseCards([{ reference: 'Nowhere 1:1' }, { reference: known }]);
+    await d.data.addVerseCards([{ reference: 'Isaiah 99:99' }, { reference: known }]);
     const dead = await eventually(async () => {
       const ops = await d.db.syncOperations.where('status').equals('dead').toArray();
       expect(ops).toHaveLength(1);
       return ops[0];
     });
-    expect(dead.payload.reference).toBe('Nowhere 1:1');
-    expect(dead.lastError).toMatchObject({ code: 'UNKNOWN_REFERENCE', retryable: false, message: expect.stringContaining("'Nowhere 1:1'") });
+    expect(dead.payload.reference).toBe('Isaiah 99:99');
+    expect(dead.lastError).toMatchObject({ code: 'UNKNOWN_REFERENCE', retryable: false, message: expect.stringContaining("'Isaiah 99:99'") });
     const cards = await stack().sql`select v.reference from verse_cards c join verses v on v.id = c.verse_id where c.user_id = ${d.userId}`;
     expect(cards.map((c) => c.reference)).toEqual([known]);
   });

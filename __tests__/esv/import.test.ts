@@ -3,7 +3,7 @@
 // and 4 on good, against 1,000 for a per-op client. The bundled text holds 254 of the
 // references; the other 746 are unknown to it and end as dead letters, asked in the same queries.
 import { readFileSync } from 'node:fs';
-import { canonicalName } from '../../supabase/functions/verse-operations/reference.ts';
+import { canonicalName } from '../../supabase/functions/_shared/reference.ts';
 import { BUNDLED_TEXT } from '../../src/stack/esv/server.ts';
 import type { Quality } from '../../machines/types.ts';
 import { eventually, useDevices } from '../helpers/client.ts';

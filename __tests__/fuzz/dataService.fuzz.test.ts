@@ -54,7 +54,7 @@ test('hostile input: a coded refusal that writes nothing, or a write with its op
           outcomes.written++;
         } catch (error) {
           expect(error).toBeInstanceOf(DataServiceError);
-          expect(['INVALID_INPUT', 'CARD_NOT_FOUND', 'CARD_DELETED']).toContain((error as DataServiceError).code);
+          expect(['INVALID_INPUT', 'UNKNOWN_REFERENCE', 'CARD_NOT_FOUND', 'CARD_DELETED']).toContain((error as DataServiceError).code);
           expect((error as Error).message.length).toBeGreaterThan(0);
           expect(await dump(db)).toEqual(before);
           outcomes.refused++;

@@ -73,9 +73,8 @@ test('offline: writes stay local; online: the queue drains', async () => {
   d.sync.setOnline(false);
   await eventually(() => expect(d.sync.getState().paused).toBe('offline'));
   for (let i = 0; i < 5; i++) await d.data.addVerseCard(`Genesis ${i + 1}:1`);
-  await new Promise((r) => setTimeout(r, 200));
+  await eventually(() => expect(d.sync.getState()).toMatchObject({ pending: 5, online: false }));
   expect(sent).toHaveLength(0);
-  expect(d.sync.getState()).toMatchObject({ pending: 5, online: false });
   await expect(d.sync.forceSyncAll()).rejects.toMatchObject({ code: 'OFFLINE' });
 
   d.sync.setOnline(true);

@@ -36,7 +36,7 @@ describe('batch machine', () => {
     const output = await toPromise(actor);
     expect(transport.requests).toHaveLength(1);
     expect(output).toMatchObject({ batchId: 'b1', status: 'completed', opCount: 2, bytes: 200 });
-    expect(output.outcome).toEqual({ status: 'completed', succeeded: 2, requeued: 0, dead: 0, pending: 0 });
+    expect(output.outcome).toEqual({ status: 'completed', succeeded: 2, requeued: 0, held: 0, dead: 0, pending: 0 });
     expect(await outbox.counts()).toEqual({ queued: 0, inFlight: 0, dead: 0 });
   });
 
@@ -57,7 +57,7 @@ describe('batch machine', () => {
     const { actor, outbox } = await start(3, {}, { respond: (i) => ({ ok: true, results: okResults(i.operations, { retryable: true }) }) });
     const output = await toPromise(actor);
     expect(output.status).toBe('partial');
-    expect(output.outcome).toEqual({ status: 'partial', succeeded: 2, requeued: 1, dead: 0, pending: 1 });
+    expect(output.outcome).toEqual({ status: 'partial', succeeded: 2, requeued: 1, held: 0, dead: 0, pending: 1 });
     expect(await outbox.counts()).toEqual({ queued: 1, inFlight: 0, dead: 0 });
   });
 
@@ -77,13 +77,14 @@ describe('batch machine', () => {
     expect(await outbox.counts()).toEqual({ queued: 2, inFlight: 0, dead: 0 });
   });
 
-  test("a 401 releases the ops without spending a retry (countAttempt false); other failures count", async () => {
+  test('a 401 or a 503 releases the ops with the failure, which never spends their retries', async () => {
     const auth = await start(2, {}, { respond: () => httpFailure('auth', { status: 401 }) });
     expect((await toPromise(auth.actor)).failure?.kind).toBe('auth');
-    expect(auth.released).toEqual([{ batchId: 'b1', failure: { kind: 'auth', message: 'request failed: auth', status: 401 }, countAttempt: false }]);
+    expect(auth.released).toEqual([{ batchId: 'b1', failure: { kind: 'auth', message: 'request failed: auth', status: 401 } }]);
     const server = await start(2, {}, { respond: () => httpFailure('server', { status: 503 }) });
     await toPromise(server.actor);
-    expect(server.released[0]!.countAttempt).toBe(true);
+    expect(server.released[0]!.failure.kind).toBe('server');
+    expect(await server.outbox.counts()).toEqual({ queued: 2, inFlight: 0, dead: 0 });
   });
 
   test('a rejected upload is a network failure; fatal dead-letters the ops', async () => {
@@ -120,7 +121,8 @@ type BatchSnap = SnapshotFrom<typeof batchMachine>;
 /**
  * What the outbox must hold in the model's state, given the ops queued at the start: untouched until a
  * claim, the claimed ones inFlight under the batch id with a 'syncing' row until recorded or released,
- * then gone (acknowledged), queued again with one more attempt spent (none after a 401), or dead.
+ * then gone (acknowledged), queued again (an attempt spent only when the server answered a retryable
+ * error for that op; a failed request or a missing result spends none), or dead.
  */
 function expectedRows(model: BatchSnap, initial: OpRow[]): OutboxRows {
   const { claimed, outcome, results, failure } = model.context;
@@ -139,12 +141,12 @@ function expectedRows(model: BatchSnap, initial: OpRow[]): OutboxRows {
     const ops = initial.flatMap((o, i) => {
       const result = results[i];
       if (result?.success) return [];
-      return back(o, 1, isRetryable(result) ? 'queued' : 'dead');
+      return back(o, result?.error ? 1 : 0, isRetryable(result) ? 'queued' : 'dead');
     });
     return { ops, batches: [{ id: input.batchId, status: outcome.status, opIds }] };
   }
   const ops = initial.flatMap((o) =>
-    failure?.kind === 'fatal' ? back(o, 1, 'dead') : failure?.kind === 'auth' ? back(o, 0, 'queued') : back(o, 1, 'queued'),
+    failure?.kind === 'fatal' ? back(o, 0, 'dead') : back(o, 0, 'queued'),
   );
   return { ops, batches: [{ id: input.batchId, status: 'failed', opIds }] };
 }

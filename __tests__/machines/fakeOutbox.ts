@@ -79,7 +79,7 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     const mine = inFlightOf(batchId);
     if (mine.length === 0) {
       const status = batch.status === 'completed' || batch.status === 'partial' ? batch.status : 'failed';
-      return { status, succeeded: 0, requeued: 0, dead: 0, pending: queuedCount() };
+      return { status, succeeded: 0, requeued: 0, held: 0, dead: 0, pending: queuedCount() };
     }
     const byId = new Map(results.map((r) => [r.id, r]));
     let succeeded = 0;
@@ -91,7 +91,8 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
         ops.delete(stored.op.id);
         succeeded += 1;
       } else if (isRetryable(result)) {
-        if (requeue(stored, true)) dead += 1;
+        // Only the server's own retryable answer for the op spends one of its retries.
+        if (requeue(stored, result !== undefined && result.error !== undefined)) dead += 1;
         else requeued += 1;
       } else {
         kill(stored, true);
@@ -100,10 +101,10 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     }
     const status = requeued + dead === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
     batch.status = status;
-    return { status, succeeded, requeued, dead, pending: queuedCount() };
+    return { status, succeeded, requeued, held: 0, dead, pending: queuedCount() };
   };
 
-  const release = ({ batchId, failure, countAttempt }: ReleaseBatchInput): ReleaseOutcome => {
+  const release = ({ batchId, failure }: ReleaseBatchInput): ReleaseOutcome => {
     const batch = batches.get(batchId);
     if (!batch) return { requeued: 0, dead: 0, pending: queuedCount() };
     const mine = inFlightOf(batchId);
@@ -111,10 +112,13 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     let dead = 0;
     for (const stored of mine) {
       if (failure.kind === 'fatal') {
-        kill(stored, countAttempt);
+        kill(stored, false);
         dead += 1;
-      } else if (requeue(stored, countAttempt)) dead += 1;
-      else requeued += 1;
+      } else {
+        // A failure of the whole request never spends an op's retries.
+        requeue(stored, false);
+        requeued += 1;
+      }
     }
     if (mine.length > 0 || batch.status === 'syncing' || batch.status === 'pending') batch.status = 'failed';
     return { requeued, dead, pending: queuedCount() };

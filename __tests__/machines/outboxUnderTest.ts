@@ -12,7 +12,7 @@ import type {
 } from '../../machines/types.ts';
 import { settle } from './fakes.ts';
 
-export type OpStatus = 'queued' | 'inFlight' | 'dead';
+export type OpStatus = 'queued' | 'inFlight' | 'dead' | 'held';
 export type BatchRowStatus = 'pending' | 'syncing' | 'completed' | 'partial' | 'failed';
 
 /** One operation as the outbox holds it (the fields the tests check). */
@@ -88,7 +88,7 @@ export function predictRecord(results: OperationResult[], queuedBefore: number):
   const requeued = results.filter((r) => !r.success && isRetryable(r)).length;
   const dead = results.length - succeeded - requeued;
   const status = requeued + dead === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
-  return { status, succeeded, requeued, dead, pending: queuedBefore + requeued };
+  return { status, succeeded, requeued, held: 0, dead, pending: queuedBefore + requeued };
 }
 
 /** The storage underneath one outbox under test; `withHarness` adds holding, counting and quiet. */

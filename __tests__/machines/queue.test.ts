@@ -1,8 +1,8 @@
 import { createActor, fromPromise, SimulatedClock, type SnapshotFrom } from 'xstate';
 import { createTestModel } from 'xstate/graph';
 import { batchMachine, type BatchOutput } from '../../machines/batch.machine.ts';
-import { queueMachine, type QueueEmitted, type QueueEvent, type QueueInput } from '../../machines/queue.machine.ts';
-import { DEFAULT_ACK_ALLOWANCE_MS, DEFAULT_BATCH_CONFIG, DEFAULT_LATENCY_BUDGET, KEEPALIVE_BATCH_BYTES, type BatchConfig, type FailureKind, type Priority, type ReleaseBatchInput, type UploadResult } from '../../machines/types.ts';
+import { ackAllowance, queueMachine, type QueueEmitted, type QueueEvent, type QueueInput } from '../../machines/queue.machine.ts';
+import { ASSUMED_BATCH_MS, DEFAULT_ACK_ALLOWANCE_MS, DEFAULT_BATCH_CONFIG, DEFAULT_LATENCY_BUDGET, KEEPALIVE_BATCH_BYTES, type BatchConfig, type FailureKind, type Priority, type ReleaseBatchInput, type UploadResult } from '../../machines/types.ts';
 import { createDexieOutbox } from './dexieOutbox.ts';
 import { createFakeOutbox, type OutboxUnderTest } from './fakeOutbox.ts';
 import { afterExecutors, createCoverage, createFakeTransport, httpFailure, okResults, settle, toTestMachine, type TransportOptions } from './fakes.ts';
@@ -72,6 +72,9 @@ async function startQueue(options: Options = {}) {
   };
 }
 
+/** Before any batch was timed, the allowance assumes one of ASSUMED_BATCH_MS. */
+const firstAllowance = (budgetMs: number) => ackAllowance({ ackAllowanceMs: DEFAULT_ACK_ALLOWANCE_MS, lastBatchMs: ASSUMED_BATCH_MS }, budgetMs);
+
 const ack = (i: { operations: { id: string }[] }): UploadResult => ({ ok: true, results: okResults(i.operations as never) });
 
 describe('queue machine: latency budget, idle gap and size', () => {
@@ -127,7 +130,7 @@ describe('queue machine: latency budget, idle gap and size', () => {
 
   test('a steady stream goes when the OLDEST op\'s budget (less the ack allowance) runs out; later ops never restart it', async () => {
     const q = await startQueue({ config: DEFAULT_BATCH_CONFIG.excellent, respond: ack });
-    const due = DEFAULT_LATENCY_BUDGET.high - DEFAULT_ACK_ALLOWANCE_MS; // 29 s
+    const due = DEFAULT_LATENCY_BUDGET.high - firstAllowance(DEFAULT_LATENCY_BUDGET.high); // 28 s
     // A review every 4 s: shorter than the idle gap, so only the budget ends the batch.
     await q.enqueue('high');
     for (let at = 4_000; at < due; at += 4_000) {
@@ -139,7 +142,7 @@ describe('queue machine: latency budget, idle gap and size', () => {
     expect(q.transport.requests).toHaveLength(0);
     await q.tick(1);
     expect(q.transport.requests).toHaveLength(1);
-    expect(q.transport.requests[0]!.operations).toHaveLength(8);
+    expect(q.transport.requests[0]!.operations).toHaveLength(1 + Math.floor((due - 1) / 4_000));
   });
 
   test('Sync Now (and endSession) send what waits at once', async () => {
@@ -154,10 +157,10 @@ describe('queue machine: latency budget, idle gap and size', () => {
     const config = { ...DEFAULT_BATCH_CONFIG.excellent, size: 100 };
     const q = await startQueue({ config, respond: ack });
     await q.enqueue('low');
-    expect(q.state().context.dueAt).toBe(DEFAULT_LATENCY_BUDGET.low - DEFAULT_ACK_ALLOWANCE_MS);
+    expect(q.state().context.dueAt).toBe(DEFAULT_LATENCY_BUDGET.low - firstAllowance(DEFAULT_LATENCY_BUDGET.low));
     await q.tick(8_000);
     await q.enqueue('normal');
-    const due = 8_000 + DEFAULT_LATENCY_BUDGET.normal - DEFAULT_ACK_ALLOWANCE_MS;
+    const due = 8_000 + DEFAULT_LATENCY_BUDGET.normal - firstAllowance(DEFAULT_LATENCY_BUDGET.normal);
     expect(q.state().context.dueAt).toBe(due);
     for (const at of [16_000, 24_000, 32_000]) {
       await q.tick(at - q.clock.now());
@@ -179,7 +182,7 @@ describe('queue machine: latency budget, idle gap and size', () => {
     q.transport.open()[0]!.answer(ack(q.transport.open()[0]!));
     await settle();
     expect(q.state().value).toEqual({ collecting: 'streaming' });
-    expect(q.state().context.dueAt).toBe(3_000 + DEFAULT_LATENCY_BUDGET.normal - DEFAULT_ACK_ALLOWANCE_MS);
+    expect(q.state().context.dueAt).toBe(3_000 + DEFAULT_LATENCY_BUDGET.normal - ackAllowance({ ackAllowanceMs: DEFAULT_ACK_ALLOWANCE_MS, lastBatchMs: 3_000 }, DEFAULT_LATENCY_BUDGET.normal));
     await q.tick(config.timeoutMs); // idle gap from the 3 s op
     expect(q.transport.requests).toHaveLength(2);
   });
@@ -317,7 +320,6 @@ describe('queue machine: failures', () => {
     expect(q.state().value).toEqual({ paused: 'auth' });
     expect(q.state().hasTag('auth')).toBe(true);
     expect(q.state().context.attempt).toBe(0);
-    expect(q.released[0]!.countAttempt).toBe(false);
     await q.tick(3_600_000);
     expect(q.transport.requests).toHaveLength(1);
     await q.send({ type: 'auth.refreshed' });
@@ -346,6 +348,44 @@ describe('queue machine: failures', () => {
     expect(q.transport.requests).toHaveLength(2);
     expect(q.state().value).toBe('idle');
     expect(q.state().context.nextRetryAt).toBeNull();
+  });
+});
+
+describe('queue machine: failing for a while', () => {
+  test('failingSince marks the first failure of a run and lastError the latest; both go once the server answers', async () => {
+    let calls = 0;
+    const q = await startQueue({ respond: (i) => (++calls <= 3 ? httpFailure(calls === 2 ? 'network' : 'server', { status: 503 }) : ack(i)) });
+    const start = q.clock.now();
+    await q.enqueue('immediate');
+    expect(q.state().context).toMatchObject({ failingSince: start, attempt: 1, lastError: { kind: 'server' } });
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.state().context).toMatchObject({ failingSince: start, attempt: 2, lastError: { kind: 'network' } });
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.state().context.attempt).toBe(3);
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.state().value).toBe('idle');
+    expect(q.state().context).toMatchObject({ failingSince: null, attempt: 0, lastError: null, nextRetryAt: null });
+  });
+
+  test('a batch the server refused entirely is an answer: no error is shown for it (its ops are dead letters)', async () => {
+    let calls = 0;
+    const q = await startQueue({ respond: (i) => (++calls === 1 ? httpFailure('server', { status: 500 }) : httpFailure('fatal', { status: 400 })) });
+    await q.enqueue('immediate');
+    expect(q.state().context.lastError).not.toBeNull();
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.state().context).toMatchObject({ lastError: null, failingSince: null, attempt: 0 });
+  });
+
+  test('past maxAttempts the queue keeps retrying at the cap and never gives up', async () => {
+    const q = await startQueue({ backoff: { baseMs: 100, capMs: 400, maxAttempts: 3 }, random: () => 0.999, respond: () => httpFailure('server', { status: 500 }) });
+    await q.enqueue('immediate');
+    for (let i = 0; i < 12; i++) {
+      expect(q.state().value).toBe('backoff');
+      expect(q.state().context.retryDelayMs!).toBeLessThan(400);
+      await q.tick(q.state().context.retryDelayMs!);
+    }
+    expect(q.transport.requests.length).toBe(13);
+    expect(await q.outbox.counts()).toMatchObject({ dead: 0 });
   });
 });
 
@@ -430,9 +470,9 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
       const base = { batchId: 'b', opCount: n, bytes: 0 };
       if (n === 0) return [{ batchId: 'b', status: 'empty', opCount: 0, bytes: 0 }];
       const outputs: BatchOutput[] = [
-        { ...base, status: 'completed', outcome: { status: 'completed', succeeded: n, requeued: 0, dead: 0, pending: P - n } },
+        { ...base, status: 'completed', outcome: { status: 'completed', succeeded: n, requeued: 0, held: 0, dead: 0, pending: P - n } },
       ];
-      if (n >= 2) outputs.push({ ...base, status: 'partial', outcome: { status: 'partial', succeeded: n - 1, requeued: 1, dead: 0, pending: P - n + 1 } });
+      if (n >= 2) outputs.push({ ...base, status: 'partial', outcome: { status: 'partial', succeeded: n - 1, requeued: 1, held: 0, dead: 0, pending: P - n + 1 } });
       for (const failureKind of kinds) {
         outputs.push({
           ...base,
@@ -461,6 +501,7 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
         { type: 'auth.refreshed' },
         { type: 'page.hidden' },
         { type: 'page.visible' },
+        { type: 'retry.rearm' },
         { type: 'xstate.done.actor.retry-backoff', output: { attempt: 0, delayMs: 0, exhausted: false } },
         ...batchOutputs(s).map((output) => ({ type: 'xstate.done.actor.batch-b', output })),
       ] as never as Array<{ type: string }>;
@@ -594,6 +635,7 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
           'auth.refreshed': ({ event }) => send(event as QueueEvent),
           'page.hidden': ({ event }) => send(event as QueueEvent),
           'page.visible': ({ event }) => send(event as QueueEvent),
+          'retry.rearm': ({ event }) => send(event as QueueEvent),
           ['xstate.done.actor.retry-backoff' as never]: () => advance(actor.getSnapshot().context.retryDelayMs ?? 0),
           ['xstate.done.actor.batch-b' as never]: async ({ event }: { event: { output: BatchOutput } }) => {
             const expected = event.output;
@@ -640,8 +682,8 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
             expect(real.failure?.kind).toBe(expected.failure?.kind);
             expect(real.outcome).toEqual(expected.outcome);
             if (expected.opCount === 0) return;
-            // Settled: the ops the server took are gone, the others back in the queue (one more attempt
-            // spent, none after a 401) or dead, the batch row says how it went, nothing else changed.
+            // Settled: the ops the server took are gone, the others back in the queue (an attempt
+            // spent only by the server's own retryable answer for the op) or dead, the batch row says how it went, nothing else changed.
             expect(request!.state).toBe(failureKind === 'timeout' ? 'aborted' : failureKind === 'network' ? 'rejected' : 'answered');
             const after = await outbox.rows();
             expect(untouched(after.ops)).toEqual(untouched(before.ops));
@@ -657,7 +699,7 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
                 ? []
                 : expected.status === 'partial'
                   ? [back(claimedIds[0]!, 1, 'queued')]
-                  : claimedIds.map((id) => (failureKind === 'fatal' ? back(id, 1, 'dead') : back(id, failureKind === 'auth' ? 0 : 1, 'queued')));
+                  : claimedIds.map((id) => (failureKind === 'fatal' ? back(id, 0, 'dead') : back(id, 0, 'queued')));
             expect(after.ops.filter((o) => claimedIds.includes(o.id))).toEqual(expectedOps);
             expect(after.batches.find((b) => b.id === batchId)).toEqual({ id: batchId, status: expected.status, opIds: claimedIds });
           },

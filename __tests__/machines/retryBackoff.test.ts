@@ -80,6 +80,22 @@ describe('retryBackoff machine', () => {
     expect(actor.getSnapshot().value).toBe('due');
   });
 
+  test("'retry.rearm' waits the given time from now (a restored snapshot has no timer of its own)", async () => {
+    const clock = new SimulatedClock();
+    const { actor } = start({ attempt: 4, random: () => 0.25 }, clock);
+    const restored = createActor(retryBackoffMachine, { snapshot: actor.getPersistedSnapshot(), input: { attempt: 4 }, clock }).start();
+    clock.increment(10_000);
+    await settle(1);
+    expect(restored.getSnapshot().value).toBe('waiting');
+    restored.send({ type: 'retry.rearm', delayMs: 1_500 });
+    clock.increment(1_499);
+    await settle(1);
+    expect(restored.getSnapshot().value).toBe('waiting');
+    clock.increment(1);
+    await settle(1);
+    expect(restored.getSnapshot().value).toBe('due');
+  });
+
   test('a persisted snapshot resumes the same wait', () => {
     const { actor } = start({ attempt: 4, random: () => 0.25 });
     const restored = createActor(retryBackoffMachine, { snapshot: actor.getPersistedSnapshot(), input: { attempt: 4 } });
@@ -96,7 +112,7 @@ describe('retryBackoff model-based', () => {
     ];
     let paths = 0;
     for (const input of inputs) {
-      const model = createTestModel(toTestMachine(retryBackoffMachine));
+      const model = createTestModel(toTestMachine(retryBackoffMachine), { events: [{ type: 'retry.now' }, { type: 'retry.rearm', delayMs: 500 }] as never });
       for (const path of model.getShortestPaths({ input })) {
         paths += 1;
         const clock = new SimulatedClock();
@@ -112,6 +128,7 @@ describe('retryBackoff model-based', () => {
           },
           events: {
             'retry.now': async () => void actor.send({ type: 'retry.now' }),
+            'retry.rearm': async ({ event }) => void actor.send(event as never),
             ...afterExecutors(retryBackoffMachine, () => actor.getSnapshot().context.delayMs, async (ms) => {
               clock.increment(ms);
               await settle(1);

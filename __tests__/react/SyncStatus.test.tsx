@@ -111,6 +111,39 @@ test('while a batch is in flight the button says Syncing… and is disabled', as
   expect(await screen.findByText('No changes pending sync')).toBeTruthy();
 });
 
+test('pending counts the changes in flight too, and says how many are being sent', async () => {
+  const d = await openDevice();
+  renderStatus(d);
+  await act(() => d.data.addVerseCards([{ reference: 'John 3:16' }, { reference: 'John 3:17' }]));
+  expect(await screen.findByText('2 changes pending sync')).toBeTruthy();
+  const gate = d.server.hold();
+  act(() => syncButton().click());
+  await waitFor(() => expect(d.server.batches).toHaveLength(1));
+  await act(() => d.data.addVerseCard('John 3:18'));
+  // Two in the request the server holds, one queued behind it: none of them is synced yet.
+  expect(await screen.findByText('3 changes pending sync · sending 2')).toBeTruthy();
+  act(() => gate.release());
+  await waitFor(() => expect(screen.queryByText(/sending/)).toBeNull());
+});
+
+test('while the server fails the status says since when and counts down to the retry every second; the error goes once it answers', async () => {
+  // A long first wait (random 0.99 of an 8 s ceiling) so the countdown has seconds to show.
+  const d = await openDevice({ queue: { backoff: { baseMs: 8_000, capMs: 60_000, maxAttempts: 10 }, random: () => 0.99 } });
+  d.server.failWith(503);
+  renderStatus(d);
+  await act(() => d.data.addVerseCard('John 3:16', undefined, { priority: 'immediate' }));
+  const error = await screen.findByText(/^Not synced since \d\d:\d\d:\d\d: The server had a problem \(HTTP 503, UNAVAILABLE\) – retrying in 8 s$/);
+  const first = Number(/in (\d+) s/.exec(error.textContent!)![1]);
+  // The same line a second or two later, without any other change: it counts down by itself.
+  await screen.findByText(new RegExp(`retrying in ${first - 2} s$`), undefined, { timeout: 4_000 });
+  expect(d.server.batches).toHaveLength(1);
+  expect(screen.getByText(/1 change pending sync/)).toBeTruthy();
+  d.server.failWith(null);
+  act(() => syncButton().click());
+  expect(await screen.findByText('No changes pending sync')).toBeTruthy();
+  await waitFor(() => expect(screen.queryByText(/Not synced since/)).toBeNull());
+});
+
 test('last synced reads as a distance from the shared history: a batch recorded two minutes ago shows "2 minutes ago"', async () => {
   const d = await openDevice();
   // What another tab (or this one before a reload) recorded: the newest completed batch.
@@ -147,12 +180,12 @@ test('the network-quality badge follows the connection', async () => {
 test('dead letters list the server reason; Retry sends the operation again, Discard drops it', async () => {
   const d = await openDevice();
   d.server.refuse((op) =>
-    String((op.payload as { reference?: string }).reference).startsWith('Nowhere')
+    String((op.payload as { reference?: string }).reference).startsWith('Isaiah 99')
       ? { code: 'VALIDATION_FAILED', message: 'reference is not a verse' }
       : undefined,
   );
   renderStatus(d);
-  await act(() => d.data.addVerseCards([{ reference: 'Nowhere 1:1' }, { reference: 'Nowhere 2:2' }, { reference: 'Micah 6:8' }]));
+  await act(() => d.data.addVerseCards([{ reference: 'Isaiah 99:1' }, { reference: 'Isaiah 99:2' }, { reference: 'Micah 6:8' }]));
   expect(await screen.findByText('3 changes pending sync')).toBeTruthy();
   await waitFor(() => expect(enabled(syncButton())).toBe(true));
   act(() => syncButton().click());
@@ -160,20 +193,20 @@ test('dead letters list the server reason; Retry sends the operation again, Disc
   const list = await screen.findByRole('list', { name: 'Changes the server refused (2)' });
   const items = within(list).getAllByRole('listitem');
   expect(items.map((li) => li.textContent)).toEqual([
-    expect.stringContaining('Add verse Nowhere 1:1 – VALIDATION_FAILED: reference is not a verse'),
-    expect.stringContaining('Add verse Nowhere 2:2 – VALIDATION_FAILED: reference is not a verse'),
+    expect.stringContaining('Add verse Isaiah 99:1 – reference is not a verse (VALIDATION_FAILED)'),
+    expect.stringContaining('Add verse Isaiah 99:2 – reference is not a verse (VALIDATION_FAILED)'),
   ]);
   expect(await screen.findByText('No changes pending sync')).toBeTruthy();
   expect(d.server.batches).toHaveLength(1);
 
   // The server learns the verse; the user retries the first one.
-  d.server.refuse((op) => ((op.payload as { reference?: string }).reference === 'Nowhere 2:2' ? { code: 'VALIDATION_FAILED', message: 'reference is not a verse' } : undefined));
-  act(() => screen.getByRole('button', { name: 'Retry: Add verse Nowhere 1:1' }).click());
+  d.server.refuse((op) => ((op.payload as { reference?: string }).reference === 'Isaiah 99:2' ? { code: 'VALIDATION_FAILED', message: 'reference is not a verse' } : undefined));
+  act(() => screen.getByRole('button', { name: 'Retry: Add verse Isaiah 99:1' }).click());
   await waitFor(() => expect(d.server.batches).toHaveLength(2));
-  expect(d.server.batches[1].operations.map((op) => (op.payload as { reference: string }).reference)).toEqual(['Nowhere 1:1']);
+  expect(d.server.batches[1].operations.map((op) => (op.payload as { reference: string }).reference)).toEqual(['Isaiah 99:1']);
   expect(await screen.findByRole('list', { name: 'Changes the server refused (1)' })).toBeTruthy();
 
-  act(() => screen.getByRole('button', { name: 'Discard: Add verse Nowhere 2:2' }).click());
+  act(() => screen.getByRole('button', { name: 'Discard: Add verse Isaiah 99:2' }).click());
   await waitFor(() => expect(screen.queryByRole('list', { name: /Changes the server refused/ })).toBeNull());
   expect(await d.db.syncOperations.count()).toBe(0);
   expect(d.server.batches).toHaveLength(2);

@@ -41,6 +41,8 @@ export type FakeFunction = {
   refuse(rule: ((op: WireOperation) => Refusal | undefined) | null): void;
   /** Hold every answer until release() is called. */
   hold(): { release(): void };
+  /** Answer every POST with this HTTP status (a server in trouble) until called with null. */
+  failWith(status: number | null): void;
 };
 
 /** A fake verse-operations function for supabase-js's `fetch` option. */
@@ -48,7 +50,11 @@ export function createFakeFunction(): FakeFunction {
   const batches: FakeRequest[] = [];
   let rule: ((op: WireOperation) => Refusal | undefined) | null = null;
   let gate: Deferred | null = null;
+  let failing: number | null = null;
   const fake: FakeFunction = {
+    failWith(status) {
+      failing = status;
+    },
     batches,
     refuse(next) {
       rule = next;
@@ -71,6 +77,7 @@ export function createFakeFunction(): FakeFunction {
       const body = JSON.parse(String(init?.body)) as { batchId: string; operations: WireOperation[] };
       batches.push({ method, batchId: body.batchId, operations: body.operations });
       if (gate) await gate.promise;
+      if (failing !== null) return jsonResponse(failing, { error: { code: 'UNAVAILABLE', message: 'database unreachable' } });
       const appliedAt = new Date().toISOString();
       const results = body.operations.map((op) => {
         const refusal = rule?.(op);

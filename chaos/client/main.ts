@@ -18,7 +18,6 @@ const url = need('url');
 const anonKey = need('anonKey');
 const token = need('token');
 const userId = need('userId');
-const maxRetries = Number(params.get('maxRetries') ?? '0');
 const coalesce = params.get('coalesce') !== '0';
 
 const db = createVersesDb();
@@ -26,9 +25,6 @@ const db = createVersesDb();
 // hook runs there), so they are known even if the queue sends them at once.
 let collecting: CommittedOp[] | null = null;
 db.syncOperations.hook('creating', (_key, row: SyncOperation) => {
-  // Transient faults at 30% would exhaust the product's small retry budget; this
-  // run is about exactly-once and order, so every op may outlast them.
-  if (maxRetries > 0) row.maxRetries = maxRetries;
   const cardId = typeof row.payload.verseCardId === 'string' ? row.payload.verseCardId : undefined;
   collecting?.push({ opId: row.id, type: row.type, localRecordId: row.localRecordId, userId: row.userId, cardId, payload: row.payload });
 });
@@ -42,6 +38,9 @@ const sync = new BatchSyncService({
   network: { config: { poor: { timeoutMs: 60 }, good: { timeoutMs: 40 }, excellent: { timeoutMs: 20 } }, probeIntervalMs: 60_000 },
   requestTimeoutMs: 2_000,
   coalesce,
+  // Short windows, timeout and backoff so thousands of ops, kills and an outage fit the run's
+  // time; retries (maxRetries) stay the product's. The default backoff after an outage is
+  // proven by __tests__/integration/outage.test.ts.
   queue: { backoff: { baseMs: 50, capMs: 500, maxAttempts: 10 } },
 });
 const data = createDataService({ db, getUserId: () => userId, onEnqueued: (e) => sync.notifyEnqueued(e) });
@@ -79,7 +78,8 @@ async function run(command: ChaosCommand): Promise<CommandOutcome> {
 async function outbox(): Promise<OutboxState> {
   const rows = await db.syncOperations.toArray();
   return {
-    queued: rows.filter((r) => r.status === 'queued').length,
+    // Held ops (waiting on a refused create) are not synced either: they count as queued.
+    queued: rows.filter((r) => r.status === 'queued' || r.status === 'held').length,
     inFlight: rows.filter((r) => r.status === 'inFlight').length,
     dead: rows
       .filter((r) => r.status === 'dead')

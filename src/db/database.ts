@@ -5,6 +5,7 @@ import type {
   ActorSnapshotRow,
   Alias,
   MetaRow,
+  Notice,
   Profile,
   ReviewLog,
   SyncBatch,
@@ -23,6 +24,7 @@ export type VersesDb = Dexie & {
   syncBatches: EntityTable<SyncBatch, 'id'>;
   actorSnapshots: EntityTable<ActorSnapshotRow, 'id'>;
   meta: EntityTable<MetaRow, 'key'>;
+  notices: EntityTable<Notice, 'id'>;
 };
 
 export const DEFAULT_DB_NAME = 'verses-sync';
@@ -68,6 +70,14 @@ const SCHEMA_V3 = {
   syncOperations: 'id, &seq, [status+seq], [status+userId], [status+type], batchId, localRecordId, userId',
 };
 
+/**
+ * Version 4: notices, what sync settled on its own that a person should hear about
+ * (a card deleted on another device), newest last.
+ */
+const SCHEMA_V4 = {
+  notices: 'id, at',
+};
+
 /** Opens (lazily) the verses-sync database under `name`. */
 export function createVersesDb(name: string = DEFAULT_DB_NAME, options?: DexieOptions): VersesDb {
   const db = new Dexie(name, options) as VersesDb;
@@ -82,5 +92,6 @@ export function createVersesDb(name: string = DEFAULT_DB_NAME, options?: DexieOp
       await tx.table<MetaRow, string>('meta').put({ key: BATCH_SEQ_META_KEY, value: rows.length });
     });
   db.version(3).stores(SCHEMA_V3);
+  db.version(4).stores(SCHEMA_V4);
   return db;
 }

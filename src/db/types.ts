@@ -62,7 +62,11 @@ export type Profile = {
   syncedAt?: string;
 };
 
-export type OperationStatus = 'queued' | 'inFlight' | 'dead';
+/**
+ * 'held': waits on a refused change it depends on (a review of a card whose create is dead);
+ * never sent until that change is retried, and removed with it when it is discarded.
+ */
+export type OperationStatus = 'queued' | 'inFlight' | 'dead' | 'held';
 
 /** Why an operation last failed. Plain data only: an Error instance would not survive structured clone. */
 export type StoredError = {
@@ -93,6 +97,8 @@ export type SyncOperation = {
   lastError?: StoredError;
   /** Epoch milliseconds; reserved for per-operation backoff (claimBatch does not read it). */
   nextAttemptAt?: number;
+  /** While 'held': the id of the dead operation it waits on. */
+  heldBy?: string;
   /**
    * Epoch milliseconds of the first claim. Once set, the op may have reached the server even
    * if it is queued again (answer lost, page closed mid-request), so coalescing leaves it alone.
@@ -131,3 +137,16 @@ export type ActorSnapshotRow = {
 };
 
 export type MetaRow = { key: string; value: unknown };
+
+export type NoticeKind = 'CARD_DELETED';
+
+/** Something sync settled on its own, told to the person: what happened and why, without ids. */
+export type Notice = {
+  id: string;
+  kind: NoticeKind;
+  /** ISO 8601. */
+  at: string;
+  message: string;
+  /** The record it is about (a verse card id), for the UI to link; never part of `message`. */
+  recordId?: string;
+};

@@ -1,7 +1,7 @@
 // The bundled sample text's references, in Bible order, for the demo's bulk add: real verses the
 // local ESV stand-in knows, so bulk cards read as verses and get their text with the batch's answer.
 import { readFileSync } from 'node:fs';
-import { canonicalName } from '../../supabase/functions/verse-operations/reference.ts';
+import { canonicalName } from '../../supabase/functions/_shared/reference.ts';
 import { BUNDLED_TEXT } from '../stack/esv/server.ts';
 
 export type SampleVerse = { reference: string; text: string };

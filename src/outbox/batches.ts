@@ -15,7 +15,9 @@ import { BATCH_SEQ_META_KEY, type VersesDb } from '../db/database.ts';
 import type { SyncBatch, SyncOperation } from '../db/types.ts';
 import { OutboxError, storedError } from './errors.ts';
 import { pruneHistory, pruneHistoryAfter, type HistoryBounds } from './history.ts';
+import { cardOf, refusedCards } from './dependants.ts';
 import { countPending } from './pending.ts';
+import { settleByServer, type ServerSettled } from './serverWins.ts';
 import { jsonBytes, toWireOperation } from './wire.ts';
 import { WRITE_BACK_TABLES, writeBack, type Applied } from './writeBack.ts';
 
@@ -42,6 +44,12 @@ function requeued(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperati
 function killed(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperation {
   const { batchId: _batchId, ...rest } = op;
   return { ...rest, ...patch, status: 'dead' };
+}
+
+/** Out of the queue until the refused change `causeId` is retried (or discarded, with it). */
+function held(op: SyncOperation, causeId: string, patch: Partial<SyncOperation> = {}): SyncOperation {
+  const { batchId: _batchId, ...rest } = op;
+  return { ...rest, ...patch, status: 'held', heldBy: causeId };
 }
 
 async function inFlightOf(db: VersesDb, batchId: string): Promise<SyncOperation[]> {
@@ -81,6 +89,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
   let afterSeq = -Infinity;
   let full = false;
   let batch: SyncBatch | undefined;
+  let causes: Map<string, string> | undefined;
   try {
     while (!full) {
       const more = await db.transaction('rw', db.syncOperations, db.syncBatches, db.meta, async () => {
@@ -91,6 +100,8 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
           throw new OutboxError('BATCH_RELEASED', `batch '${batchId}' was released while it was being claimed`);
         }
         const chunk: SyncOperation[] = [];
+        const holding: SyncOperation[] = [];
+        causes ??= await refusedCards(db);
         // A small batch need not read (and clone) a whole page of the backlog.
         const pageSize = Math.min(PAGE_SIZE, Math.max(maxOps - taken.length, MIN_PAGE_SIZE));
         let exhausted = false;
@@ -106,6 +117,12 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
             read++;
             afterSeq = op.seq;
             if (op.userId !== undefined && op.userId !== userId) continue; // another user's: stays queued
+            // Sent now it could only fail with CARD_NOT_FOUND: it waits with the refused create instead.
+            const cause = op.type === 'CREATE_VERSE' ? undefined : causes.get(cardOf(op) ?? '');
+            if (cause !== undefined) {
+              holding.push(held(op, cause));
+              continue;
+            }
             const wire = toWireOperation(op);
             const size = jsonBytes(wire) + (operations.length > 0 ? 1 : 0);
             // Stop rather than skip: a later, smaller op must not overtake this one.
@@ -124,6 +141,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
           }
           exhausted = page.length < pageSize && read === page.length;
         }
+        if (holding.length > 0) await db.syncOperations.bulkPut(holding);
         if (taken.length === 0) return false;
         if (chunk.length > 0) {
           await db.syncOperations.bulkPut(
@@ -155,7 +173,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
     // A later chunk failed: give back what the earlier ones claimed, so nothing waits inFlight
     // for the next start, then report the failure.
     const released = error instanceof OutboxError && error.code === 'BATCH_RELEASED';
-    if (batch && !released) await releaseBatch(db, { batchId, failure: { kind: 'network', message: `claim failed: ${(error as Error).message}` }, countAttempt: false }).catch(() => undefined);
+    if (batch && !released) await releaseBatch(db, { batchId, failure: { kind: 'network', message: `claim failed: ${(error as Error).message}` } }).catch(() => undefined);
     throw error;
   }
   if (taken.length === 0) return null;
@@ -164,19 +182,24 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
 
 /**
  * Settles a claimed batch with the server's per-operation results: successes
- * leave the outbox and mark their local record synced; retryable failures
- * (and operations the answer left out) go back to the queue until maxRetries;
- * the rest become dead letters.
+ * leave the outbox and mark their local record synced; conflicts the server
+ * settles (CARD_DELETED) leave it too, the local records taking the server's
+ * state; a CARD_NOT_FOUND behind a refused create is held with it. A retryable
+ * error the server gave for an op spends one of its maxRetries; an op the
+ * answer left out (or failed without a reason) goes back without spending one,
+ * since that is the request failing, not the op. The rest become dead letters.
  */
 export async function recordResults(db: VersesDb, input: RecordResultsInput, options: SettleOptions = {}): Promise<RecordOutcome> {
   const now = options.now ?? new Date();
-  const { batch, ops: inFlight } = await db.transaction('r', db.syncOperations, db.syncBatches, async () => ({
+  const { batch, ops: inFlight, causes } = await db.transaction('r', db.syncOperations, db.syncBatches, async () => ({
     batch: await requireBatch(db, input.batchId),
     ops: await inFlightOf(db, input.batchId),
+    causes: await refusedCards(db),
   }));
   const results = new Map(input.results.map((r) => [r.id, r]));
   let succeeded = 0;
   let requeuedCount = 0;
+  let heldCount = 0;
   let dead = 0;
   let firstFailure: OperationError | undefined;
   let status: RecordOutcome['status'] = batch.status === 'completed' || batch.status === 'partial' ? batch.status : 'failed';
@@ -188,11 +211,12 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
   for (let start = 0; start < inFlight.length; start += SETTLE_CHUNK) {
     const ids = inFlight.slice(start, start + SETTLE_CHUNK).map((op) => op.id);
     const last = start + SETTLE_CHUNK >= inFlight.length;
-    await db.transaction('rw', ['syncOperations', 'syncBatches', ...WRITE_BACK_TABLES], async () => {
+    await db.transaction('rw', ['syncOperations', 'syncBatches', 'notices', ...WRITE_BACK_TABLES], async () => {
       const ops = (await db.syncOperations.bulkGet(ids)).filter(
         (op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId,
       );
       const applied: Applied[] = [];
+      const settledByServer: ServerSettled[] = [];
       const settled: SyncOperation[] = [];
       for (const op of ops) {
         const result = results.get(op.id);
@@ -201,26 +225,48 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
           applied.push({ op, result, syncedAt });
           continue;
         }
-        const error: OperationError = result
-          ? result.error ?? { code: 'OPERATION_FAILED', message: 'the server reported a failure without a reason', retryable: true }
-          : { code: 'NO_RESULT', message: "the server's answer had no result for this operation", retryable: true };
-        firstFailure ??= error;
+        const error = result?.error;
+        const card = cardOf(op);
+        if (error?.code === 'CARD_DELETED' && (op.type === 'RECORD_REVIEW' || op.type === 'CREATE_ALIAS')) {
+          settledByServer.push({ op, code: 'CARD_DELETED', at: now });
+          continue;
+        }
+        const cause = card === undefined ? undefined : causes.get(card);
+        if (error?.code === 'CARD_NOT_FOUND' && cause !== undefined && op.type !== 'CREATE_VERSE') {
+          settled.push(held(op, cause, { lastError: storedError(error.code, error.message, false, now) }));
+          heldCount++;
+          continue;
+        }
+        const reported: OperationError = error
+          ? error
+          : result
+            ? { code: 'OPERATION_FAILED', message: 'the server reported a failure without a reason', retryable: true }
+            : { code: 'NO_RESULT', message: "the server's answer had no result for this change", retryable: true };
+        firstFailure ??= reported;
+        const lastError = storedError(reported.code, reported.message, reported.retryable === true, now);
+        if (!error) {
+          settled.push(requeued(op, { lastError }));
+          requeuedCount++;
+          continue;
+        }
         const retryCount = op.retryCount + 1;
-        const lastError = storedError(error.code, error.message, error.retryable === true, now);
         if (error.retryable === true && retryCount < op.maxRetries) {
           settled.push(requeued(op, { retryCount, lastError }));
           requeuedCount++;
         } else {
           settled.push(killed(op, { retryCount, lastError }));
           dead++;
+          // Its card's later ops in this very batch fail with CARD_NOT_FOUND: they wait on it.
+          if (op.type === 'CREATE_VERSE' && card !== undefined) causes.set(card, op.id);
         }
       }
       if (applied.length > 0) await db.syncOperations.bulkDelete(applied.map((a) => a.op.id));
       if (settled.length > 0) await db.syncOperations.bulkPut(settled);
       await writeBack(db, applied);
-      succeeded += applied.length;
-      if (!last || succeeded + requeuedCount + dead === 0) return; // nothing of it was left to settle
-      const failures = requeuedCount + dead;
+      await settleByServer(db, settledByServer);
+      succeeded += applied.length + settledByServer.length;
+      if (!last || succeeded + requeuedCount + heldCount + dead === 0) return; // nothing of it was left to settle
+      const failures = requeuedCount + heldCount + dead;
       status = failures === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
       const update: Partial<SyncBatch> = { status, successCount: succeeded, failureCount: failures, syncedAt: now.toISOString() };
       if (firstFailure) {
@@ -231,7 +277,7 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
     });
   }
   // Counted outside the settle transactions: a local write never waits for the count.
-  return { status, succeeded, requeued: requeuedCount, dead, pending: await countPending(db, batch.userId) };
+  return { status, succeeded, requeued: requeuedCount, held: heldCount, dead, pending: await countPending(db, batch.userId) };
 }
 
 const FAILURE_CODES: Record<FailureKind, string> = {
@@ -244,14 +290,16 @@ const FAILURE_CODES: Record<FailureKind, string> = {
 };
 
 /**
- * Gives a failed batch's operations back to the queue (spending an attempt only
- * when countAttempt; dead once maxRetries is reached), or, for a 'fatal'
- * failure, moves them all to dead letters. The batch row becomes 'failed'.
- * An unknown batch id changes nothing (safe to call after a claim that timed out).
+ * Gives a failed batch's operations back to the queue, or, for a 'fatal' failure
+ * (the request itself refused), moves them all to dead letters. A failure of the
+ * whole request (network, timeout, 5xx, 429, 401) never spends an op's maxRetries
+ * and never kills an op: the queue retries it for as long as it takes.
+ * The batch row becomes 'failed'. An unknown batch id changes nothing (safe to
+ * call after a claim that timed out).
  */
 export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, options: SettleOptions = {}): Promise<ReleaseOutcome> {
   const now = options.now ?? new Date();
-  const { failure, countAttempt } = input;
+  const { failure } = input;
   // First mark the batch failed, so a claim still running (claim timeout) adds no chunk after
   // this; then every op it holds in flight is read here and goes back below.
   const { batch, ops: inFlight } = await db.transaction('rw', db.syncOperations, db.syncBatches, async () => {
@@ -280,13 +328,12 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
         (op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId,
       );
       const settled = ops.map((op) => {
-        const retryCount = countAttempt ? op.retryCount + 1 : op.retryCount;
-        if (fatal || (countAttempt && retryCount >= op.maxRetries)) {
+        if (fatal) {
           dead++;
-          return killed(op, { retryCount, lastError });
+          return killed(op, { lastError });
         }
         requeuedCount++;
-        return requeued(op, { retryCount, lastError });
+        return requeued(op, { lastError });
       });
       if (settled.length > 0) await db.syncOperations.bulkPut(settled);
       if (c < chunks - 1) return;

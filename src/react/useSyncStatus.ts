@@ -7,8 +7,8 @@ import { Dexie } from 'dexie';
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useMemo, useSyncExternalStore } from 'react';
 import type { Quality, TransportFailure } from '../../machines/types.ts';
-import type { SyncBatchStatus, SyncOperation, VersesDb } from '../db/index.ts';
-import { countPending, listDeadLetters } from '../outbox/index.ts';
+import type { Notice, SyncBatchStatus, SyncOperation, VersesDb } from '../db/index.ts';
+import { countUnsynced, listRefusedChanges, listNotices, type RefusedChange } from '../outbox/index.ts';
 import { useSyncContext } from './SyncProvider.tsx';
 
 export type SyncStatusView = {
@@ -22,14 +22,25 @@ export type SyncStatusView = {
   syncing: boolean;
   /** Why nothing is being sent, if so (known to the uploading tab only). */
   paused: 'offline' | 'auth' | null;
-  /** Operations queued for the signed-in user (and user-less ones). */
+  /** Changes of the signed-in user (and user-less ones) the server has not acknowledged yet: queued, sending or waiting. */
   pending: number;
+  /** Of those, in a request right now (whichever tab sends it). */
+  sending: number;
+  /** Of those, held back behind a refused change they depend on. */
+  waiting: number;
   /** When the newest completed (or partial) batch was recorded, whichever tab sent it. */
   lastSync: Date | null;
+  /** Why requests are failing, while they are retried; null once the server answers or nothing is left to send. */
   lastError: Pick<TransportFailure, 'kind' | 'message' | 'status' | 'code'> | null;
+  /** Since when requests have failed in a row (while lastError is set). */
+  failingSince: Date | null;
   nextRetryAt: Date | null;
   /** Operations that can never succeed as they are, with the server's reason in `lastError`. */
   deadLetters: SyncOperation[];
+  /** The same dead letters, one per cause, each with the changes that wait on it. */
+  refused: RefusedChange[];
+  /** What sync settled on its own (a card deleted on another device), newest first. */
+  notices: Notice[];
 };
 
 type Snap = { context: Record<string, unknown>; hasTag(tag: string): boolean } | undefined;
@@ -41,8 +52,11 @@ const selectPaused = (s: Snap) => (s?.hasTag('offline') ? 'offline' : s?.hasTag(
 const selectLastSyncAt = (s: Snap) => (s ? (s.context.lastSyncAt as number | null) : null);
 const selectLastError = (s: Snap) => (s ? (s.context.lastError as TransportFailure | null) : null);
 const selectNextRetryAt = (s: Snap) => (s ? (s.context.nextRetryAt as number | null) : null);
+const selectFailingSince = (s: Snap) => (s ? ((s.context.failingSince as number | null | undefined) ?? null) : null);
 
-const NO_DEAD_LETTERS: SyncOperation[] = [];
+const NO_REFUSED: RefusedChange[] = [];
+const NO_NOTICES: Notice[] = [];
+const NOTHING_UNSYNCED = { total: 0, queued: 0, sending: 0, waiting: 0 };
 const SETTLED_WITH_ACKS: SyncBatchStatus[] = ['completed', 'partial'];
 
 /** Epoch ms of the newest batch whose ops (some or all) the server acknowledged; null if none is kept. */
@@ -78,9 +92,12 @@ export function useSyncStatus(): SyncStatusView {
   const actorLastSyncAt = useSelector(queue ?? undefined, selectLastSyncAt as (s: unknown) => number | null);
   const lastError = useSelector(queue ?? undefined, selectLastError as (s: unknown) => TransportFailure | null);
   const nextRetryAt = useSelector(queue ?? undefined, selectNextRetryAt as (s: unknown) => number | null);
+  const failingSinceAt = useSelector(queue ?? undefined, selectFailingSince as (s: unknown) => number | null);
   const browserIsOnline = useSyncExternalStore(subscribeOnline, browserOnline, () => true);
-  const pending = useLiveQuery(() => countPending(db, userId), [db, userId], 0);
-  const deadLetters = useLiveQuery(() => listDeadLetters(db, userId), [db, userId], NO_DEAD_LETTERS);
+  const unsynced = useLiveQuery(() => countUnsynced(db, userId), [db, userId], NOTHING_UNSYNCED);
+  const refused = useLiveQuery(() => listRefusedChanges(db, userId), [db, userId], NO_REFUSED);
+  const deadLetters = useMemo(() => refused.map((change) => change.op), [refused]);
+  const notices = useLiveQuery(() => listNotices(db), [db], NO_NOTICES);
   const storedLastSyncAt = useLiveQuery(() => lastSyncedAt(db), [db], null);
   // A follower sees the uploader's batch in flight as a 'syncing' row of the shared history.
   const batchInFlight = useLiveQuery(() => (isLeader ? 0 : db.syncBatches.where('status').equals('syncing').count()), [db, isLeader], 0);
@@ -88,16 +105,22 @@ export function useSyncStatus(): SyncStatusView {
   const lastSyncAt = storedLastSyncAt ?? actorLastSyncAt;
   const lastSync = useMemo(() => (lastSyncAt ? new Date(lastSyncAt) : null), [lastSyncAt]);
   const retryAt = useMemo(() => (nextRetryAt ? new Date(nextRetryAt) : null), [nextRetryAt]);
+  const failingSince = useMemo(() => (failingSinceAt ? new Date(failingSinceAt) : null), [failingSinceAt]);
   return {
     isLeader,
     online: isLeader && actorOnline !== null ? actorOnline : browserIsOnline,
     quality: isLeader ? actorQuality : null,
     syncing: isLeader ? busy : batchInFlight > 0,
     paused,
-    pending,
+    pending: unsynced.total,
+    sending: unsynced.sending,
+    waiting: unsynced.waiting,
     lastSync,
     lastError,
+    failingSince,
     nextRetryAt: retryAt,
     deadLetters,
+    refused,
+    notices,
   };
 }

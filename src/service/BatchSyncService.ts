@@ -15,6 +15,7 @@ import {
   claimBatch,
   coalesceQueued,
   countPending,
+  countUnsynced,
   enqueueOperation,
   OUTBOX_TABLES,
   recordResults,
@@ -29,7 +30,12 @@ import { browserPageEvents, type PageEventSources } from '../transport/pageEvent
 import { createTransport } from '../transport/transport.ts';
 
 export type SyncState = {
+  /** Every change not yet acknowledged by the server: queued, being sent, or waiting on a refused change. */
   pending: number;
+  /** Of those, in a request right now. */
+  sending: number;
+  /** Of those, held back behind a refused change they depend on (listed with it). */
+  waiting: number;
   syncing: boolean;
   lastSync?: Date;
   online: boolean;
@@ -37,7 +43,10 @@ export type SyncState = {
   deadLetters: number;
   /** Why nothing is being sent, if so. */
   paused: 'offline' | 'auth' | null;
-  lastError: { kind: string; message: string } | null;
+  /** Why the last request failed, while it is being retried (gone once the server answers or the queue drains). */
+  lastError: { kind: string; message: string; code?: string } | null;
+  /** Since when requests have been failing in a row; null while they are not. */
+  failingSince: Date | null;
   nextRetryAt: Date | null;
 };
 
@@ -136,7 +145,7 @@ function percentile(sorted: number[], p: number): number {
 export class BatchSyncService {
   private readonly options: BatchSyncServiceOptions;
   private root: Actor<typeof syncMachine> | undefined;
-  private counts = { pending: 0, deadLetters: 0 };
+  private counts = { pending: 0, unsynced: { total: 0, queued: 0, sending: 0, waiting: 0 }, deadLetters: 0 };
   private recountTimer: ReturnType<typeof setTimeout> | undefined;
   private recounting = false;
   private persistTimer: ReturnType<typeof setTimeout> | undefined;
@@ -259,7 +268,10 @@ export class BatchSyncService {
     // So is the network now: a snapshot saved offline must not keep a tab that opens online offline
     // (the browser sends no 'online' event for a state it was already in).
     if (restored) root.send({ type: input.online ? 'network.online' : 'network.offline' });
-    if (restored && pending > 0) root.send({ type: 'sync.now' });
+    // A reload in the middle of a backoff keeps its attempt and its retry time: the restored
+    // snapshot holds no timer, so arm it for what is left of the wait instead of retrying at once.
+    if (restored && queue.getSnapshot().matches('backoff')) queue.send({ type: 'retry.rearm' });
+    else if (restored && pending > 0) root.send({ type: 'sync.now' });
     this.notifyLeadership();
   }
 
@@ -423,14 +435,17 @@ export class BatchSyncService {
     const queue = this.queue.getSnapshot();
     const q = queue.context;
     return {
-      pending: this.counts.pending,
+      pending: this.counts.unsynced.total,
+      sending: this.counts.unsynced.sending,
+      waiting: this.counts.unsynced.waiting,
       syncing: queue.hasTag('busy'),
       lastSync: q.lastSyncAt ? new Date(q.lastSyncAt) : undefined,
       online: root.context.online,
       quality: root.context.quality,
       deadLetters: this.counts.deadLetters,
       paused: queue.hasTag('offline') ? 'offline' : queue.hasTag('auth') ? 'auth' : null,
-      lastError: q.lastError ? { kind: q.lastError.kind, message: q.lastError.message } : null,
+      lastError: q.lastError ? { kind: q.lastError.kind, message: q.lastError.message, ...(q.lastError.code ? { code: q.lastError.code } : {}) } : null,
+      failingSince: q.failingSince ? new Date(q.failingSince) : null,
       nextRetryAt: q.nextRetryAt ? new Date(q.nextRetryAt) : null,
     };
   }
@@ -589,8 +604,10 @@ export class BatchSyncService {
     this.recountWanted = false;
     const started = performance.now();
     try {
+      const unsynced = await countUnsynced(db, this.options.getUserId());
       const counts = {
-        pending: await countPending(db, this.options.getUserId()),
+        pending: unsynced.queued,
+        unsynced,
         deadLetters: await db.syncOperations.where('status').equals('dead').count(),
       };
       this.counts = counts;

@@ -2,6 +2,7 @@
 // operation in one Dexie transaction and returns at once; the network is the
 // sync machines' business.
 import { LIMITS, type OperationPayloads } from '../../supabase/functions/_shared/protocol.ts';
+import { referenceProblem } from '../../supabase/functions/_shared/reference.ts';
 import type { Priority } from '../../machines/types.ts';
 import type { VersesDb } from '../db/database.ts';
 import type { Alias, Profile, ReviewLog, Verse, VerseCard } from '../db/types.ts';
@@ -10,7 +11,7 @@ import { OutboxError } from '../outbox/errors.ts';
 import { CodedError } from '../errors.ts';
 import { scheduleNextReview } from './reviewSchedule.ts';
 
-export type DataServiceErrorCode = 'INVALID_INPUT' | 'CARD_NOT_FOUND' | 'CARD_DELETED';
+export type DataServiceErrorCode = 'INVALID_INPUT' | 'UNKNOWN_REFERENCE' | 'CARD_NOT_FOUND' | 'CARD_DELETED';
 
 /** A write the data service refused; nothing was written (neither the record nor its operation). */
 export class DataServiceError extends CodedError<DataServiceErrorCode> {}
@@ -60,7 +61,11 @@ function checkText(label: string, value: unknown, max: number): string {
 function checkReference(value: unknown, label = 'Reference'): string {
   const reference = checkText(label, value, Number.MAX_SAFE_INTEGER).trim().replace(/\s+/g, ' ');
   if (reference.length === 0) throw invalid(`${label} is empty; enter a verse reference such as "John 3:16"`);
-  return checkText(label, reference, LIMITS.maxReferenceLength);
+  checkText(label, reference, LIMITS.maxReferenceLength);
+  // The function's own parser: a book it does not know would only come back refused.
+  const problem = referenceProblem(reference);
+  if (problem) throw new DataServiceError('UNKNOWN_REFERENCE', `${label === 'Reference' ? '' : `${label.replace(/Reference$/, '')}`}${problem}`);
+  return reference;
 }
 
 function checkCustomText(value: unknown, label = 'Custom text'): string | undefined {

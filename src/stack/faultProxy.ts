@@ -39,6 +39,8 @@ export type FaultProxy = {
   script(faults: FaultKind[]): void;
   /** Change the fault rate (0 stops faults). */
   setRate(rate: number): void;
+  /** While on, every request is answered 500 or dropped (the server is down); a script still wins. */
+  setOutage(on: boolean): void;
   counts(): Record<FaultKind, number>;
   close(): Promise<void>;
 };
@@ -59,6 +61,7 @@ export function seededRandom(seed: number): () => number {
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const random = seededRandom(options.seed ?? 1);
   let rate = options.rate ?? 0.3;
+  let outage = false;
   const kinds = options.kinds ?? FAULT_KINDS;
   const queue: FaultKind[] = [];
   const log: FaultLogEntry[] = [];
@@ -70,6 +73,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     // Always draw both numbers so the sequence depends on the seed alone, not on the rate.
     const roll = random();
     const pick = kinds[Math.floor(random() * kinds.length)];
+    if (outage) return roll < 0.5 ? 'error500' : 'dropRequest';
     return roll < rate ? pick : 'pass';
   };
 
@@ -156,6 +160,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     script: (faults) => queue.push(...faults),
     setRate: (r) => {
       rate = r;
+    },
+    setOutage: (on) => {
+      outage = on;
     },
     counts() {
       const counts = Object.fromEntries(['pass', ...FAULT_KINDS].map((k) => [k, 0])) as Record<FaultKind, number>;

@@ -4,7 +4,7 @@
 // (60/min, 1,000/h, 5,000/day, 500 verses per query) answered with 429 / 400 as it does.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { canonicalName, parseReference, splitVerseId, verseId } from '../../../supabase/functions/verse-operations/reference.ts';
+import { canonicalName, parseReference, splitVerseId, verseId } from '../../../supabase/functions/_shared/reference.ts';
 import { serveWebHandler, type NodeServer } from '../http.ts';
 import { REPO_ROOT } from '../migrate.ts';
 

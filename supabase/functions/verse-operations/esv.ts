@@ -1,7 +1,7 @@
 // The ESV API passage text endpoint, asked as few times as the ESV's conditions allow:
 // all references of a batch in one query joined with ';', split only at 500 verses.
 // The shared budget (60/min, 1,000/h, 5,000/day) is taken from Postgres before each query.
-import { parseReference, verseBudget } from './reference.ts';
+import { parseReference, verseBudget } from '../_shared/reference.ts';
 
 export const ESV_DEFAULT_URL = 'https://api.esv.org';
 export const ESV_MAX_VERSES_PER_QUERY = 500;

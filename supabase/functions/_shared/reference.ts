@@ -1,7 +1,8 @@
 // Bible references in the ESV's numbering: book names and abbreviations, and verse ids
-// BBCCCVVV as the ESV API's `parsed` answer gives them. The function uses it only to
-// match the ESV's `parsed` ranges back to the references a batch asked for (the ESV's
-// `canonical` stays the name of record); the local ESV-compatible server parses with it.
+// BBCCCVVV as the ESV API's `parsed` answer gives them. One module for every side: the
+// client refuses a reference it cannot parse before anything is written (referenceProblem),
+// the function matches the ESV's `parsed` ranges back to the references a batch asked for
+// (the ESV's `canonical` stays the name of record), and the local ESV-compatible server parses with it.
 
 /** The 66 books in order; the first name is the ESV's canonical one. */
 const BOOKS: ReadonlyArray<readonly string[]> = [
@@ -59,6 +60,19 @@ export type ParsedReference = { start: number; end: number; wholeChapters: boole
 
 // book (with optional leading 1-3), chapter, optional verse, optional range end [chapter:]verse or chapter.
 const PATTERN = /^([1-3]?\s*[a-z][a-z .]*?)\s*\.?\s*(\d{1,3})(?:\s*[:.\s]\s*(\d{1,3}))?(?:\s*[-–—]\s*(\d{1,3})(?:\s*[:.]\s*(\d{1,3}))?)?$/i;
+
+/**
+ * Why `input` is not a reference this parser (and so the function) can read, as a sentence a
+ * person can act on; null when it is one. Whether the ESV knows that verse is the server's call.
+ */
+export function referenceProblem(input: string): string | null {
+  const text = input.normalize('NFKC').trim().replace(/\s+/g, ' ');
+  const m = PATTERN.exec(text);
+  if (!m) return `"${text}" is not a verse reference; write the book, chapter and verse, such as "John 3:16" or "Ps 23"`;
+  if (!bookNumber(m[1])) return `"${m[1].trim()}" is not a book of the Bible; check the spelling, such as "Isaiah" or "1 Cor"`;
+  if (!parseReference(text)) return `"${text}" is not a valid passage: chapters and verses start at 1 and a range must not run backwards`;
+  return null;
+}
 
 /** Parses one reference ("John 3:16", "jn3.16", "john 3 16", "Ps 23", "1 Cor 13:4-7"); null when it is not one. */
 export function parseReference(input: string): ParsedReference | null {
