@@ -10,8 +10,14 @@ beforeEach(() => {
 });
 
 describe('the client refuses unstorable text at input', () => {
+  test('a reference with a lone high surrogate is refused (it is no reference either) and nothing is written', async () => {
+    const { service } = serviceFor(db);
+    const before = await dump(db);
+    await expect(service.addVerseCard('John 3:16\ud800')).rejects.toThrow();
+    expect(await dump(db)).toEqual(before);
+  });
+
   test.each([
-    ['a reference with a lone high surrogate', (s: ReturnType<typeof serviceFor>['service']) => s.addVerseCard('John 3:16\ud800')],
     ['custom text with a lone low surrogate', (s: ReturnType<typeof serviceFor>['service']) => s.addVerseCard('John 3:16', 'words \udc00')],
     ['a display name with a lone surrogate', (s: ReturnType<typeof serviceFor>['service']) => s.updateProfile({ displayName: '\udbff' })],
   ])('%s is refused and nothing is written', async (_name, write) => {
