@@ -25,7 +25,7 @@ test('the bench writes every figure as a number', async () => {
   try {
     await new Promise<void>((resolve, reject) => {
       const env = { ...process.env, NODE_OPTIONS: '' };
-      execFile(path.join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--tiny', '--json', file], { cwd: root, env, timeout: 90_000 }, (error, _stdout, stderr) =>
+      execFile(path.join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--tiny', '--json', file], { cwd: root, env, timeout: 200_000 }, (error, _stdout, stderr) =>
         error ? reject(new Error(`bench failed: ${error.message}\n${stderr.slice(-2000)}`)) : resolve(),
       );
     });
@@ -40,4 +40,4 @@ test('the bench writes every figure as a number', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}, 120_000);
+}, 240_000);
