@@ -75,8 +75,8 @@ export async function benchServer(env: BenchEnv, options: { ops: number; batchSi
         select (e ->> 'card')::uuid, ${userId}::uuid, v.id
           from ops join public.verses v on v.reference = e ->> 'reference' and v.translation = 'ESV'
         returning id)
-      insert into public.sync_ledger (op_id, user_id, batch_id, type, result)
-      select (e ->> 'id')::uuid, ${userId}::uuid, ${randomUUID()}::uuid, 'CREATE_VERSE',
+      insert into public.sync_ledger (op_id, user_id, batch_id, type, digest, result)
+      select (e ->> 'id')::uuid, ${userId}::uuid, ${randomUUID()}::uuid, 'CREATE_VERSE', md5(e::text)::uuid,
              jsonb_build_object('id', e ->> 'id', 'success', true, 'appliedAt', now())
         from ops`;
   };

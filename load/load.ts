@@ -1,6 +1,6 @@
 // The load run: one stack (real Postgres from DATABASE_URL, the function under Deno as
 // deployed), then for each N the per-op path and verses-sync, each N users at once.
-import { DEFAULT_BATCH_CONFIG, type Quality } from '../machines/types.ts';
+import { DEFAULT_BATCH_CONFIG, DEFAULT_LATENCY_BUDGET, type Quality } from '../machines/types.ts';
 import { startStack, type Stack } from '../src/stack/index.ts';
 import { measureCeiling, type CeilingResult } from './ceiling.ts';
 import { childPids } from './monitor.ts';
@@ -18,9 +18,11 @@ const HOSTS = 2;
 export type LoadPlan = { users: number[]; session: SessionShape; drainMs: number; burst?: number; ceilingSec?: number };
 
 export const PLANS: Record<LoadMode, LoadPlan> = {
-  full: { users: [10, 50, 200, 1_000], session: { ...SESSION, durationMs: 30_000 }, drainMs: 20_000, burst: 1_000, ceilingSec: 10 },
-  quick: { users: [5, 25], session: { ...SESSION, durationMs: 12_000, rampMs: 2_000 }, drainMs: 10_000, burst: 1_000, ceilingSec: 4 },
-  tiny: { users: [3], session: { ...SESSION, durationMs: 5_000, rampMs: 1_000, gapMs: [500, 1_500] }, drainMs: 15_000 },
+  // Sessions of 2 minutes: several 30 s budgets each, so the batches a study session makes are measured.
+  full: { users: [50, 1_000], session: { ...SESSION, durationMs: 120_000 }, drainMs: 45_000, burst: 1_000, ceilingSec: 10 },
+  quick: { users: [5, 25], session: { ...SESSION, durationMs: 60_000, rampMs: 2_000 }, drainMs: 45_000, burst: 1_000, ceilingSec: 4 },
+  // The drain outlasts the idle gap (10 s) after the last action, so the last batch is in it.
+  tiny: { users: [3], session: { ...SESSION, durationMs: 5_000, rampMs: 1_000, gapMs: [500, 1_500] }, drainMs: 25_000 },
 };
 
 export type LoadOptions = {
@@ -34,10 +36,9 @@ export type LoadOptions = {
   burst?: number;
   paths?: PathName[];
   seed?: number;
-  /** verses-sync's client: full BatchSyncService up to `fullUpTo` users, lite beyond (default 200). */
-  client?: 'full' | 'lite' | 'auto';
-  fullUpTo?: number;
-  /** Child processes hosting the users of a step of N users (default: 2 beyond fullUpTo, else none). */
+  /** Steps of more users than this run them in child processes (default 200). */
+  oneProcessUpTo?: number;
+  /** Child processes hosting the users of a step of N users (default: 2 beyond oneProcessUpTo, else none). */
   hostsFor?: (users: number, path: PathName) => number;
   /** Users reach the Deno function directly (default) or through the stack's Node gateway. */
   via?: 'direct' | 'gateway';
@@ -53,7 +54,7 @@ export type LoadFigures = {
   via: 'direct' | 'gateway';
   database: string;
   quality: Quality;
-  /** p95 enqueue-to-ack bound both paths are held to: the quality's batch window + 1 s. */
+  /** p95 enqueue-to-ack bound both paths are held to: the latency budget of 'normal' and 'high' ops. */
   boundMs: number;
   maxUsers: Record<PathName, number>;
   /** N steps a path skipped after it stopped carrying its load. */
@@ -77,7 +78,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
   const quality = options.quality ?? 'excellent';
   const runtime = options.runtime ?? 'deno';
   const paths = options.paths ?? ['perOp', 'versesSync'];
-  const boundMs = DEFAULT_BATCH_CONFIG[quality].timeoutMs + 1_000;
+  // A study session's bound is the latency budget (enqueue → acknowledged), for both paths.
+  const boundMs = DEFAULT_LATENCY_BUDGET.normal;
   const started = Date.now();
   let denoOrigin: string | undefined;
   const stack = await startStack({
@@ -107,10 +109,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       functionPid,
       log,
     };
-    const fullUpTo = options.fullUpTo ?? 200;
-    const clientFor = (users: number) => (options.client === 'full' || options.client === 'lite' ? options.client : users <= fullUpTo ? 'full' : 'lite');
+    const oneProcessUpTo = options.oneProcessUpTo ?? 200;
+    const clientFor = (_users: number) => 'full' as const;
     // Both paths of a step get the same generator, so neither is limited by it sooner.
-    const hostsFor = options.hostsFor ?? ((users: number) => (users > fullUpTo ? HOSTS : 0));
+    const hostsFor = options.hostsFor ?? ((users: number) => (users > oneProcessUpTo ? HOSTS : 0));
     const steps: StepResult[] = [];
     const skipped: LoadFigures['skipped'] = [];
     const saturated = new Set<PathName>();

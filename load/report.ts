@@ -15,7 +15,7 @@ export function loadMarkdown(figures: LoadFigures, notes: string[] = []): string
   md.push(`# verses-sync load (${f.mode})`, '');
   md.push(`${f.generatedAt} · ${f.cores} cores shared with the load generator (and other work on the machine: figures are noisy) · ` +
     `Postgres: ${f.database === 'server' ? 'real server (DATABASE_URL, isolated database)' : 'PGlite'} · function under ${f.runtime === 'deno' ? 'Deno (child process)' : 'Node (in-process)'} · ${f.durationSec} s`, '');
-  md.push(`Bound for both paths: p95 enqueue → acknowledged ≤ **${fmt(f.boundMs)} ms** (verses-sync's ${f.quality} batch window + 1 s; per-op has no window and is held to the same bound), and no errors.`, '');
+  md.push(`Bound for both paths: p95 enqueue → acknowledged ≤ **${fmt(f.boundMs)} ms** (verses-sync's latency budget for a study session's ops; per-op sends at once and is held to the same bound), and no errors.`, '');
   const largest = Math.max(...f.steps.map((x) => x.users));
   // A path whose first failing step was generator-bound may carry more than the figure says.
   const firstFailure = (p: string) => f.steps.find((s) => s.path === p && !s.carried);
@@ -63,11 +63,21 @@ export function loadMarkdown(figures: LoadFigures, notes: string[] = []): string
       md.push(`| ${c.shape}${c.fullBatch ? ' (full batches)' : ''} | ${c.opsPerRequest} | ${fmt(c.requestsPerSec)} | ${fmt(c.opsPerSec)} | ${fmt(c.p95Ms)} | ${fmt(c.shed429)} | ${fmt(c.failed)} | ${fmt(c.server.functionCpuPct)} | ${fmt(c.server.postgresCpuPct)} | ${fmt(c.projectedUsers)} |`);
     }
     const [a, b] = [f.ceiling.find((c) => c.shape === 'perOp'), f.ceiling.find((c) => c.shape === 'versesSync' && !c.fullBatch)];
-    if (a?.projectedUsers && b?.projectedUsers) md.push('', `Projected verses-sync ÷ per-op: **${fmt(b.projectedUsers / a.projectedUsers, 2)}×**.`);
+    if (a?.projectedUsers && b?.projectedUsers) {
+      const projected = b.projectedUsers / a.projectedUsers;
+      md.push('', `Projected verses-sync ÷ per-op: **${fmt(projected, 2)}×** (target ≥ 5× at the default budget: ${projected >= 5 ? 'met' : '**not met**'}).`);
+      // Users per server = ceiling ÷ requests per user: 10× needs fewer requests per user or cheaper ones.
+      const costRatio = a.requestsPerSec / b.requestsPerSec; // a verses-sync request's cost in per-op requests
+      const opsNow = b.opsPerRequest;
+      const opsFor10 = (opsNow * 10) / projected;
+      md.push('', `What 10× would take, from these figures: a verses-sync request of ${fmt(opsNow, 0)} reviews costs the server ${fmt(costRatio, 2)} per-op requests, so 10× needs about ` +
+        `${fmt(opsFor10, 1)} ops per request at that cost (with a review every 2–6 s, a budget of about ${fmt(Math.max(0, opsFor10 - 1) * 4, 0)} s instead of 30 s), ` +
+        `or requests ${fmt(100 * (1 - projected / 10), 0)}% cheaper at today's ${fmt(opsNow, 1)} ops per request.`);
+    }
     const full = f.ceiling.find((c) => c.fullBatch);
     if (a && full && a.opsPerSec > 0) {
       md.push('', `With full batches of ${full.opsPerRequest} the same server applies ${fmt(full.opsPerSec)} ops/s, **${fmt(full.opsPerSec / a.opsPerSec, 1)}×** its rate one op per request: ` +
-        'batching multiplies the users one server carries only as far as users fill their batches (imports, a backlog after being offline), not for a study session\'s one op per window.');
+        'batching multiplies the users one server carries as far as users fill their batches (imports, a backlog after being offline, or a study session\'s ops gathered over the latency budget).');
     }
     md.push('');
   }

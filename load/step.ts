@@ -11,7 +11,6 @@ import { Recorder, sharedNow, type OpRecord, type RequestRecord } from './record
 import { studySession, type SessionShape } from './session.ts';
 import {
   createPerOpUser,
-  createVersesSyncLiteUser,
   createVersesSyncUser,
   type ClientKind,
   type Identity,
@@ -24,7 +23,7 @@ export type StepPlan = {
   path: PathName;
   users: number;
   quality: Quality;
-  /** verses-sync's client: the full BatchSyncService, or the lite one (see users.ts). */
+  /** verses-sync's client: the product's BatchSyncService. */
   client: ClientKind;
   session: SessionShape;
   /** Longest the step waits after the sessions end for outstanding ops. */
@@ -185,11 +184,7 @@ export async function prepareUsers(plan: PartPlan): Promise<Part> {
   const started = performance.now();
   const users = await inBatches(plan.identities.length, 50, (k) => {
     const index = plan.identities[k].index;
-    return plan.path === 'perOp'
-      ? createPerOpUser(userEnv, index)
-      : plan.client === 'lite'
-        ? createVersesSyncLiteUser(userEnv, index, plan.quality)
-        : createVersesSyncUser(userEnv, index, plan.quality);
+    return plan.path === 'perOp' ? createPerOpUser(userEnv, index) : createVersesSyncUser(userEnv, index, plan.quality);
   });
   return { users, recorder, setupSeconds: (performance.now() - started) / 1000 };
 }

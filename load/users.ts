@@ -8,20 +8,19 @@ import { Dexie, type ObservabilitySet } from 'dexie';
 import WebSocket from 'ws';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { PROBE_MS } from '../bench/paths.ts';
-import { backoffDelay } from '../machines/retryBackoff.machine.ts';
-import { DEFAULT_BATCH_CONFIG, type Quality } from '../machines/types.ts';
+import type { Quality } from '../machines/types.ts';
 import { createVersesDb, type VersesDb } from '../src/db/index.ts';
-import { claimBatch, coalesceQueued, countPending, recordResults, releaseBatch } from '../src/outbox/index.ts';
 import { BatchSyncService } from '../src/service/BatchSyncService.ts';
 import { createDataService, type DataService } from '../src/service/dataService.ts';
 import { createSupabaseClient } from '../src/transport/supabaseClient.ts';
-import { createTransport, parseRetryAfter } from '../src/transport/transport.ts';
+import { parseRetryAfter } from '../src/transport/transport.ts';
 import type { OperationResult } from '../supabase/functions/_shared/protocol.ts';
 import type { Recorder } from './recorder.ts';
 import type { Action } from './session.ts';
 
 export type PathName = 'perOp' | 'versesSync';
-export type ClientKind = 'full' | 'lite';
+/** verses-sync users always run the product's own BatchSyncService (the lite rewrite is gone). */
+export type ClientKind = 'full';
 
 /** A simulated user's account: its id and a JWT for it, signed by the stack. */
 export type Identity = { index: number; userId: string; token: string };
@@ -273,96 +272,6 @@ export async function createVersesSyncUser(env: UserEnv, index: number, quality:
     async close() {
       await sync.stop();
       unroute();
-      await dropDb(db);
-    },
-  };
-}
-
-/**
- * verses-sync without the actor system, for N beyond what one process can host as full
- * services: the same dataService writes (outbox in the same Dexie transaction), the same outbox
- * claim/record/release, the same supabase-js transport and the same backoff function, driven
- * by the queue machine's policy (window of `timeoutMs` from the first op, flush at `size`,
- * backlog batches up to `maxBatchOps`, one batch in flight, 429 waits Retry-After, other
- * retryable failures full jitter). Left out: XState, snapshot persistence, outbox recounts, and
- * Dexie's live-query cache (nothing here runs a live query).
- */
-export async function createVersesSyncLiteUser(env: UserEnv, index: number, quality: Quality): Promise<LoadUser> {
-  const { userId, client } = clientFor(env, index);
-  const db = createVersesDb(`load-vsl-${index}-${userId}`, { cache: 'disabled' });
-  await db.open();
-  const config = DEFAULT_BATCH_CONFIG[quality];
-  const transport = createTransport({ client });
-  const { recorder } = env;
-  let pending = 0;
-  let attempt = 0;
-  let inFlight = false;
-  let waiting: ReturnType<typeof setTimeout> | undefined; // window or retry timer
-  let closed = false;
-  let writtenDuringFlush = false;
-
-  const arm = (ms: number) => {
-    if (waiting === undefined && !closed) waiting = setTimeout(() => void flush(), ms);
-  };
-  const flush = async (): Promise<void> => {
-    clearTimeout(waiting);
-    waiting = undefined;
-    if (inFlight || closed) return;
-    inFlight = true;
-    writtenDuringFlush = false;
-    let retryMs: number | undefined;
-    try {
-      await coalesceQueued(db);
-      const batchId = randomUUID();
-      const claimed = await claimBatch(db, { batchId, maxOps: pending > config.size ? Math.max(config.size, config.maxBatchOps) : config.size, maxBytes: config.maxBatchBytes }, { userId });
-      if (claimed) {
-        const sent = await transport.upload({ batchId, operations: claimed.operations }, AbortSignal.timeout(30_000));
-        if (sent.ok) {
-          attempt = 0;
-          // Settling counts what is still queued, as the batch machine's own settle does.
-          pending = (await recordResults(db, { batchId, results: sent.results })).pending;
-        } else {
-          const rateLimited = sent.failure.kind === 'rateLimited';
-          pending = (await releaseBatch(db, { batchId, failure: sent.failure })).pending;
-          if (!rateLimited) attempt++;
-          retryMs = backoffDelay({ attempt: Math.max(0, attempt - 1), retryAfterMs: rateLimited ? sent.failure.retryAfterMs : undefined });
-        }
-      } else {
-        pending = await countPending(db, userId);
-      }
-    } finally {
-      inFlight = false;
-    }
-    // A write the settle's count may have missed still gets its window.
-    if (writtenDuringFlush) pending = Math.max(pending, 1);
-    if (pending === 0 || closed) return;
-    if (retryMs !== undefined) arm(retryMs);
-    else if (pending >= config.size) void flush();
-    else arm(config.timeoutMs);
-  };
-  const data = createDataService({
-    db,
-    getUserId: () => userId,
-    onEnqueued: ({ count }) => {
-      pending += count ?? 1;
-      if (inFlight) {
-        writtenDuringFlush = true;
-        return;
-      }
-      if (pending >= config.size) void flush();
-      else arm(config.timeoutMs);
-    },
-  });
-  const { act, settled } = studyWrites(data, recorder, index);
-  return {
-    index,
-    userId,
-    act,
-    settled,
-    async close() {
-      closed = true;
-      clearTimeout(waiting);
-      while (inFlight) await new Promise((r) => setTimeout(r, 20));
       await dropDb(db);
     },
   };

@@ -4,6 +4,7 @@ import { enqueueActions, setup } from 'xstate';
 import { batchMachine, type BatchOutput } from './batch.machine.ts';
 import { RETRY_BACKOFF_DEFAULTS, backoffDelay, retryBackoffMachine } from './retryBackoff.machine.ts';
 import {
+  ASSUMED_BATCH_MS,
   DEFAULT_ACK_ALLOWANCE_MS,
   DEFAULT_LATENCY_BUDGET,
   KEEPALIVE_BATCH_BYTES,
@@ -22,7 +23,7 @@ export type QueueInput = {
   requestTimeoutMs?: number;
   /** Per priority, the longest wait from enqueue to acknowledgement (defaults: DEFAULT_LATENCY_BUDGET). */
   budget?: Partial<LatencyBudget>;
-  /** A batch leaves this long before its budget ends, so its answer arrives within it (default 1 s). */
+  /** The least a batch leaves before its budget ends (plus 3× the last batch's duration; default 0.5 s). */
   ackAllowanceMs?: number;
   backoff?: { baseMs?: number; capMs?: number; maxAttempts?: number };
   random?: () => number;
@@ -37,6 +38,10 @@ export type QueueInput = {
  *  - the stream pauses: no new op for `config.timeoutMs` (the idle gap);
  *  - an 'immediate' op, 'sync.now' (Sync Now, or the app ending a session), coming back online,
  *    or the page hiding (then in keepalive batches of at most KEEPALIVE_BATCH_BYTES).
+ * How the connection quality's table combines with the budget: the quality (networkQuality) sets the
+ * size, the backlog bounds and the idle gap (its `timeoutMs`); the budget is per priority and the same
+ * on every quality. A dense stream (an import) fills its size long before either timer; a sparse one
+ * (a study session) goes when its oldest op's budget ends, or sooner when it pauses.
  */
 
 export type QueueContext = {
@@ -50,6 +55,9 @@ export type QueueContext = {
   now: () => number;
   budget: LatencyBudget;
   ackAllowanceMs: number;
+  /** How long the last successful batch took from its start to its settle (ms). */
+  lastBatchMs: number;
+  batchStartedAt: number;
   /** When the oldest waiting op's budget (less the allowance) runs out; null with nothing collected. */
   dueAt: number | null;
   /** When the latest op was enqueued: the idle gap counts from it. */
@@ -185,6 +193,7 @@ function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
     retryDelayMs,
     nextRetryAt: retryDelayMs === null ? null : now + retryDelayMs,
     lastSyncAt: output.status === 'completed' || output.status === 'partial' ? now : context.lastSyncAt,
+    lastBatchMs: output.status === 'completed' || output.status === 'partial' ? Math.max(0, now - context.batchStartedAt) : context.lastBatchMs,
     // Only a failure that is being retried is shown; an answer ends it.
     lastError: retryable ? plainFailure(failure) : answered ? null : context.lastError,
     failingSince: retryable ? (context.failingSince ?? now) : answered ? null : context.failingSince,
@@ -211,8 +220,12 @@ function plainFailure(failure: TransportFailure): TransportFailure {
   return plain;
 }
 
+/** What of a budget is kept for sending the batch and getting its answer. */
+export const ackAllowance = (context: Pick<QueueContext, 'ackAllowanceMs' | 'lastBatchMs'>, budgetMs: number) =>
+  Math.min(budgetMs / 4, context.ackAllowanceMs + 3 * context.lastBatchMs);
+
 const dueOf = (context: QueueContext, priority: Priority, at: number) =>
-  at + Math.max(0, context.budget[priority] - (priority === 'immediate' ? 0 : context.ackAllowanceMs));
+  at + Math.max(0, context.budget[priority] - ackAllowance(context, context.budget[priority]));
 
 export const queueMachine = setup({
   types: {
@@ -298,7 +311,7 @@ export const queueMachine = setup({
       // A hiding page may be gone before the answer: the request must be a keepalive one, within its limit.
       const keepalive = context.hidden;
       const maxBytes = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_BATCH_BYTES) : maxBatchBytes;
-      enqueue.assign({ inFlight: { batchId, maxOps }, enqueuedDuringBatch: 0, dueDuringBatch: null, dueAt: null, flushAgain: false });
+      enqueue.assign({ inFlight: { batchId, maxOps }, batchStartedAt: context.now(), enqueuedDuringBatch: 0, dueDuringBatch: null, dueAt: null, flushAgain: false });
       enqueue.spawnChild('batch', {
         id: batchActorId(batchId),
         input: { batchId, maxOps, maxBytes, requestTimeoutMs: context.requestTimeoutMs, ...(keepalive ? { keepalive } : {}) },
@@ -340,6 +353,8 @@ export const queueMachine = setup({
       now,
       budget: { ...DEFAULT_LATENCY_BUDGET, ...input.budget },
       ackAllowanceMs: input.ackAllowanceMs ?? DEFAULT_ACK_ALLOWANCE_MS,
+      lastBatchMs: ASSUMED_BATCH_MS,
+      batchStartedAt: now(),
       dueAt: null,
       lastEnqueuedAt: now(),
       dueDuringBatch: null,

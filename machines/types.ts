@@ -42,8 +42,14 @@ export type LatencyBudget = Record<Priority, number>;
 
 export const DEFAULT_LATENCY_BUDGET: LatencyBudget = { immediate: 0, high: 30_000, normal: 30_000, low: 120_000 };
 
-/** How much of the budget is kept for the request itself: a batch leaves this long before the budget ends. */
-export const DEFAULT_ACK_ALLOWANCE_MS = 1_000;
+/**
+ * How much of the budget is kept for sending: a batch leaves this floor plus three times the last
+ * batch's duration (claim, request, record) before the budget ends, at most a quarter of it, so its
+ * answer still arrives within the budget on a slow device or network.
+ */
+export const DEFAULT_ACK_ALLOWANCE_MS = 500;
+/** The batch duration assumed before one was timed. */
+export const ASSUMED_BATCH_MS = 500;
 
 /**
  * Fetch keepalive's limit is 64 KiB of bodies in flight per page; a batch sent while the page hides

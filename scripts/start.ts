@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { startDemo } from '../src/dev/demoServer.ts';
 import { DEV_USERS } from '../src/dev/devEndpoints.ts';
-import { describeStack, STACK_FLAGS, stackOptionsFromFlags } from '../src/stack/cli.ts';
+import { showStartLog, STACK_FLAGS, stackOptionsFromFlags, startBanner } from '../src/stack/cli.ts';
 import { stopOnSignals } from '../src/stack/signals.ts';
 
 async function main() {
@@ -15,28 +15,15 @@ async function main() {
     },
   });
   const options = await stackOptionsFromFlags(values);
-  console.log('building the demo page and starting the local stack…');
+  console.log(values['no-build'] ? 'starting the local stack…' : 'building the demo page and starting the local stack…');
   const demo = await startDemo({
     ...options,
     build: !values['no-build'],
     log: (line) => {
-      if (values.verbose || !line.startsWith('[deno')) console.log(line);
+      if (showStartLog(line, values.verbose)) console.log(line);
     },
   });
-  const { stack } = demo;
-  const about = describeStack(stack);
-  console.log(`
-verses-sync demo (${about.kind})
-
-  Open:         ${demo.url}
-
-  Function:     ${stack.functionUrl}
-  anon key:     ${stack.anonKey}
-  Database:     ${about.database}
-  Verse text:   ${about.verseText}
-  Dev users:    ${DEV_USERS.map((u) => `${u.name} ${u.id}`).join(', ')}
-  Inspector:    ${demo.url}?inspect=1 (or the "Stately inspector" box on the page)
-Ctrl-C stops it; the data stays in .data/.`);
+  console.log(`\n${startBanner({ url: demo.url, stack: demo.stack, devUsers: DEV_USERS, emphasis: process.stdout.isTTY })}`);
   stopOnSignals(() => demo.stop());
 }
 

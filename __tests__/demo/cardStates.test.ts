@@ -1,6 +1,6 @@
 // Each card's own sync state, from the outbox rows that name it.
 import type { SyncOperation } from '../../src/db/index.ts';
-import { cardStateText, cardSyncState, opsByCard } from '../../src/demo/cardStates.ts';
+import { cardStateReason, cardStateText, cardSyncState, opsByCard } from '../../src/demo/cardStates.ts';
 
 let seq = 0;
 const op = (type: SyncOperation['type'], verseCardId: string, status: SyncOperation['status'] = 'queued', extra: Partial<SyncOperation> = {}): SyncOperation => ({
@@ -26,10 +26,14 @@ test('synced, local, sending: from the card and its unacknowledged ops', () => {
 test('a refused create says why and how many changes wait on it; held ops alone read as waiting', () => {
   const reason = { code: 'UNKNOWN_REFERENCE', message: 'The ESV has no John 99:99', retryable: false, at: '' };
   const dead = op('CREATE_VERSE', 'a', 'dead', { lastError: reason });
-  const state = cardSyncState({}, [dead, op('RECORD_REVIEW', 'a'), op('CREATE_ALIAS', 'a', 'held' as SyncOperation['status'])]);
+  const state = cardSyncState({}, [dead, op('RECORD_REVIEW', 'a'), op('CREATE_ALIAS', 'a', 'held')]);
   expect(state).toMatchObject({ kind: 'refused', op: dead, waiting: 2 });
-  expect(cardStateText(state)).toBe('refused: The ESV has no John 99:99 · 2 changes wait on it');
-  expect(cardStateText(cardSyncState({}, [op('RECORD_REVIEW', 'a', 'held' as SyncOperation['status'])]))).toBe('waiting on a refused change · 1 change');
+  expect(cardStateText(state)).toBe('refused');
+  expect(cardStateReason(state)).toBe('The ESV has no John 99:99 (UNKNOWN_REFERENCE) · 2 changes wait on it');
+  const waiting = cardSyncState({}, [op('RECORD_REVIEW', 'a', 'held')]);
+  expect(cardStateText(waiting)).toBe('waiting on a refused change');
+  expect(cardStateReason(waiting)).toBe('1 change of this card waits until the refused change is retried or discarded');
+  expect(cardStateReason(cardSyncState({}, [op('CREATE_VERSE', 'a')]))).toBeNull();
 });
 
 test('ops are grouped by card in seq order; a profile update belongs to no card', () => {

@@ -134,3 +134,41 @@ export async function cardsInPostgres(demo: Demo, userId: string): Promise<{ n: 
     select count(*)::int as n, count(distinct id)::int as "distinct" from verse_cards where user_id = ${userId}`;
   return row;
 }
+
+export type DemoSuite = {
+  /** The harness, once beforeAll has started it. */
+  readonly h: DemoHarness;
+  /** Console errors the current test causes on purpose (an injected fault); forgotten after it. */
+  allowErrors(...patterns: RegExp[]): void;
+};
+
+/**
+ * Starts the harness for this test file and checks after every test that no console or page
+ * error outside the allowed ones and no request beyond 127.0.0.1 happened.
+ */
+export function demoSuite(name: string, userCount: number): DemoSuite {
+  let harness: DemoHarness | undefined;
+  let allowed: RegExp[] = [];
+  beforeAll(async () => {
+    harness = await startHarness(name, userCount);
+  }, 120_000);
+  afterAll(async () => {
+    await harness?.stop();
+  }, 60_000);
+  afterEach(async () => {
+    const errors = harness!.unexpectedErrors(allowed);
+    allowed = [];
+    await harness!.endTest();
+    const outside = harness!.outside.splice(0);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+  return {
+    get h() {
+      return harness!;
+    },
+    allowErrors(...patterns) {
+      allowed.push(...patterns);
+    },
+  };
+}

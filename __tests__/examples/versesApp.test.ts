@@ -34,6 +34,7 @@ function npm(args: string[], cwd: string): Promise<string> {
 }
 
 let work: string;
+let packedFiles: string[] = [];
 let app: string;
 let stack: Stack;
 let browser: Browser;
@@ -52,8 +53,11 @@ beforeAll(async () => {
     },
   });
   // `npm pack` runs the package's prepack (the build) and writes verses-sync-<version>.tgz.
-  await npm(['pack', '--pack-destination', work, '--silent'], REPO_ROOT);
-  const tarball = (await readdir(work)).find((name) => name.endsWith('.tgz'));
+  const packOutput = await npm(['pack', '--pack-destination', work, '--json', '--loglevel', 'error'], REPO_ROOT);
+  // The prepack build prints its own lines first; npm's JSON report follows.
+  const [packed] = JSON.parse(packOutput.slice(packOutput.search(/^\[/m))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  packedFiles = packed.files.map((f) => f.path);
+  const tarball = (await readdir(work)).find((name) => name === path.basename(packed.filename));
   if (!tarball) throw new Error(`npm pack wrote no tarball into ${work}`);
   await cp(path.join(work, tarball), path.join(app, 'verses-sync.tgz'));
   // Registry packages come from npm's cache when this machine has installed them before.
@@ -73,6 +77,17 @@ afterAll(async () => {
   await stack?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 }, 60_000);
+
+test('the tarball ships the three entry points with their types and the supabase folder, and no dev-only code', () => {
+  for (const entry of ['dist/src/index', 'dist/src/react/index', 'dist/machines/index']) {
+    expect(packedFiles).toContain(`${entry}.js`);
+    expect(packedFiles).toContain(`${entry}.d.ts`);
+  }
+  expect(packedFiles).toContain('supabase/functions/verse-operations/index.ts');
+  expect(packedFiles).toContain('supabase/functions/_shared/protocol.ts');
+  expect(packedFiles.filter((f) => f.startsWith('supabase/migrations/') && f.endsWith('.sql')).length).toBeGreaterThan(0);
+  expect(packedFiles.filter((f) => /^(src|__tests__|examples|bench|chaos|load)\/|^dist\/src\/(stack|dev|demo)\/|^supabase\/tests\//.test(f))).toEqual([]);
+});
 
 test('the example app, installed from the packed tarball, adds a verse that reaches Postgres', async () => {
   const userId = randomUUID();

@@ -6,10 +6,18 @@ import { queueMachine } from '../../machines/queue.machine.ts';
 import { SYSTEM_IDS, syncMachine } from '../../machines/sync.machine.ts';
 import type { UploadResult } from '../../machines/types.ts';
 import { browserNetworkEvents } from '../../src/network/browser.ts';
+import { browserPageEvents } from '../../src/transport/pageEvents.ts';
 
 type Ops = { queued: number; sent: number };
 
-function build(options: { upload: () => Promise<UploadResult>; refresh?: () => Promise<boolean>; latency?: number; sources?: Parameters<typeof browserNetworkEvents>[0] }) {
+function build(options: {
+  upload: () => Promise<UploadResult>;
+  refresh?: () => Promise<boolean>;
+  latency?: number;
+  sources?: Parameters<typeof browserNetworkEvents>[0];
+  page?: Parameters<typeof browserPageEvents>[0];
+  timeoutMs?: number;
+}) {
   const ops: Ops = { queued: 0, sent: 0 };
   const batch = batchMachine.provide({
     actors: {
@@ -33,9 +41,11 @@ function build(options: { upload: () => Promise<UploadResult>; refresh?: () => P
       networkQuality: networkQualityMachine.provide({ actors: { probeLatency: fromPromise(async () => options.latency ?? 20) } }),
       refreshSession: fromPromise(() => (options.refresh ? options.refresh() : Promise.resolve(false))),
       ...(options.sources ? { networkEvents: browserNetworkEvents(options.sources) } : {}),
+      ...(options.page ? { pageEvents: browserPageEvents(options.page) } : {}),
     },
   });
-  const actor = createActor(machine, { input: { online: true, pending: 0, network: { config: { excellent: { timeoutMs: 10 }, good: { timeoutMs: 10 }, poor: { timeoutMs: 10 } } } } });
+  const timeoutMs = options.timeoutMs ?? 10;
+  const actor = createActor(machine, { input: { online: true, pending: 0, network: { config: { excellent: { timeoutMs }, good: { timeoutMs }, poor: { timeoutMs } } } } });
   actor.start();
   const queue = () => actor.system.get(SYSTEM_IDS.queue)!;
   const enqueue = (n: number) => {
@@ -112,5 +122,32 @@ test('browser online/offline and connection events drive the network machine', a
   await waitFor(queue(), (s) => s.hasTag('offline'));
   win.dispatchEvent(new Event('online'));
   await waitFor(queue(), (s) => !s.hasTag('offline'));
+  actor.stop();
+});
+
+test("the page's lifecycle reaches the queue: hidden (or pagehide, freeze) sends what waits at once, visible batches again", async () => {
+  const document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+  const window = new EventTarget();
+  const uploads: number[] = [];
+  // A long idle gap, so only the page events can send here.
+  const { actor, queue, ops, enqueue } = build({ upload: async () => (uploads.push(ops.queued), ok(ops.queued)), page: { document, window }, timeoutMs: 600_000 });
+  await waitFor(actor, (s) => s.context.quality === 'excellent');
+  enqueue(2);
+  await waitFor(queue(), (s) => s.matches('collecting'));
+  document.visibilityState = 'hidden';
+  document.dispatchEvent(new Event('visibilitychange'));
+  await waitFor(queue(), (s) => s.matches('idle'));
+  expect(ops.sent).toBe(2);
+  expect(queue().getSnapshot().context.hidden).toBe(true);
+  document.visibilityState = 'visible';
+  document.dispatchEvent(new Event('visibilitychange'));
+  expect(queue().getSnapshot().context.hidden).toBe(false);
+  enqueue(1);
+  await waitFor(queue(), (s) => s.matches('collecting'));
+  window.dispatchEvent(new Event('pagehide'));
+  await waitFor(queue(), (s) => s.matches('idle'));
+  document.dispatchEvent(new Event('freeze'));
+  expect(ops.sent).toBe(3);
+  expect(uploads).toEqual([2, 1]);
   actor.stop();
 });

@@ -5,6 +5,7 @@
 import postgres from 'postgres';
 import { startDatabase, type Database } from '../../src/stack/database.ts';
 import { migrate } from '../../src/stack/migrate.ts';
+import { describeWithServer } from '../helpers/server.ts';
 
 const USER = '11111111-1111-4111-8111-111111111111';
 const claims = JSON.stringify({ sub: USER, role: 'authenticated' });
@@ -31,7 +32,7 @@ const cases: Array<[string, object[]]> = [
   ],
 ];
 
-describe('apply_batch: a resend racing the original request', () => {
+describeWithServer('apply_batch: a resend racing the original request', 'the race needs two concurrent sessions, and PGlite has one', () => {
   let database: Database | undefined;
   let admin: postgres.Sql;
   let first: postgres.Sql;

@@ -1,5 +1,5 @@
 // The ledger stays bounded: each user keeps their newest ledger rows (the setting
-// ledger_rows_per_user, 10,000 by default) and older ones are pruned once a user holds a tenth
+// ledger_rows_per_user, 1,000 by default: one full batch) and older ones are pruned once a user holds a tenth
 // more. A resend older than that finds its record by the record's own id and is answered
 // success without a second write.
 import { randomUUID } from 'node:crypto';
@@ -60,7 +60,7 @@ describe('sync_ledger after 100,000 ops of one device', () => {
              (select ledger_rows from private.ledger_users where user_id = ${USER}) as counted,
              (select ledger_rows_per_user from private.sync_settings) as keep`;
     console.log(`ledger after 100,100 ops of one device: ${rows} rows (keeps ${keep}, prunes past ${keep + keep / 10})`);
-    expect(keep).toBe(10_000);
+    expect(keep).toBe(1_000);
     expect(rows).toBeGreaterThanOrEqual(keep);
     expect(rows).toBeLessThanOrEqual(keep + keep / 10);
     expect(counted).toBe(rows);

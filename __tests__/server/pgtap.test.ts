@@ -1,11 +1,13 @@
 // Runs the pgTAP suites in supabase/tests with pg_prove against a fresh database on the
-// DATABASE_URL server (migrated like the stack does), one Jest test per SQL file.
+// DATABASE_URL server (migrated like the stack does), one Jest test per SQL file. PGlite runs
+// the same files in pgtap.pglite.test.ts.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { startDatabase, type Database } from '../../src/stack/database.ts';
 import { migrate, REPO_ROOT } from '../../src/stack/migrate.ts';
+import { describeWithServer } from '../helpers/server.ts';
 
 const TESTS_DIR = path.join('supabase', 'tests');
 const files = readdirSync(path.join(REPO_ROOT, TESTS_DIR))
@@ -64,7 +66,7 @@ function parseVerbose(stdout: string): Map<string, FileReport> {
   return reports;
 }
 
-describe('pgTAP suites (supabase/tests) under pg_prove', () => {
+describeWithServer('pgTAP suites (supabase/tests) under pg_prove', 'pg_prove drives a PostgreSQL server with the pgtap extension (the same files ran on PGlite in pgtap.pglite.test.ts)', () => {
   let database: Database | undefined;
   let prove: ProveRun | undefined;
 

@@ -122,16 +122,10 @@ export function BatchLog({ device }: { device: DemoDevice }) {
   );
 }
 
-type NoticeRow = { id: string; at: string; message: string };
-
 /** What sync settled on its own (a card deleted on another device), newest first. */
 export function NoticeLog({ device }: { device: DemoDevice }) {
   const { db } = device;
-  // The notices table comes with the outbox's server-wins settling; older databases have none.
-  const notices = useLiveQuery(async () => {
-    if (!db.tables.some((t) => t.name === 'notices')) return [];
-    return ((await db.table('notices').toArray()) as NoticeRow[]).sort((a, b) => b.at.localeCompare(a.at)).slice(0, LOG_ROWS);
-  }, [db], []);
+  const notices = useLiveQuery(async () => (await db.notices.orderBy('at').reverse().limit(LOG_ROWS).toArray()), [db], []);
   if (notices.length === 0) return null;
   return (
     <section aria-label="Notices">

@@ -3,13 +3,13 @@
 // its actions.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useMemo, useState } from 'react';
-import { parseReference } from '../../supabase/functions/_shared/reference.ts';
 import type { Alias, SyncOperation, Verse, VerseCard } from '../db/index.ts';
-import { useSyncEvents } from '../react/index.ts';
-import { cardStateText, cardSyncState, opsByCard, type CardSyncState } from './cardStates.ts';
+import { refusalText, useSyncEvents } from '../react/index.ts';
+import { cardStateReason, cardStateText, cardSyncState, opsByCard, type CardSyncState } from './cardStates.ts';
 import { plural } from './words.ts';
 import type { DemoDevice } from './device.ts';
 import { attempt, OutcomeMessage, type Outcome } from './Message.tsx';
+import { bibleOrder } from './references.ts';
 
 export const PAGE_SIZE = 20;
 
@@ -17,8 +17,7 @@ const NO_CARDS: VerseCard[] = [];
 const NO_OPS: SyncOperation[] = [];
 
 // Newest first; cards added together (a bulk add) in Bible order.
-const bibleOrder = (card: VerseCard) => parseReference(card.reference)?.start ?? Number.MAX_SAFE_INTEGER;
-const newestFirst = (a: VerseCard, b: VerseCard) => b.createdAt.localeCompare(a.createdAt) || bibleOrder(a) - bibleOrder(b) || a.reference.localeCompare(b.reference);
+const newestFirst = (a: VerseCard, b: VerseCard) => b.createdAt.localeCompare(a.createdAt) || bibleOrder(a.reference) - bibleOrder(b.reference) || a.reference.localeCompare(b.reference);
 
 export function CardList({ device }: { device: DemoDevice }) {
   const { db, data, userId } = device;
@@ -128,6 +127,7 @@ type CardRowProps = {
 function CardRow({ card, verse, aliases, state, onReview, onAlias, onDelete, onOutcome }: CardRowProps) {
   const { retryDeadLetter, discardDeadLetter } = useSyncEvents();
   const label = card.reference;
+  const reason = cardStateReason(state, refusalText);
   return (
     <li className="card" data-state={state.kind} data-testid="card">
       <div className="card-head">
@@ -169,6 +169,11 @@ function CardRow({ card, verse, aliases, state, onReview, onAlias, onDelete, onO
           </button>
         </span>
       </div>
+      {reason && (
+        <p className={`card-reason reason-${state.kind}`} data-testid="card-reason">
+          {reason}
+        </p>
+      )}
       <VerseText custom={card.customText} verse={verse} />
       {aliases.length > 0 && (
         <p className="aliases" aria-label={`Aliases of ${label}`}>

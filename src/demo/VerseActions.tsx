@@ -2,19 +2,13 @@
 // verses from the bundled sample, and the profile form, filled from the local profile.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useState, type FormEvent } from 'react';
-import { canonicalName, parseReference } from '../../supabase/functions/_shared/reference.ts';
 import type { DemoDevice } from './device.ts';
 import { attempt, OutcomeMessage, type Outcome } from './Message.tsx';
+import { referenceKey } from './references.ts';
 
 export const BULK = 100;
 /** What the form shows before the person has saved a goal (the server's default too). */
 const DEFAULT_GOAL = 10;
-
-/** One spelling per verse ("jn 3:16" and "John 3:16" are the same card); unknown input as typed. */
-export function referenceKey(reference: string): string {
-  const parsed = parseReference(reference);
-  return parsed ? canonicalName(parsed.start, parsed.end, parsed.wholeChapters) : reference.trim().replace(/\s+/g, ' ').toLowerCase();
-}
 
 type SampleVerse = { reference: string; text: string };
 

@@ -32,8 +32,7 @@ export function opsByCard(ops: SyncOperation[]): Map<string, SyncOperation[]> {
   return byCard;
 }
 
-// 'held' (waits on a refused change) arrives with the outbox's dependants; read as text until then.
-const isHeld = (op: SyncOperation) => (op.status as string) === 'held';
+const isHeld = (op: SyncOperation) => op.status === 'held';
 
 /** The state of `card` given its not-yet-acknowledged operations (seq order). */
 export function cardSyncState(card: Pick<VerseCard, 'syncedAt'>, ops: SyncOperation[] = []): CardSyncState {
@@ -48,7 +47,7 @@ export function cardSyncState(card: Pick<VerseCard, 'syncedAt'>, ops: SyncOperat
   return card.syncedAt ? { kind: 'synced' } : { kind: 'local', changes: 0 };
 }
 
-/** The words a card shows for its state. */
+/** The words of a card's state badge: short, so it never pushes the card's buttons onto a second line. */
 export function cardStateText(state: CardSyncState): string {
   switch (state.kind) {
     case 'synced':
@@ -58,11 +57,17 @@ export function cardStateText(state: CardSyncState): string {
     case 'sending':
       return 'sending…';
     case 'waiting':
-      return `waiting on a refused change · ${plural(state.changes, 'change')}`;
-    case 'refused': {
-      const reason = state.reason ? `: ${state.reason.message}` : '';
-      const waiting = state.waiting > 0 ? ` · ${plural(state.waiting, 'change')} ${state.waiting === 1 ? 'waits' : 'wait'} on it` : '';
-      return `refused${reason}${waiting}`;
-    }
+      return 'waiting on a refused change';
+    case 'refused':
+      return 'refused';
   }
+}
+
+/** Why a card is refused or waiting, in full, for the line under it (`describe` words the server's reason); null when all is well. */
+export function cardStateReason(state: CardSyncState, describe: (reason: StoredError) => string = (reason) => reason.message): string | null {
+  if (state.kind === 'waiting') return `${plural(state.changes, 'change')} of this card ${state.changes === 1 ? 'waits' : 'wait'} until the refused change is retried or discarded`;
+  if (state.kind !== 'refused') return null;
+  const reason = state.reason ? `${describe(state.reason)} (${state.reason.code})` : 'The server refused this change';
+  const waiting = state.waiting > 0 ? ` · ${plural(state.waiting, 'change')} ${state.waiting === 1 ? 'waits' : 'wait'} on it` : '';
+  return `${reason}${waiting}`;
 }

@@ -37,3 +37,32 @@ export function describeStack(stack: Stack): { kind: string; database: string; v
     verseText: stack.esvServer ? `bundled ESV-compatible server (World English Bible sample) ${stack.esvServer.url}` : stack.esv ? stack.esv.url : 'off',
   };
 }
+
+/**
+ * Whether `npm start` shows a line of the stack's or the page build's log: all of them with
+ * --verbose; otherwise only a failure while stopping, so the URL to open stands alone.
+ */
+export function showStartLog(line: string, verbose: boolean): boolean {
+  return verbose || line.startsWith('stop: ');
+}
+
+export type StartBannerInfo = { url: string; stack: Stack; devUsers: ReadonlyArray<{ name: string; id: string }>; emphasis?: boolean };
+
+/** What `npm start` prints once up: the URL to open first, as its one prominent line, then the details. */
+export function startBanner({ url, stack, devUsers, emphasis = false }: StartBannerInfo): string {
+  const about = describeStack(stack);
+  const open = emphasis ? `\x1b[1m➜  Open ${url}\x1b[0m` : `➜  Open ${url}`;
+  return [
+    `verses-sync demo is up (${about.kind})`,
+    '',
+    `  ${open}`,
+    '',
+    `  Dev users:    ${devUsers.map((u) => `${u.name} ${u.id}`).join(', ')}`,
+    `  Inspector:    ${url}?inspect=1 (or the "Stately inspector" box on the page)`,
+    `  Function:     ${stack.functionUrl}`,
+    `  anon key:     ${stack.anonKey}`,
+    `  Database:     ${about.database}`,
+    `  Verse text:   ${about.verseText}`,
+    'Ctrl-C stops it; the data stays in .data/. --verbose shows the build and the function logs.',
+  ].join('\n');
+}

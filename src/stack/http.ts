@@ -14,6 +14,19 @@ function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 
+// Reads what is left of a body the handler will not read and throws it away, so the client
+// finishes sending and reads the answer (a socket closed under a sending client is a reset).
+function discardRest(req: http.IncomingMessage): void {
+  if (req.complete || req.destroyed) return;
+  let discarded = 0;
+  req.removeAllListeners('data');
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.byteLength;
+    if (discarded > MAX_DISCARDED_BYTES) req.socket.destroy();
+  });
+  req.resume();
+}
+
 // The request body as a web stream that pauses Node's stream when the reader is slow and,
 // when the reader cancels, discards the rest instead of resetting the connection.
 function bodyOf(req: http.IncomingMessage): ReadableStream<Uint8Array> {
@@ -40,12 +53,7 @@ function bodyOf(req: http.IncomingMessage): ReadableStream<Uint8Array> {
       },
       cancel() {
         open = false;
-        let discarded = 0;
-        req.on('data', (chunk: Buffer) => {
-          discarded += chunk.byteLength;
-          if (discarded > MAX_DISCARDED_BYTES) req.socket.destroy();
-        });
-        req.resume();
+        discardRest(req);
       },
     },
     { highWaterMark: 4 },
@@ -74,7 +82,12 @@ function toWebRequest(req: http.IncomingMessage, origin: string): Request {
   } as RequestInit);
 }
 
-async function sendWebResponse(res: http.ServerResponse, response: Response): Promise<void> {
+async function sendWebResponse(req: http.IncomingMessage, res: http.ServerResponse, response: Response): Promise<void> {
+  // Answered before the body was read (a 413 from its length): the rest is drained, not reset.
+  if (!req.complete) {
+    res.setHeader('Connection', 'close');
+    discardRest(req);
+  }
   res.writeHead(response.status, Object.fromEntries(response.headers));
   if (response.body) {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
@@ -90,7 +103,7 @@ export async function serveWebHandler(handler: WebHandler, port = 0, host = '127
   const server = http.createServer((req, res) => {
     Promise.resolve()
       .then(() => handler(toWebRequest(req, origin)))
-      .then((response) => sendWebResponse(res, response))
+      .then((response) => sendWebResponse(req, res, response))
       .catch((error) => {
         console.error('verses-sync stack: handler failed', error);
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });

@@ -86,14 +86,13 @@ create index sync_ledger_user_n_idx on public.sync_ledger (user_id, n);
 -- Server-side knobs of the sync RPC (one row).
 create table private.sync_settings (
   id boolean primary key default true check (id),
-  -- Ledger rows kept per user; older ones are pruned once a user holds a tenth more.
-  ledger_rows_per_user integer not null default 10000 check (ledger_rows_per_user >= 1000)
+  -- Ledger rows kept per user; older ones are pruned once a user holds a tenth more. At least
+  -- one full batch (1,000 ops), so the resend of a user's latest batch always finds its answers.
+  ledger_rows_per_user integer not null default 1000 check (ledger_rows_per_user >= 1000)
 );
 insert into private.sync_settings default values;
 
--- One row per user that has written: locked by apply_batch for the batch's transaction, so one
--- user's batches apply one after another (a resend waits for its original, then reads its
--- ledger rows), and the user's ledger row count, so pruning costs nothing until it is due.
+-- The number of ledger rows each user holds, so pruning costs nothing until it is due.
 create table private.ledger_users (
   user_id uuid primary key,
   ledger_rows integer not null default 0

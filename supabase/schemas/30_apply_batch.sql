@@ -7,8 +7,7 @@
 -- returns the recorded result and changes nothing; the same id with another payload is refused
 -- with OPERATION_ID_CONFLICT. Failed operations are not recorded (they wrote nothing).
 --
--- One user's batches apply one after another (private.ledger_enter locks the user's row
--- first), so a resend that raced its original waits for it and then reads its ledger rows:
+-- One user's batches apply one after another (apply_batch takes the user's lock first), so a resend that raced its original waits for it and then reads its ledger rows:
 -- every copy gets the ledger's answer, whatever it waited on. Batches of one type that is the
 -- volume (CREATE_VERSE imports, RECORD_REVIEW sessions) go set-based first, with the same rows
 -- and per-op results as the loop; any op the set path cannot answer hands the whole batch to
@@ -65,17 +64,6 @@ as $$
   select md5(coalesce(p_op ->> 'type', '') || ':' || coalesce((p_op -> 'payload')::text, 'null'))::uuid;
 $$;
 
--- Locks the caller's ledger row for the transaction: one user's batches apply one at a time.
-create or replace function private.ledger_enter()
-returns void
-language sql
-security definer
-set search_path = ''
-as $$
-  insert into private.ledger_users as l (user_id) values (auth.uid())
-  on conflict (user_id) do update set ledger_rows = l.ledger_rows;
-$$;
-
 -- Counts the batch's new ledger rows and, once the user holds a tenth more than the setting,
 -- prunes their oldest rows down to it. A resend older than that is applied again: every op
 -- is keyed by its record's id, so it finds its record and is answered success (see
@@ -88,18 +76,17 @@ set search_path = ''
 as $$
 declare
   v_user uuid := auth.uid();
-  v_rows integer;
   v_keep integer := (select ledger_rows_per_user from private.sync_settings where id);
-  v_pruned integer;
+  v_rows integer;
 begin
-  update private.ledger_users set ledger_rows = ledger_rows + p_added where user_id = v_user
+  insert into private.ledger_users as l (user_id, ledger_rows) values (v_user, p_added)
+  on conflict (user_id) do update set ledger_rows = l.ledger_rows + excluded.ledger_rows
   returning ledger_rows into v_rows;
   if v_rows > v_keep + v_keep / 10 then
     delete from public.sync_ledger
      where user_id = v_user
        and n <= (select n from public.sync_ledger where user_id = v_user order by n desc offset v_keep limit 1);
-    get diagnostics v_pruned = row_count;
-    update private.ledger_users set ledger_rows = ledger_rows - v_pruned where user_id = v_user;
+    update private.ledger_users set ledger_rows = v_keep where user_id = v_user;
   end if;
 end;
 $$;
@@ -126,10 +113,11 @@ $$;
 -- The result a CREATE_VERSE answers with: the catalogue verse, its ESV text or that it is pending.
 create or replace function private.created_verse_result(p_op_id text, p_verse_id uuid)
 returns jsonb
-language sql
+language plpgsql
 stable
 as $$
-  select jsonb_strip_nulls(jsonb_build_object(
+begin
+  return (select jsonb_strip_nulls(jsonb_build_object(
     'id', p_op_id,
     'success', true,
     'remoteId', p_verse_id,
@@ -138,7 +126,8 @@ as $$
         'text', v.text,
         'textPending', case when v.text_status = 'ready' then null else true end)) end,
     'appliedAt', now()))
-    from public.verses v where v.id = p_verse_id;
+    from public.verses v where v.id = p_verse_id);
+end;
 $$;
 
 -- Applies one operation for p_user; returns its success result. Raises on failure. An op whose
@@ -270,7 +259,7 @@ begin
          array_agg(translation), array_agg(custom_text)
     into v_ids, v_op_ids, v_digests, v_card_ids, v_refs, v_translations, v_customs
     from (
-      select o.value ->> 'id' as id,
+      select lower(o.value ->> 'id') as id,
              private.op_digest(o.value) as digest,
              (o.value -> 'payload' ->> 'verseCardId')::uuid as card_id,
              regexp_replace(btrim(o.value -> 'payload' ->> 'reference'), '\s+', ' ', 'g') as reference,
@@ -283,8 +272,10 @@ begin
   if exists (select 1 from unnest(v_refs, v_card_ids) as u(r, c) where coalesce(r, '') = '' or c is null) then
     raise exception 'apply_create_verses: an op needs the per-op path';
   end if;
-  if exists (select 1 from public.sync_ledger where op_id = any (v_op_ids))
-     or exists (select 1 from public.verse_cards where id = any (v_card_ids)) then
+  -- Probed id by id (a join on unnest): `= any (array)` beside the RLS filter lets a generic plan
+  -- scan all of the user's rows through the user_id index.
+  if exists (select 1 from unnest(v_op_ids) u(id) join public.sync_ledger l on l.op_id = u.id)
+     or exists (select 1 from unnest(v_card_ids) u(id) join public.verse_cards c on c.id = u.id) then
     raise exception 'apply_create_verses: a resend needs the per-op path';
   end if;
 
@@ -353,27 +344,28 @@ declare
   v_cards integer;
   v_results jsonb;
 begin
-  select array_agg(o.value ->> 'id' order by o.ordinality), array_agg((o.value ->> 'id')::uuid order by o.ordinality),
-         array_agg(private.op_digest(o.value) order by o.ordinality),
-         array_agg((o.value -> 'payload' ->> 'reviewId')::uuid order by o.ordinality),
-         array_agg((o.value -> 'payload' ->> 'verseCardId')::uuid order by o.ordinality),
-         array_agg((o.value -> 'payload' ->> 'correct')::boolean order by o.ordinality),
-         array_agg((o.value -> 'payload' ->> 'reviewDate')::timestamptz order by o.ordinality)
+  -- In the loop's order: seq, then position (one sort; the aggregates read the sorted rows).
+  select array_agg(lower(value ->> 'id')), array_agg((value ->> 'id')::uuid), array_agg(private.op_digest(value)),
+         array_agg((value -> 'payload' ->> 'reviewId')::uuid), array_agg((value -> 'payload' ->> 'verseCardId')::uuid),
+         array_agg((value -> 'payload' ->> 'correct')::boolean), array_agg((value -> 'payload' ->> 'reviewDate')::timestamptz)
     into v_ids, v_op_ids, v_digests, v_review_ids, v_card_ids, v_corrects, v_dates
-    from jsonb_array_elements(p_operations) with ordinality as o(value, ordinality);
+    from (select o.value from jsonb_array_elements(p_operations) with ordinality as o(value, ordinality)
+           order by (o.value ->> 'seq')::numeric nulls last, o.ordinality) sorted;
 
   if array_position(v_op_ids, null) is not null or array_position(v_review_ids, null) is not null
      or array_position(v_card_ids, null) is not null or array_position(v_corrects, null) is not null
      or array_position(v_dates, null) is not null then
     raise exception 'apply_record_reviews: an op needs the per-op path';
   end if;
-  if exists (select 1 from public.sync_ledger where op_id = any (v_op_ids))
-     or exists (select 1 from public.review_logs where id = any (v_review_ids)) then
+  -- Probed id by id (a join on unnest), as in apply_create_verses.
+  if exists (select 1 from unnest(v_op_ids) u(id) join public.sync_ledger l on l.op_id = u.id)
+     or exists (select 1 from unnest(v_review_ids) u(id) join public.review_logs r on r.id = u.id) then
     raise exception 'apply_record_reviews: a resend needs the per-op path';
   end if;
   -- The cards, locked as the loop locks them; every one must be the caller's and live.
   select count(*) into v_cards from (
-    select c.id from public.verse_cards c where c.id = any (v_card_ids) and c.deleted_at is null for update) live;
+    select c.id from (select distinct d from unnest(v_card_ids) d) u join public.verse_cards c on c.id = u.d
+     where c.deleted_at is null for update of c) live;
   if v_cards <> (select count(distinct c) from unnest(v_card_ids) c) then
     raise exception 'apply_record_reviews: a card needs the per-op path';
   end if;
@@ -408,7 +400,6 @@ set search_path = public, pg_temp
 as $$
 declare
   v_user uuid := auth.uid();
-  v_ops jsonb;
   v_type text;
   v_op jsonb;
   v_op_id uuid;
@@ -429,31 +420,32 @@ begin
     raise exception using errcode = '22023', message = 'apply_batch needs a batch id and an array of operations';
   end if;
 
-  perform private.ledger_enter();
+  -- The caller's lock for the transaction: one user's batches apply one at a time. An advisory
+  -- lock on the user id writes nothing (a row lock would dirty a page every batch).
+  perform pg_advisory_xact_lock(hashtextextended('sync_ledger:' || v_user::text, 0));
 
-  -- In seq order, op ids in their canonical form (lowercase), so 'A1…' and 'a1…' are one op.
-  select coalesce(jsonb_agg(case when o.value ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                                 then jsonb_set(o.value, '{id}', to_jsonb(lower(o.value ->> 'id'))) else o.value end
-                            order by (o.value ->> 'seq')::numeric nulls last, o.ordinality), '[]'),
-         case when count(distinct o.value ->> 'type') = 1 then min(o.value ->> 'type') end
-    into v_ops, v_type
-    from jsonb_array_elements(p_operations) with ordinality as o(value, ordinality);
-
-  if jsonb_array_length(v_ops) > 1 and v_type in ('CREATE_VERSE', 'RECORD_REVIEW') then
+  -- A batch of one type that is the volume goes set-based; if any op would fail, that attempt
+  -- is rolled back and the loop below answers each op on its own.
+  v_type := p_operations -> 0 ->> 'type';
+  if jsonb_array_length(p_operations) > 1 and v_type in ('CREATE_VERSE', 'RECORD_REVIEW')
+     and not exists (select 1 from jsonb_array_elements(p_operations) e where e ->> 'type' is distinct from v_type) then
     begin
       if v_type = 'CREATE_VERSE' then
-        v_result := private.apply_create_verses(v_user, p_batch_id, v_ops);
+        v_result := private.apply_create_verses(v_user, p_batch_id, p_operations);
       else
-        v_result := private.apply_record_reviews(v_user, p_batch_id, v_ops);
+        v_result := private.apply_record_reviews(v_user, p_batch_id, p_operations);
       end if;
-      perform private.ledger_leave(jsonb_array_length(v_ops));
+      perform private.ledger_leave(jsonb_array_length(p_operations));
       return v_result;
     exception when others then
       null; -- the loop answers each op on its own
     end;
   end if;
 
-  for v_op in select value from jsonb_array_elements(v_ops) loop
+  for v_op in
+    select value from jsonb_array_elements(p_operations) with ordinality as o(value, ordinality)
+    order by (value ->> 'seq')::numeric nulls last, ordinality
+  loop
     begin
       v_op_id := (v_op ->> 'id')::uuid;
     exception when others then
@@ -461,6 +453,10 @@ begin
         'error', jsonb_build_object('code', 'VALIDATION_FAILED', 'message', 'operation id must be a UUID', 'retryable', false));
       continue;
     end;
+    -- The canonical form (lowercase), so 'A1…' and 'a1…' are one op in the ledger and the answer.
+    if v_op ->> 'id' <> v_op_id::text then
+      v_op := jsonb_set(v_op, '{id}', to_jsonb(v_op_id::text));
+    end if;
     v_digest := private.op_digest(v_op);
 
     select result, digest into v_result, v_recorded from public.sync_ledger where op_id = v_op_id;
@@ -494,7 +490,6 @@ $$;
 revoke all on function private.fail(text, text) from public;
 revoke all on function private.classify_error(text, text, text, text) from public;
 revoke all on function private.op_digest(jsonb) from public;
-revoke all on function private.ledger_enter() from public;
 revoke all on function private.ledger_leave(integer) from public;
 revoke all on function private.owned_card(uuid, boolean) from public;
 revoke all on function private.created_verse_result(text, uuid) from public;
@@ -505,7 +500,6 @@ revoke all on function public.apply_batch(uuid, jsonb) from public, anon;
 grant execute on function private.fail(text, text) to authenticated;
 grant execute on function private.classify_error(text, text, text, text) to authenticated;
 grant execute on function private.op_digest(jsonb) to authenticated;
-grant execute on function private.ledger_enter() to authenticated;
 grant execute on function private.ledger_leave(integer) to authenticated;
 grant execute on function private.owned_card(uuid, boolean) to authenticated;
 grant execute on function private.created_verse_result(text, uuid) to authenticated;

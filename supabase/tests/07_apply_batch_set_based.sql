@@ -2,7 +2,7 @@
 -- instead of the per-op loop, answers and writes exactly what the loop would, and hands
 -- any batch with an op that would fail back to the loop, which answers each op alone.
 begin;
-select plan(16);
+select plan(21);
 
 create temp table batches (name text primary key, body jsonb not null);
 grant all on batches to authenticated;
@@ -117,6 +117,42 @@ insert into batches select 'mixed types', public.apply_batch('b0000000-0000-4000
 ]$j$);
 select is(pg_temp.calls('apply_create_verses'), 1::bigint, 'single-op and mixed-type batches do not take the set-based path (pg_stat counts calls that returned: only the bulk batch''s)');
 select is(pg_temp.codes('mixed types'), 'ok,ok', 'a mixed-type batch is applied by the loop');
+
+-- A review-only batch (a study session) goes set-based too: the same rows and answers as the
+-- loop, op ids in lowercase, out-of-seq input answered in seq order.
+reset role;
+set local role authenticated;
+set local request.jwt.claims to '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated"}';
+insert into batches select 'reviews', public.apply_batch('b0000000-0000-4000-8000-000000000750', $j$[
+  {"id":"0A000000-0000-4000-8000-000000000052","seq":2,"type":"RECORD_REVIEW","payload":{"reviewId":"da000000-0000-4000-8000-000000000052","verseCardId":"0c000000-0000-4000-8000-000000000001","correct":false,"reviewDate":"2026-03-02T00:00:00Z"}},
+  {"id":"0a000000-0000-4000-8000-000000000051","seq":1,"type":"RECORD_REVIEW","payload":{"reviewId":"da000000-0000-4000-8000-000000000051","verseCardId":"0c000000-0000-4000-8000-000000000001","correct":true,"reviewDate":"2026-03-01T00:00:00Z"}},
+  {"id":"0a000000-0000-4000-8000-000000000053","seq":3,"type":"RECORD_REVIEW","payload":{"reviewId":"da000000-0000-4000-8000-000000000053","verseCardId":"0c000000-0000-4000-8000-000000000002","correct":true,"reviewDate":"2026-03-03T00:00:00Z"}}
+]$j$);
+set local request.jwt.claims to '{"sub":"22222222-2222-4222-8222-222222222222","role":"authenticated"}';
+do $$
+declare v_op jsonb; v_out jsonb := '[]';
+begin
+  for v_op in select value from jsonb_array_elements($j$[
+    {"id":"0b000000-0000-4000-8000-000000000051","seq":1,"type":"RECORD_REVIEW","payload":{"reviewId":"db000000-0000-4000-8000-000000000051","verseCardId":"0d000000-0000-4000-8000-000000000001","correct":true,"reviewDate":"2026-03-01T00:00:00Z"}},
+    {"id":"0b000000-0000-4000-8000-000000000052","seq":2,"type":"RECORD_REVIEW","payload":{"reviewId":"db000000-0000-4000-8000-000000000052","verseCardId":"0d000000-0000-4000-8000-000000000001","correct":false,"reviewDate":"2026-03-02T00:00:00Z"}},
+    {"id":"0b000000-0000-4000-8000-000000000053","seq":3,"type":"RECORD_REVIEW","payload":{"reviewId":"db000000-0000-4000-8000-000000000053","verseCardId":"0d000000-0000-4000-8000-000000000002","correct":true,"reviewDate":"2026-03-03T00:00:00Z"}}
+  ]$j$) loop
+    v_out := v_out || (public.apply_batch(gen_random_uuid(), jsonb_build_array(v_op)) -> 'results');
+  end loop;
+  insert into batches values ('reviews one by one', jsonb_build_object('results', v_out));
+end $$;
+reset role;
+select is(pg_temp.calls('apply_record_reviews'), 1::bigint, 'a RECORD_REVIEW-only batch takes the set-based path');
+select is(pg_temp.results('reviews'), pg_temp.results('reviews one by one'), 'its answers equal the loop''s, in seq order');
+select is((select jsonb_agg(r ->> 'id') from batches b, jsonb_array_elements(b.body -> 'results') r where name = 'reviews'),
+  '["0a000000-0000-4000-8000-000000000051","0a000000-0000-4000-8000-000000000052","0a000000-0000-4000-8000-000000000053"]'::jsonb,
+  'answers carry the canonical (lowercase) op ids');
+select results_eq(
+  $$ select review_count, correct_count, last_reviewed_at from public.verse_cards where id in ('0c000000-0000-4000-8000-000000000001', '0c000000-0000-4000-8000-000000000002') order by id $$,
+  $$ select review_count, correct_count, last_reviewed_at from public.verse_cards where id in ('0d000000-0000-4000-8000-000000000001', '0d000000-0000-4000-8000-000000000002') order by id $$,
+  'the cards'' counters and last review are the loop''s');
+select is((select count(*) from public.sync_ledger where batch_id = 'b0000000-0000-4000-8000-000000000750' and op_id = '0a000000-0000-4000-8000-000000000052'), 1::bigint,
+  'the ledger holds the upper-case op under its canonical id');
 
 select * from finish();
 rollback;

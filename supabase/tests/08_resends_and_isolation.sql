@@ -26,9 +26,9 @@ insert into repro values ($j$[
   {"id":"08000000-0000-4000-8000-000000000002","seq":2,"type":"RECORD_REVIEW","payload":{"reviewId":"d8000000-0000-4000-8000-000000000002","verseCardId":"c8000000-0000-4000-8000-000000000001","correct":true,"reviewDate":"2026-02-01T00:00:00Z"}},
   {"id":"08000000-0000-4000-8000-000000000003","seq":3,"type":"DELETE_VERSE","payload":{"verseCardId":"c8000000-0000-4000-8000-000000000001"}}]$j$);
 select pg_temp.as_user('11111111-1111-4111-8111-111111111111', 'repro', (select ops from repro));
-select is((select xmin::text from private.ledger_users where user_id = '11111111-1111-4111-8111-111111111111'),
-  (txid_current() % 4294967296)::text,
-  'apply_batch locks the caller''s ledger row: a concurrent copy waits for this transaction');
+select is((select count(*)::int from pg_locks where locktype = 'advisory' and pid = pg_backend_pid() and granted
+              and ((classid::bigint << 32) | objid::bigint) = hashtextextended('sync_ledger:11111111-1111-4111-8111-111111111111', 0)),
+  1, 'apply_batch holds the caller''s lock to the end of the transaction: a concurrent copy waits for it');
 select pg_temp.as_user('11111111-1111-4111-8111-111111111111', 'repro again', (select ops from repro));
 select is((select body -> 'results' from batches where name = 'repro again'), (select body -> 'results' from batches where name = 'repro'),
   'the resend after the delete gets the recorded answers');
