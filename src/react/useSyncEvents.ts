@@ -6,9 +6,9 @@ import { useSyncContext } from './SyncProvider.tsx';
 export type SyncEvents = {
   /** Sends what is queued now instead of waiting for the batch window (a follower tab asks the uploading tab). */
   syncNow(): void;
-  /** Puts a dead letter back in the queue with a fresh retry budget and sends it; false if it was not dead. */
+  /** Puts a dead letter back in the queue with a fresh retry budget, the changes waiting on it behind it, and sends them; false if it was not dead. */
   retryDeadLetter(opId: string): Promise<boolean>;
-  /** Deletes a dead letter for good; false if it was not dead. */
+  /** Deletes a dead letter for good, with the local records and waiting changes that exist only because of it; false if it was not dead. */
   discardDeadLetter(opId: string): Promise<boolean>;
 };
 
