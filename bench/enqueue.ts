@@ -24,7 +24,11 @@ async function settledHeap(): Promise<number> {
 }
 
 let n = 0;
-const ref = () => `Queued ${++n}:1`;
+// A real book: the client refuses a reference whose book it does not know before writing anything.
+const ref = () => {
+  const i = n++;
+  return `Psalm ${1 + (i % 150)}:${1 + Math.floor(i / 150)}`;
+};
 
 type Run = { levels: Array<{ queued: number; perOpUs: number; bulkPerOpUs: number }>; heapBytes: number };
 

@@ -24,7 +24,11 @@ export function latencyOf(samples: number[]): Latency {
 }
 
 let refCounter = 0;
-const uniqueRef = () => `Bench ${++refCounter}:1`;
+// A real book: the client refuses a reference whose book it does not know before writing anything.
+const uniqueRef = () => {
+  const n = refCounter++;
+  return `Psalm ${1 + (n % 150)}:${1 + Math.floor(n / 150)}`;
+};
 
 async function timed(writes: number, warmup: number, write: () => Promise<unknown>, keepGoing: () => boolean = () => true): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await write();
