@@ -31,9 +31,31 @@ const push = (list: string[], line: string) => {
   if (list.length < MAX_EVIDENCE) list.push(line);
 };
 
+/**
+ * The server keeps only each user's newest ledger rows (its retention), while the oracle needs
+ * every applied op's row: a trigger copies each ledger row as it is written into a table of the
+ * run's own, so the product keeps its default retention and the oracle keeps its evidence.
+ */
+export async function installLedgerAudit(sql: postgres.Sql): Promise<void> {
+  await sql.unsafe(`
+    create schema if not exists chaos;
+    create table if not exists chaos.ledger_audit (op_id uuid not null, user_id uuid not null, type text not null, applied_at timestamptz not null);
+    create or replace function chaos.audit_ledger() returns trigger language plpgsql security definer set search_path = '' as $$
+    begin
+      insert into chaos.ledger_audit (op_id, user_id, type, applied_at) values (new.op_id, new.user_id, new.type, new.applied_at);
+      return new;
+    end $$;
+    drop trigger if exists chaos_ledger_audit on public.sync_ledger;
+    create trigger chaos_ledger_audit after insert on public.sync_ledger for each row execute function chaos.audit_ledger();
+  `);
+}
+
 /** Reads every row the run could have written and judges it against the oracle. */
 export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOutcome[]): Promise<Verdict> {
-  const ledger = await sql<LedgerRow[]>`select op_id::text, user_id::text, type, applied_at from public.sync_ledger`;
+  // Every ledger row ever written (installLedgerAudit), the first per op: a resend older than the
+  // retention writes its row again, and is still one application of that op.
+  const ledger = await sql<LedgerRow[]>`
+    select distinct on (op_id) op_id::text, user_id::text, type, applied_at from chaos.ledger_audit order by op_id, applied_at`;
   const cards = await sql<CardRow[]>`select id::text, user_id::text, deleted_at, review_count from public.verse_cards`;
   const reviews = await sql<ChildRow[]>`select id::text, user_id::text, verse_card_id::text from public.review_logs`;
   const aliases = await sql<ChildRow[]>`select id::text, user_id::text, verse_card_id::text from public.verse_aliases`;

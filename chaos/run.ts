@@ -10,7 +10,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { startFaultProxy, seededRandom, type FaultProxy } from '../src/stack/faultProxy.ts';
 import { startStack, type Stack } from '../src/stack/index.ts';
 import { launchBrowser, type RunningBrowser } from './browser.ts';
-import { check, type Verdict } from './checker.ts';
+import { check, installLedgerAudit, type Verdict } from './checker.ts';
 import { startCorsRelay, type CorsRelay } from './corsRelay.ts';
 import { Oracle, opsOf, type ClientOutcome } from './oracle.ts';
 import type { ChaosApi, ChaosCommand, CommandOutcome, OutboxState } from './protocol.ts';
@@ -195,6 +195,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       fallback: servePage(outDir),
     });
     cleanups.push(() => stack!.stop());
+    await installLedgerAudit(stack.sql);
     proxy = await startFaultProxy({ target: stack.url, seed: options.seed, rate: options.faultRate ?? 0.3, delayMs: 200 });
     cleanups.push(() => proxy!.close());
     log(`chaos: seed ${options.seed}, ${options.ops} ops, ${options.kills} kills, coalescing ${options.coalesce === false ? 'off' : 'on'}, ${options.databaseUrl ? 'PostgreSQL' : 'PGlite'}; stack ${stack.url}, proxy ${proxy.url}`);
