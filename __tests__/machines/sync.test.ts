@@ -85,7 +85,7 @@ test('a 401 pauses the queue, the session is refreshed once, and the batch goes 
     },
   });
   enqueue(2);
-  await waitFor(queue(), (s) => s.matches('idle') && ops.sent === 2);
+  await waitFor(queue(), (s) => s.matches({ schedule: 'idle' }) && ops.sent === 2);
   expect(refreshed).toBe(1);
   expect(calls).toBe(2);
   expect(queue().getSnapshot().context.attempt).toBe(0);
@@ -105,7 +105,7 @@ test('when nobody can refresh, ops wait signed out until a session starts', asyn
   expect(ops.sent).toBe(0);
   signedIn = true;
   actor.send({ type: 'session.started' });
-  await waitFor(queue(), (s) => s.matches('idle') && ops.sent === 1);
+  await waitFor(queue(), (s) => s.matches({ schedule: 'idle' }) && ops.sent === 1);
   expect(actor.getSnapshot().value).toBe('ready');
   actor.stop();
 });
@@ -133,19 +133,19 @@ test("the page's lifecycle reaches the queue: hidden (or pagehide, freeze) sends
   const { actor, queue, ops, enqueue } = build({ upload: async () => (uploads.push(ops.queued), ok(ops.queued)), page: { document, window }, timeoutMs: 600_000 });
   await waitFor(actor, (s) => s.context.quality === 'excellent');
   enqueue(2);
-  await waitFor(queue(), (s) => s.matches('collecting'));
+  await waitFor(queue(), (s) => s.matches({ schedule: 'collecting' }));
   document.visibilityState = 'hidden';
   document.dispatchEvent(new Event('visibilitychange'));
-  await waitFor(queue(), (s) => s.matches('idle'));
+  await waitFor(queue(), (s) => s.matches({ schedule: 'idle' }));
   expect(ops.sent).toBe(2);
   expect(queue().getSnapshot().context.hidden).toBe(true);
   document.visibilityState = 'visible';
   document.dispatchEvent(new Event('visibilitychange'));
   expect(queue().getSnapshot().context.hidden).toBe(false);
   enqueue(1);
-  await waitFor(queue(), (s) => s.matches('collecting'));
+  await waitFor(queue(), (s) => s.matches({ schedule: 'collecting' }));
   window.dispatchEvent(new Event('pagehide'));
-  await waitFor(queue(), (s) => s.matches('idle'));
+  await waitFor(queue(), (s) => s.matches({ schedule: 'idle' }));
   document.dispatchEvent(new Event('freeze'));
   expect(ops.sent).toBe(3);
   expect(uploads).toEqual([2, 1]);

@@ -5,7 +5,8 @@ import { Dexie, type ObservabilitySet } from 'dexie';
 import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type InspectionEvent, type Snapshot } from 'xstate';
 import { batchMachine, type BatchOutput } from '../../machines/batch.machine.ts';
 import { networkQualityMachine, type ConnectionInfo } from '../../machines/networkQuality.machine.ts';
-import { queueMachine, type QueueContext } from '../../machines/queue.machine.ts';
+import { queueEnvironment, queueMachine, type QueueContext } from '../../machines/queue.machine.ts';
+import { retryBackoffMachine, retryBackoffRandomness } from '../../machines/retryBackoff.machine.ts';
 import { SYSTEM_IDS, syncMachine, type SyncInput } from '../../machines/sync.machine.ts';
 import type { ClaimBatchInput, Priority, Quality, RecordResultsInput, ReleaseBatchInput, UploadBatchInput } from '../../machines/types.ts';
 import type { OperationPayloads, OperationType } from '../../supabase/functions/_shared/protocol.ts';
@@ -92,7 +93,8 @@ export type BatchSyncServiceOptions = {
   online?: boolean;
   connection?: ConnectionInfo;
   network?: SyncInput['network'];
-  queue?: SyncInput['queue'];
+  /** The queue's settings, and where it reads the time, draws its jitter and gets batch ids (default: the real ones). */
+  queue?: SyncInput['queue'] & { now?: () => number; random?: () => number; newBatchId?: () => string };
   /** Per-request timeout of the transport (the batch machine aborts at its own timeout first). */
   requestTimeoutMs?: number;
   /** xstate's clock, e.g. a SimulatedClock in tests. */
@@ -136,7 +138,13 @@ const LATENCY_SAMPLES = 2000;
 /** A batch this small is answered in about one round trip, so its time is a network estimate. */
 const SAMPLE_MAX_OPS = 20;
 
-type QueueRef = AnyActorRef & { getSnapshot(): { context: QueueContext; matches(v: string): boolean; hasTag(t: string): boolean } };
+type QueueRef = AnyActorRef & { getSnapshot(): { context: QueueContext; matches(v: { schedule: string }): boolean; hasTag(t: string): boolean } };
+
+/** The queue's settings without the functions it is given through `.provide`. */
+function queueSettings(options: BatchSyncServiceOptions['queue'] = {}): SyncInput['queue'] {
+  const { now: _now, random: _random, newBatchId: _newBatchId, ...settings } = options;
+  return settings;
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -245,14 +253,14 @@ export class BatchSyncService {
       pending,
       connection: this.options.connection,
       network: this.options.network,
-      queue: { requestTimeoutMs: this.options.requestTimeoutMs, ...this.options.queue },
+      queue: { requestTimeoutMs: this.options.requestTimeoutMs, ...queueSettings(this.options.queue) },
     };
     const restored = this.options.persistSnapshots === false ? undefined : await loadActorSnapshot<Snapshot<unknown>>(db, SNAPSHOT_ID);
     if (!this.started || this.leaderTerm !== term) return; // stopped or frozen while recovering
     // Absent options must be absent keys: xstate reads a `snapshot: undefined` key as a restore.
     const root = createActor(machine, {
       input,
-      ...(restored ? { snapshot: this.rehydrate(restored) as never } : {}),
+      ...(restored ? { snapshot: restored as never } : {}),
       ...(this.options.clock ? { clock: this.options.clock } : {}),
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
@@ -272,7 +280,7 @@ export class BatchSyncService {
     if (restored) root.send({ type: input.online ? 'network.online' : 'network.offline' });
     // A reload in the middle of a backoff keeps its attempt and its retry time: the restored
     // snapshot holds no timer, so arm it for what is left of the wait instead of retrying at once.
-    if (restored && queue.getSnapshot().matches('backoff')) queue.send({ type: 'retry.rearm' });
+    if (restored && queue.getSnapshot().matches({ schedule: 'backoff' })) queue.send({ type: 'retry.rearm' });
     else if (restored && pending > 0) root.send({ type: 'sync.now' });
     this.notifyLeadership();
   }
@@ -490,6 +498,7 @@ export class BatchSyncService {
     const probe = this.options.probeLatency ?? createLatencyProbe(this.options.client);
     const sampleBatches = this.options.probeLatency === undefined;
     const sources = this.options.networkEvents;
+    const queueOptions = this.options.queue ?? {};
     const batch = batchMachine.provide({
       actors: {
         claimBatch: fromPromise(async ({ input }: { input: ClaimBatchInput }) => {
@@ -529,7 +538,10 @@ export class BatchSyncService {
     });
     return syncMachine.provide({
       actors: {
-        queue: queueMachine.provide({ actors: { batch } }),
+        queue: queueMachine.provide({
+          ...queueEnvironment({ now: queueOptions.now ?? Date.now, newBatchId: queueOptions.newBatchId ?? (() => crypto.randomUUID()) }),
+          actors: { batch, retryBackoff: retryBackoffMachine.provide(retryBackoffRandomness(queueOptions.random ?? Math.random)) },
+        }),
         networkQuality: networkQualityMachine.provide({
           actors: {
             probeLatency: fromPromise(() => probe()),
@@ -540,18 +552,6 @@ export class BatchSyncService {
         pageEvents: this.options.pageEvents === 'none' ? fromCallback(() => undefined) : browserPageEvents(this.options.pageEvents),
       },
     });
-  }
-
-  // Functions do not survive JSON: give the restored queue its clock, randomness and ids back.
-  private rehydrate(snapshot: Snapshot<unknown>): Snapshot<unknown> {
-    const queue = (snapshot as { children?: Record<string, { snapshot?: { context?: Partial<QueueContext> } }> }).children?.[SYSTEM_IDS.queue]?.snapshot;
-    if (queue?.context) {
-      const q = this.options.queue ?? {};
-      queue.context.now = q.now ?? Date.now;
-      queue.context.random = q.random ?? Math.random;
-      queue.context.newBatchId = q.newBatchId ?? (() => crypto.randomUUID());
-    }
-    return snapshot;
   }
 
   private onSnapshot(): void {
