@@ -66,6 +66,7 @@ export const syncMachine = setup({
   },
   guards: {
     reportsPending: ({ event }) => event.type === 'outbox.changed' && event.pending > 0,
+    sessionRenewed: ({ event }) => (event as { output?: unknown }).output === true,
   },
   actions: {
     'forward to queue': sendTo(SYSTEM_IDS.queue, ({ event }) => event),
@@ -151,9 +152,10 @@ export const syncMachine = setup({
       description: 'The queue paused on a 401: the session is renewed once, then the queue goes on.',
       tags: 'auth',
       invoke: {
+        id: 'refreshSession',
         src: 'refreshSession',
         onDone: [
-          { guard: ({ event }) => event.output === true, target: 'ready', actions: 'tell queue the session is back' },
+          { guard: 'sessionRenewed', target: 'ready', actions: 'tell queue the session is back' },
           { target: 'signedOut' },
         ],
         onError: 'signedOut',
