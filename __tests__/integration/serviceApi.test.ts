@@ -98,6 +98,7 @@ test('a snapshot of another version is dropped with a log line: the device start
       const [{ n }] = await stack().sql`select count(*)::int as n from verse_cards where user_id = ${userId}`;
       expect(n).toBe(2);
     });
+    await eventually(() => expect(second.sync.getState()).toMatchObject({ pending: 0, syncing: false }));
     await second.close();
     const after = createVersesDb(dbName);
     expect(await loadActorSnapshotVersion(after, 'sync')).toBe(SNAPSHOT_VERSION);

@@ -1,5 +1,8 @@
 // The one status model: the selectors turn the queue's and the network actor's snapshots and the
 // outbox's counts into the status; getState() and useSyncStatus() both read through them.
+import { createActor, fromPromise } from 'xstate';
+import { networkQualityMachine } from '../../machines/networkQuality.machine.ts';
+import { SYSTEM_IDS, syncMachine } from '../../machines/sync.machine.ts';
 import type { TransportFailure } from '../../machines/types.ts';
 import { failureView, NO_COUNTS, selectCounts, selectPaused, syncState, type QueueView } from '../../src/service/status.ts';
 
@@ -39,4 +42,19 @@ test('paused says offline before auth; times become dates', () => {
   expect(state.lastError).not.toHaveProperty('retryAfterMs');
   expect(failureView(null)).toBeNull();
   expect(failureView({ kind: 'network', message: 'fetch failed' })).toEqual({ kind: 'network', message: 'fetch failed' });
+});
+
+test('one starting quality: before any sample the root, the queue and the network actor agree', () => {
+  const machine = syncMachine.provide({
+    actors: { networkQuality: networkQualityMachine.provide({ actors: { probeLatency: fromPromise(() => new Promise<number>(() => undefined)) } }) },
+  });
+  const created = createActor(machine, { input: { online: true, pending: 0 } });
+  // Before start: the root's own context already holds the network machine's starting estimate.
+  expect(created.getSnapshot().context.quality).toBe('poor');
+  const root = created.start();
+  const network = root.system.get(SYSTEM_IDS.network).getSnapshot().context;
+  expect(network.quality).toBe('poor');
+  expect(root.getSnapshot().context).toMatchObject({ quality: network.quality, batchConfig: network.batchConfig });
+  expect(root.system.get(SYSTEM_IDS.queue).getSnapshot().context.config).toEqual(network.batchConfig);
+  root.stop();
 });
