@@ -51,7 +51,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
-function errorResponse(code: RequestErrorCode, message: string, headers?: Record<string, string>): Response {
+function fail(code: RequestErrorCode, message: string, headers?: Record<string, string>): Response {
   return json(REQUEST_ERRORS[code], { error: { code, message } }, headers);
 }
 
@@ -61,7 +61,7 @@ type BodyRead = { ok: true; text: string } | { ok: false; response: Response };
 async function readBody(req: Request, maxBytes: number): Promise<BodyRead> {
   const tooLarge = (): BodyRead => ({
     ok: false,
-    response: errorResponse('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBytes} bytes; send smaller batches`),
+    response: fail('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBytes} bytes; send smaller batches`),
   });
   const declared = Number(req.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) return tooLarge();
@@ -88,7 +88,7 @@ async function readBody(req: Request, maxBytes: number): Promise<BodyRead> {
   try {
     return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
   } catch {
-    return { ok: false, response: errorResponse('INVALID_JSON', 'request body is not valid UTF-8') };
+    return { ok: false, response: fail('INVALID_JSON', 'request body is not valid UTF-8') };
   }
 }
 
@@ -98,23 +98,23 @@ type ParsedBatch = { batchId: string; operations: Array<{ id: string; seq: numbe
 function parseBatch(body: unknown, maxOperations: number): { ok: true; batch: ParsedBatch } | { ok: false; response: Response } {
   const action = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { action?: unknown }).action : undefined;
   if (typeof action !== 'string') {
-    return { ok: false, response: errorResponse('INVALID_BODY', 'body must be a JSON object with an action') };
+    return { ok: false, response: fail('INVALID_BODY', 'body must be a JSON object with an action') };
   }
   const operationCount = (body as { operations?: unknown }).operations;
   if (Array.isArray(operationCount) && operationCount.length > maxOperations) {
     return {
       ok: false,
-      response: errorResponse('PAYLOAD_TOO_LARGE', `a batch holds at most ${maxOperations} operations; got ${operationCount.length}`),
+      response: fail('PAYLOAD_TOO_LARGE', `a batch holds at most ${maxOperations} operations; got ${operationCount.length}`),
     };
   }
   let batch: ParsedBatch;
   if (action === 'apply_batch') {
     const parsed = applyBatchRequestSchema.safeParse(body);
-    if (!parsed.success) return { ok: false, response: errorResponse('INVALID_BODY', describeIssues(parsed.error)) };
+    if (!parsed.success) return { ok: false, response: fail('INVALID_BODY', describeIssues(parsed.error)) };
     batch = parsed.data;
   } else if (action in LEGACY_ACTIONS) {
     const parsed = legacyRequestSchema.safeParse(body);
-    if (!parsed.success) return { ok: false, response: errorResponse('INVALID_BODY', describeIssues(parsed.error)) };
+    if (!parsed.success) return { ok: false, response: fail('INVALID_BODY', describeIssues(parsed.error)) };
     const type = LEGACY_ACTIONS[parsed.data.action];
     batch = {
       batchId: parsed.data.batchId ?? crypto.randomUUID(),
@@ -130,7 +130,7 @@ function parseBatch(body: unknown, maxOperations: number): { ok: true; batch: Pa
   } else {
     return {
       ok: false,
-      response: errorResponse('UNKNOWN_ACTION', `unknown action '${action.slice(0, 64)}'; use apply_batch or one of ${Object.keys(LEGACY_ACTIONS).join(', ')}`),
+      response: fail('UNKNOWN_ACTION', `unknown action '${action.slice(0, 64)}'; use apply_batch or one of ${Object.keys(LEGACY_ACTIONS).join(', ')}`),
     };
   }
   // Op ids are compared in their canonical form: the same UUID in two letter cases is one op.
@@ -138,7 +138,7 @@ function parseBatch(body: unknown, maxOperations: number): { ok: true; batch: Pa
   for (const op of batch.operations) {
     const canonical = op.id.toLowerCase();
     if (seen.has(canonical)) {
-      return { ok: false, response: errorResponse('DUPLICATE_OPERATION_ID', `operation id ${op.id} appears more than once in the batch`) };
+      return { ok: false, response: fail('DUPLICATE_OPERATION_ID', `operation id ${op.id} appears more than once in the batch`) };
     }
     seen.add(canonical);
   }
@@ -166,14 +166,14 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
     if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_HEADERS });
     // The client's latency probe: answered at once, before any auth or database work.
     if (req.method === 'GET' || req.method === 'HEAD') return new Response(null, { status: 204, headers: CORS_HEADERS });
-    if (req.method !== 'POST') return errorResponse('METHOD_NOT_ALLOWED', 'use POST');
+    if (req.method !== 'POST') return fail('METHOD_NOT_ALLOWED', 'use POST');
 
     const authorization = req.headers.get('authorization');
     if (authorization && authorization.length > MAX_AUTHORIZATION_BYTES) {
-      return errorResponse('TOKEN_TOO_LARGE', `the Authorization header exceeds ${MAX_AUTHORIZATION_BYTES} bytes; send the session's access token`);
+      return fail('TOKEN_TOO_LARGE', `the Authorization header exceeds ${MAX_AUTHORIZATION_BYTES} bytes; send the session's access token`);
     }
     const auth = await verifyAccessToken(authorization, await secret, options.tokens);
-    if (!auth.ok) return errorResponse(auth.failure.code, auth.failure.message);
+    if (!auth.ok) return fail(auth.failure.code, auth.failure.message);
 
     const read = await readBody(req, maxBodyBytes);
     if (!read.ok) return read.response;
@@ -181,7 +181,7 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
     try {
       body = JSON.parse(read.text);
     } catch {
-      return errorResponse('INVALID_JSON', 'request body is not valid JSON');
+      return fail('INVALID_JSON', 'request body is not valid JSON');
     }
     const parsed = parseBatch(body, maxOperations);
     if (!parsed.ok) return parsed.response;
@@ -210,7 +210,7 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
     if (valid.length > 0) {
       const release = await admission.enter();
       if (!release) {
-        return errorResponse('RATE_LIMITED', 'the server is busy; the batch was not applied, retry after the given delay', { 'Retry-After': retryAfter });
+        return fail('RATE_LIMITED', 'the server is busy; the batch was not applied, retry after the given delay', { 'Retry-After': retryAfter });
       }
       try {
         let texts: PreparedTexts | undefined;
@@ -235,9 +235,9 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
         const code = (error as { code?: unknown })?.code;
         log(`verse-operations: batch ${batchId} not applied (${String(code ?? 'no code')}): ${(error as Error)?.message ?? error}`);
         if (isTransientDbError(error)) {
-          return errorResponse('UNAVAILABLE', 'the database is unavailable; the batch was not applied, retry later', { 'Retry-After': '1' });
+          return fail('UNAVAILABLE', 'the database is unavailable; the batch was not applied, retry later', { 'Retry-After': '1' });
         }
-        return errorResponse('SERVER_ERROR', 'the batch could not be applied and nothing was written; retry later');
+        return fail('SERVER_ERROR', 'the batch could not be applied and nothing was written; retry later');
       } finally {
         release();
       }
