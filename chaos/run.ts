@@ -265,7 +265,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           if (command.kind === 'delete') c.doubtful.add(command.cardId);
           continue;
         }
+        const refusals = oracle.unexplainedRefusals.length;
         applyOutcome(c, command, outcome, oracle);
+        if (oracle.unexplainedRefusals.length > refusals) {
+          // Say what the page holds at that moment: one missing card, or a database emptied under it.
+          const ids = await b.page.evaluate(() => (window as unknown as { chaos: ChaosApi }).chaos.cardIds()).catch(() => null);
+          log(`chaos: ${c.name} refused card ${command.kind === 'createCards' || command.kind === 'profile' ? '' : command.cardId} (${outcome.ok ? '' : outcome.code}); its IndexedDB holds ${ids?.length ?? 'unknown'} cards, the runner knows ${c.cards.length}`);
+        }
       }
     });
     const killing = (async () => {
