@@ -84,8 +84,10 @@ export const syncMachine = setup({
     }
     return {
       online: input.online,
-      quality: 'good',
-      batchConfig: configs.good,
+      // The network machine's own starting estimate (it assumes the worst until a sample), so the
+      // root and the queue never start from a quality the network actor does not hold.
+      quality: 'poor',
+      batchConfig: configs.poor,
       pendingAtStart: input.pending,
       queueInput: input.queue,
       networkInput,

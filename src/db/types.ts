@@ -132,13 +132,16 @@ export type SyncBatch = {
 export type ActorSnapshotRow = {
   id: string;
   snapshot: unknown;
+  /** The snapshot format it was saved in; a reader drops a row of a version it cannot restore. */
+  version?: number;
   /** ISO 8601. */
   updatedAt: string;
 };
 
 export type MetaRow = { key: string; value: unknown };
 
-export type NoticeKind = 'CARD_DELETED';
+/** CARD_DELETED: the card was deleted on another device. PROFILE_SUPERSEDED: a newer profile edit from another device won. */
+export type NoticeKind = 'CARD_DELETED' | 'PROFILE_SUPERSEDED';
 
 /** Something sync settled on its own, told to the person: what happened and why, without ids. */
 export type Notice = {
