@@ -558,6 +558,7 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
     let transport = createFakeTransport();
     const batch = batchMachine.provide({
       actors: {
+        coalesceQueued: fromPromise(() => outbox.run.coalesceQueued()),
         claimBatch: fromPromise(({ input }: { input: Parameters<OutboxUnderTest['run']['claimBatch']>[0] }) => outbox.run.claimBatch(input)),
         recordResults: fromPromise(({ input }: { input: Parameters<OutboxUnderTest['run']['recordResults']>[0] }) => outbox.run.recordResults(input)),
         releaseBatch: fromPromise(({ input }: { input: ReleaseBatchInput }) => outbox.run.releaseBatch(input)),

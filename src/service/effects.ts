@@ -50,8 +50,8 @@ export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
   const sampleBatches = options.probeLatency === undefined;
   const batch = batchMachine.provide({
     actors: {
+      coalesceQueued: fromPromise(async () => (options.coalesce === false ? { removed: 0 } : coalesceQueued(db))),
       claimBatch: fromPromise(async ({ input }: { input: ClaimBatchInput }) => {
-        if (options.coalesce !== false) await coalesceQueued(db);
         const claimed = await claimBatch(db, input, { userId: getUserId() });
         if (claimed) hooks.metrics.claimed(await db.syncOperations.where('batchId').equals(claimed.batchId).toArray());
         return claimed;
