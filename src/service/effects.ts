@@ -4,7 +4,8 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { fromCallback, fromPromise } from 'xstate';
 import { batchMachine } from '../../machines/batch.machine.ts';
 import { networkQualityMachine } from '../../machines/networkQuality.machine.ts';
-import { queueMachine } from '../../machines/queue.machine.ts';
+import { queueEnvironment, queueMachine } from '../../machines/queue.machine.ts';
+import { retryBackoffMachine, retryBackoffRandomness } from '../../machines/retryBackoff.machine.ts';
 import { syncMachine } from '../../machines/sync.machine.ts';
 import type { ClaimBatchInput, RecordResultsInput, ReleaseBatchInput, UploadBatchInput } from '../../machines/types.ts';
 import type { VersesDb } from '../db/index.ts';
@@ -30,6 +31,8 @@ export type EffectOptions = {
   requestTimeoutMs?: number;
   coalesce?: boolean;
   history?: Partial<HistoryBounds>;
+  /** Where the queue reads the time, draws its jitter and gets batch ids (default: the real ones). */
+  queue?: { now?: () => number; random?: () => number; newBatchId?: () => string };
 };
 
 /** What the effects tell the service as they run. */
@@ -41,7 +44,7 @@ export type EffectHooks = {
 
 /** The root machine with every effect provided. */
 export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
-  const { db, getUserId, history } = options;
+  const { db, getUserId, history, queue = {} } = options;
   const transport = createTransport({ client: options.client, timeoutMs: options.requestTimeoutMs });
   const probe = options.probeLatency ?? createLatencyProbe(options.client);
   const sampleBatches = options.probeLatency === undefined;
@@ -73,7 +76,10 @@ export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
   });
   return syncMachine.provide({
     actors: {
-      queue: queueMachine.provide({ actors: { batch } }),
+      queue: queueMachine.provide({
+        ...queueEnvironment({ now: queue.now ?? Date.now, newBatchId: queue.newBatchId ?? (() => crypto.randomUUID()) }),
+        actors: { batch, retryBackoff: retryBackoffMachine.provide(retryBackoffRandomness(queue.random ?? Math.random)) },
+      }),
       networkQuality: networkQualityMachine.provide({ actors: { probeLatency: fromPromise(() => probe()) } }),
       refreshSession: fromPromise(() => (options.refreshSession ? options.refreshSession() : Promise.resolve(false))),
       networkEvents: options.networkEvents === 'none' ? fromCallback(() => undefined) : browserNetworkEvents(options.networkEvents),

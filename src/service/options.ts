@@ -30,7 +30,8 @@ export type BatchSyncServiceOptions = {
   online?: boolean;
   connection?: ConnectionInfo;
   network?: SyncInput['network'];
-  queue?: SyncInput['queue'];
+  /** The queue's settings, and where it reads the time, draws its jitter and gets batch ids (default: the real ones). */
+  queue?: SyncInput['queue'] & { now?: () => number; random?: () => number; newBatchId?: () => string };
   /** Per-request timeout of the transport (the batch machine aborts at its own timeout first). */
   requestTimeoutMs?: number;
   /** xstate's clock, e.g. a SimulatedClock in tests. */

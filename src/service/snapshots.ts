@@ -7,8 +7,8 @@ import { deleteActorSnapshot, loadActorSnapshot, loadActorSnapshotVersion, saveA
 
 /** The row the root's snapshot is kept under. */
 export const SNAPSHOT_ID = 'sync';
-/** The snapshot format: bump it when a machine's states or context change shape. */
-export const SNAPSHOT_VERSION = 1;
+/** The snapshot format: bump it when a machine's states or context change shape (2: the queue in two parallel regions, no functions in its context). */
+export const SNAPSHOT_VERSION = 2;
 /** Longest a snapshot change waits before it is saved (a reload resumes from the last save). */
 export const SAVE_AFTER_MS = 250;
 
@@ -92,16 +92,3 @@ export const snapshotSaver = fromCallback<EventObject, SnapshotSaverInput>(({ in
     saveRoot(input);
   };
 });
-
-type QueueClock = { now?: () => number; random?: () => number; newBatchId?: () => string };
-
-/** Functions do not survive JSON: gives a restored queue its clock, randomness and ids back. */
-export function reviveQueue(snapshot: Snapshot<unknown>, queue: QueueClock = {}): Snapshot<unknown> {
-  const saved = (snapshot as { children?: Record<string, { snapshot?: { context?: QueueClock } }> }).children?.[SYSTEM_IDS.queue]?.snapshot;
-  if (saved?.context) {
-    saved.context.now = queue.now ?? Date.now;
-    saved.context.random = queue.random ?? Math.random;
-    saved.context.newBatchId = queue.newBatchId ?? (() => crypto.randomUUID());
-  }
-  return snapshot;
-}

@@ -7,7 +7,7 @@ import { countPending, recoverInFlight } from '../outbox/index.ts';
 import { provideSyncMachine } from './effects.ts';
 import type { MetricsCollector } from './metrics.ts';
 import type { BatchSyncServiceOptions } from './options.ts';
-import { reviveQueue, snapshotSaver, type SnapshotStore } from './snapshots.ts';
+import { snapshotSaver, type SnapshotStore } from './snapshots.ts';
 
 export type UploaderDeps = {
   metrics: MetricsCollector;
@@ -25,7 +25,13 @@ export type Uploader = {
   stop(): void;
 };
 
-type QueueRef = AnyActorRef & { getSnapshot(): { matches(value: string): boolean } };
+type QueueRef = AnyActorRef & { getSnapshot(): { matches(value: { schedule: string }): boolean } };
+
+/** The queue's settings without the functions it is given through `.provide`. */
+function queueSettings(options: BatchSyncServiceOptions['queue'] = {}): SyncInput['queue'] {
+  const { now: _now, random: _random, newBatchId: _newBatchId, ...settings } = options;
+  return settings;
+}
 
 /** Starts the machines on this tab; undefined when the service stopped meanwhile. */
 export async function startUploader(options: BatchSyncServiceOptions, deps: UploaderDeps): Promise<Uploader | undefined> {
@@ -39,7 +45,7 @@ export async function startUploader(options: BatchSyncServiceOptions, deps: Uplo
     pending,
     connection: options.connection,
     network: options.network,
-    queue: { requestTimeoutMs: options.requestTimeoutMs, ...options.queue },
+    queue: { requestTimeoutMs: options.requestTimeoutMs, ...queueSettings(options.queue) },
   };
   const root = (restored && startRoot(options, deps, input, restored)) || startRoot(options, deps, input, undefined)!;
   const queue = root.system.get(SYSTEM_IDS.queue) as QueueRef;
@@ -52,7 +58,7 @@ export async function startUploader(options: BatchSyncServiceOptions, deps: Uplo
   if (restored) root.send({ type: input.online ? 'network.online' : 'network.offline' });
   // A reload in the middle of a backoff keeps its attempt and its retry time: the restored snapshot
   // holds no timer, so arm it for what is left of the wait instead of retrying at once.
-  if (restored && queue.getSnapshot().matches('backoff')) queue.send({ type: 'retry.rearm' });
+  if (restored && queue.getSnapshot().matches({ schedule: 'backoff' })) queue.send({ type: 'retry.rearm' });
   else if (restored && pending > 0) root.send({ type: 'sync.now' });
   return {
     root,
@@ -75,7 +81,7 @@ function startRoot(options: BatchSyncServiceOptions, deps: UploaderDeps, input: 
     // Absent options must be absent keys: xstate reads a `snapshot: undefined` key as a restore.
     root = createActor(machine, {
       input,
-      ...(restored ? { snapshot: reviveQueue(restored, options.queue) as never } : {}),
+      ...(restored ? { snapshot: restored as never } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
