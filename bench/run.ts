@@ -50,7 +50,7 @@ async function main() {
 
   const steps =
     plan.rtts.length * (1 + plan.importQualities.length * 2) + // per-op once per RTT, grouped and verses-sync per quality
-    1 + plan.sessionQualities.length * 2 + 3 + 4 + 3 + plan.enqueueLevels.length * 2;
+    1 + plan.sessionQualities.length * 2 + 3 + 4 + 4 + plan.enqueueLevels.length * 2;
   // Without a terminal (a log file, CI) the bar still prints a line every 15 s.
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {task}', hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 15_000 },
@@ -264,7 +264,13 @@ async function main() {
     md.push('| path | ops/s | ÷ raw |', '| --- | ---: | ---: |');
     md.push(`| function over HTTP (JWT, JSON, zod, apply_batch RPC) | ${fmt(server.opsPerSec)} | ${ratio(server.opsPerSec, server.rawInsertOpsPerSec)} |`);
     md.push(`| apply_batch RPC alone (the function's BatchStore, from this process) | ${fmt(server.rpcOpsPerSec)} | ${ratio(server.rpcOpsPerSec, server.rawInsertOpsPerSec)} |`);
+    md.push(`| function under Deno as deployed (posted straight to it, no gateway) | ${fmt(server.denoOpsPerSec)} | ${ratio(server.denoOpsPerSec, server.rawInsertOpsPerSec)} |`);
     md.push(`| raw multi-row INSERT of the same card + ledger rows | ${fmt(server.rawInsertOpsPerSec)} | 1.000 |`);
+    // Server split: where one batch's time goes through the function (Node), each stage timed alone.
+    const sp = server.split;
+    md.push('', `Where a ${server.batchSize}-op batch's ${fmt(sp.totalMs, 1)} ms go through the function (Node; each stage timed alone in the bench's process, HTTP is the rest):`, '');
+    md.push('| JWT | JSON parse | zod (body + ops) | RPC (postgres.js + database) | answer JSON | HTTP, body read, admission |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
+    md.push(`| ${[sp.jwtMs, sp.jsonParseMs, sp.checkMs, sp.rpcMs, sp.answerMs, sp.httpMs].map((ms) => `${fmt(ms, 2)} ms`).join(' | ')} |`);
     md.push('', `## Enqueue cost and memory (service offline, so everything stays queued)`, '');
     md.push(`Per-op µs: mean of ${enqueue.sampleWrites} single \`addVerseCard\` writes once the queue holds that many ops (filled by imports of 1,000). Floor: the same writes through dataService with no BatchSyncService running.`, '');
     md.push('| ops queued | per-op µs with orchestrator | per-op µs without (floor) | bulk import per-op µs |', '| ---: | ---: | ---: | ---: |');
