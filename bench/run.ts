@@ -272,9 +272,11 @@ async function main() {
     md.push('| JWT | JSON parse | zod (body + ops) | RPC (postgres.js + database) | answer JSON | HTTP, body read, admission |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
     md.push(`| ${[sp.jwtMs, sp.jsonParseMs, sp.checkMs, sp.rpcMs, sp.answerMs, sp.httpMs].map((ms) => `${fmt(ms, 2)} ms`).join(' | ')} |`);
     md.push('', `## Enqueue cost and memory (service offline, so everything stays queued)`, '');
-    md.push(`Per-op µs: mean of ${enqueue.sampleWrites} single \`addVerseCard\` writes once the queue holds that many ops (filled by imports of 1,000). Floor: the same writes through dataService with no BatchSyncService running.`, '');
+    // Enqueue: three rounds per level in this run, so the spread shows beside the median.
+    md.push(`Per-op µs: the median of three rounds (each the mean of ${fmt(Math.floor(enqueue.sampleWrites / 3))} single \`addVerseCard\` writes, the rounds in brackets) once the queue holds that many ops (filled by imports of 1,000). Floor: the same writes through dataService with no BatchSyncService running. Bulk: the imports that filled the queue up to that level (none for the first level).`, '');
     md.push('| ops queued | per-op µs with orchestrator | per-op µs without (floor) | bulk import per-op µs |', '| ---: | ---: | ---: | ---: |');
-    for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} | ${fmt(l.floorPerOpUs, 1)} | ${fmt(l.bulkPerOpUs, 1)} |`);
+    const rounds = (xs: number[]) => xs.map((x) => fmt(x, 1)).join(', ');
+    for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} (${rounds(l.perOpUsRounds)}) | ${fmt(l.floorPerOpUs, 1)} (${rounds(l.floorPerOpUsRounds)}) | ${l.bulkPerOpUs === null ? 'no import needed' : fmt(l.bulkPerOpUs, 1)} |`);
     md.push('', `Heap after gc with ${fmt(enqueue.levels[enqueue.levels.length - 1].queued)} ops queued: ${fmt(enqueue.heapMbWith, 1)} MB with the orchestrator, ${fmt(enqueue.heapMbWithout, 1)} MB without (fake-indexeddb's own storage); added by the orchestrator: **${fmt(enqueue.heapMbAdded, 1)} MB**.`, '');
     md.push(esvImportMarkdown(figures.esv), '');
     md.push('Counted from the batches each path sends for this import (verses-sync: the queue\'s backlog sizes; the function makes one ESV query per batch of new references, split at 500 verses by its `groupForQueries`; per-op and grouped: one lookup per request). Minutes: from the first to the last query when every query waits for the ESV\'s sliding limits.', '');
