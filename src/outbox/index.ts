@@ -5,7 +5,7 @@ export { coalesceQueued, type CoalesceOutcome } from './coalesce.ts';
 export { listDeadLetters, listRefusedChanges, retryDeadLetter, discardDeadLetter, type RefusedChange } from './deadLetters.ts';
 export { cardOf } from './dependants.ts';
 export { listNotices } from './serverWins.ts';
-export { countUnsynced, type UnsyncedCounts } from './pending.ts';
+export { countUnsynced, countDeadLetters, type UnsyncedCounts } from './pending.ts';
 export { OutboxError, type OutboxErrorCode } from './errors.ts';
 export { toWireOperation, jsonBytes } from './wire.ts';
 export { WRITE_BACK_TABLES } from './writeBack.ts';

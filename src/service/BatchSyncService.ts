@@ -15,6 +15,7 @@ import {
   claimBatch,
   coalesceQueued,
   countPending,
+  countDeadLetters,
   countUnsynced,
   enqueueOperation,
   OUTBOX_TABLES,
@@ -383,7 +384,7 @@ export class BatchSyncService {
     const queue = this.queue;
     if (queue.getSnapshot().hasTag('offline')) throw new SyncServiceError('OFFLINE', 'Cannot sync while offline');
     const { db } = this.options;
-    const deadBefore = await db.syncOperations.where('status').equals('dead').count();
+    const deadBefore = await countDeadLetters(db);
     const ackedBefore = queue.getSnapshot().context.opsAcked;
     const pending = await countPending(db, this.options.getUserId());
     if (pending > 0) {
@@ -399,7 +400,7 @@ export class BatchSyncService {
         this.actor.send({ type: 'sync.now' });
       });
     }
-    const deadAfter = await db.syncOperations.where('status').equals('dead').count();
+    const deadAfter = await countDeadLetters(db);
     const stillPending = await countPending(db, this.options.getUserId());
     return {
       success: queue.getSnapshot().context.opsAcked - ackedBefore,
@@ -618,7 +619,7 @@ export class BatchSyncService {
       const counts = {
         pending: unsynced.queued,
         unsynced,
-        deadLetters: await db.syncOperations.where('status').equals('dead').count(),
+        deadLetters: await countDeadLetters(db),
       };
       this.counts = counts;
       this.history.push({ at: Date.now(), pending: counts.pending });
