@@ -40,4 +40,6 @@ export type ChaosApi = {
   ready: Promise<void>;
   run(command: ChaosCommand): Promise<CommandOutcome>;
   outbox(): Promise<OutboxState>;
+  /** Ids of the verse cards in this page's IndexedDB (deleted or not). */
+  cardIds(): Promise<string[]>;
 };

@@ -231,6 +231,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       c.browser = await launchBrowser(c.profileDir, pageUrl(c), (page) =>
         page.on('pageerror', (error) => log(`${c.name}: page error: ${error.message}`)),
       );
+      if (c.cards.length > 0) {
+        // After a kill the page must still hold every card it reported created.
+        const present = new Set(await c.browser.page.evaluate(() => (window as unknown as { chaos: ChaosApi }).chaos.cardIds()));
+        const missing = c.cards.filter((card) => !present.has(card.id));
+        if (missing.length > 0) log(`chaos: ${c.name} came back without ${missing.length} of the ${c.cards.length} cards it had created (${present.size} cards in its IndexedDB)`);
+      }
       return c.browser;
     };
     cleanups.push(async () => {
@@ -259,7 +265,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           if (command.kind === 'delete') c.doubtful.add(command.cardId);
           continue;
         }
+        const refusals = oracle.unexplainedRefusals.length;
         applyOutcome(c, command, outcome, oracle);
+        if (oracle.unexplainedRefusals.length > refusals) {
+          // Say what the page holds at that moment: one missing card, or a database emptied under it.
+          const ids = await b.page.evaluate(() => (window as unknown as { chaos: ChaosApi }).chaos.cardIds()).catch(() => null);
+          log(`chaos: ${c.name} refused card ${command.kind === 'createCards' || command.kind === 'profile' ? '' : command.cardId} (${outcome.ok ? '' : outcome.code}); its IndexedDB holds ${ids?.length ?? 'unknown'} cards, the runner knows ${c.cards.length}`);
+        }
       }
     });
     const killing = (async () => {

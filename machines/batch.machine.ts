@@ -129,7 +129,7 @@ export const batchMachine = setup({
         if (!('status' in outcome) || outcome.status !== 'failed') return context.failure;
         return outcome.requeued > 0
           ? fail('server', `the server took none of the ${outcome.requeued + outcome.dead} changes sent; they will be sent again`)
-          : fail('fatal', `the server refused all ${outcome.dead} changes sent`);
+          : fail('fatal', outcome.dead === 1 ? 'the server refused the change sent' : `the server refused all ${outcome.dead} changes sent`);
       },
     }),
     'set status': assign({ status: (_, params: { status: BatchStatus }) => params.status }),

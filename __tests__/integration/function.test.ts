@@ -53,6 +53,23 @@ describe('verse-operations through supabase-js', () => {
     expect(profile).toEqual({ display_name: 'Ruth', daily_goal: 5, translation: 'KJV' });
   });
 
+  test('UPDATE_PROFILE older than the server: answered superseded, with the profile the server keeps', async () => {
+    const user = await signIn(stack());
+    await invoke(user, batch([op.profile({ displayName: 'Ruth', dailyGoal: 5 }, '2026-01-02T00:00:00.250Z')]));
+    const older = op.profile({ displayName: 'Old name' }, '2026-01-01T00:00:00Z');
+    const { results } = await invoke(user, batch([older]));
+    expect(results).toEqual([
+      expect.objectContaining({ id: older.id, success: true, superseded: true, profile: { displayName: 'Ruth', dailyGoal: 5, updatedAt: '2026-01-02T00:00:00.250Z' } }),
+    ]);
+    const newer = op.profile({ displayName: 'Naomi' }, '2026-01-03T00:00:00Z');
+    const again = await invoke(user, batch([newer, older]));
+    const byId = new Map(again.results.map((r) => [r.id, r]));
+    expect(byId.get(newer.id)).toMatchObject({ success: true });
+    expect(byId.get(newer.id)).not.toHaveProperty('superseded');
+    // The resend is answered from the ledger, as first answered.
+    expect(byId.get(older.id)).toMatchObject({ superseded: true, profile: { displayName: 'Ruth' } });
+  });
+
   test('CREATE_ALIAS and DELETE_VERSE; a review after the delete is refused', async () => {
     const user = await signIn(stack());
     const create = op.createVerse();

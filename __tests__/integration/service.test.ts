@@ -83,6 +83,28 @@ test('offline: writes stay local; online: the queue drains', async () => {
   expect(d.sync.getState().lastSync).toBeInstanceOf(Date);
 });
 
+test('an older profile edit from this device loses to a newer one from another: the device takes the server profile, with a notice', async () => {
+  const a = await device();
+  const b = await device({ userId: a.userId });
+  a.sync.setOnline(false);
+  await eventually(() => expect(a.sync.getState().paused).toBe('offline'));
+  await a.data.updateProfile({ displayName: 'Naomi', dailyGoal: 3 });
+  await new Promise((r) => setTimeout(r, 5)); // b's edit is later by the clock
+  await b.data.updateProfile({ displayName: 'Ruth', translation: 'KJV' });
+  await eventually(() => drained(b));
+
+  a.sync.setOnline(true);
+  await eventually(() => drained(a));
+  const [server] = await stack().sql`select display_name, translation, daily_goal from profiles where user_id = ${a.userId}`;
+  expect(server).toEqual({ display_name: 'Ruth', translation: 'KJV', daily_goal: null });
+  expect(await a.db.profile.get(a.userId)).toMatchObject({ displayName: 'Ruth', translation: 'KJV', syncedAt: expect.any(String) });
+  expect((await a.db.profile.get(a.userId))?.dailyGoal).toBeUndefined();
+  const notices = await a.db.notices.toArray();
+  expect(notices).toEqual([expect.objectContaining({ kind: 'PROFILE_SUPERSEDED', message: expect.stringContaining('name "Ruth"') })]);
+  expect(notices[0].message).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
+  expect(await a.db.syncOperations.where('status').equals('dead').count()).toBe(0);
+});
+
 test('a client restarted with a batch in flight re-sends on start; the server keeps one copy', async () => {
   const d = await device();
   let committed = 0;

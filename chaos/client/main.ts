@@ -96,5 +96,6 @@ async function outbox(): Promise<OutboxState> {
 const ready = sync.start().then(() => {
   document.getElementById('status')!.textContent = `running for ${userId}`;
 });
-const api: ChaosApi = { ready, run, outbox };
+const cardIds = async (): Promise<string[]> => (await db.verseCards.toCollection().primaryKeys()) as string[];
+const api: ChaosApi = { ready, run, outbox, cardIds };
 (window as unknown as { chaos: ChaosApi }).chaos = api;

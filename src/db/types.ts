@@ -138,7 +138,8 @@ export type ActorSnapshotRow = {
 
 export type MetaRow = { key: string; value: unknown };
 
-export type NoticeKind = 'CARD_DELETED';
+/** CARD_DELETED: the card was deleted on another device. PROFILE_SUPERSEDED: a newer profile edit from another device won. */
+export type NoticeKind = 'CARD_DELETED' | 'PROFILE_SUPERSEDED';
 
 /** Something sync settled on its own, told to the person: what happened and why, without ids. */
 export type Notice = {

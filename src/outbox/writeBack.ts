@@ -1,9 +1,9 @@
 // The server's answer written onto the local records the operations synced.
-import type { OperationResult } from '../../supabase/functions/_shared/protocol.ts';
+import type { OperationResult, ServerProfile } from '../../supabase/functions/_shared/protocol.ts';
 import type { VersesDb } from '../db/database.ts';
-import type { SyncOperation, Verse, VerseCard } from '../db/types.ts';
+import type { Notice, Profile, SyncOperation, Verse, VerseCard } from '../db/types.ts';
 
-/** Tables writeBack touches; recordResults' transaction includes them. */
+/** Tables writeBack touches; recordResults' transaction includes them (and `notices`, which it adds itself). */
 export const WRITE_BACK_TABLES = ['verseCards', 'verses', 'reviewLogs', 'aliases', 'profile'] as const;
 
 export type Applied = { op: SyncOperation; result: OperationResult; syncedAt: string };
@@ -23,6 +23,7 @@ export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>): 
   const reviews = new Map<string, { syncedAt: string }>();
   const aliases = new Map<string, { syncedAt: string }>();
   const profiles = new Map<string, { syncedAt: string }>();
+  const superseded = new Map<string, { profile: ServerProfile; at: string }>(); // profile id → the server's newer one
   const texts = new Map<string, Partial<Verse>>(); // card id → its verse's ESV text (or pending)
 
   for (const { op, result, syncedAt } of applied) {
@@ -51,7 +52,8 @@ export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>): 
         aliases.set(id ?? String(op.payload.aliasId), { syncedAt });
         break;
       case 'UPDATE_PROFILE':
-        if (id !== undefined) profiles.set(id, { syncedAt });
+        if (id !== undefined && result.superseded === true && result.profile) superseded.set(id, { profile: result.profile, at: syncedAt });
+        else if (id !== undefined) profiles.set(id, { syncedAt });
         break;
     }
   }
@@ -79,4 +81,35 @@ export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>): 
   if (reviews.size > 0) await db.reviewLogs.bulkUpdate(asUpdates(reviews));
   if (aliases.size > 0) await db.aliases.bulkUpdate(asUpdates(aliases));
   if (profiles.size > 0) await db.profile.bulkUpdate(asUpdates(profiles));
+  for (const [id, { profile, at }] of superseded) await takeServerProfile(db, id, profile, at);
+}
+
+const PROFILE_FIELDS = ['displayName', 'translation', 'dailyGoal'] as const;
+
+/**
+ * An edit made here lost to a newer one from another device: the device takes the server's
+ * profile, unless it has been edited here again since (that newer edit is queued and will win),
+ * and a notice says what happened.
+ */
+async function takeServerProfile(db: VersesDb, id: string, server: ServerProfile, at: string): Promise<void> {
+  const local = await db.profile.get(id);
+  if (local && Date.parse(local.updatedAt) > Date.parse(server.updatedAt)) return;
+  const next: Profile = { ...local, id, updatedAt: server.updatedAt, syncedAt: at };
+  for (const field of PROFILE_FIELDS) {
+    if (server[field] === undefined) delete next[field];
+    else (next as Record<string, unknown>)[field] = server[field];
+  }
+  await db.profile.put(next);
+  const kept = [
+    server.displayName !== undefined ? `name "${server.displayName}"` : '',
+    server.translation !== undefined ? `translation ${server.translation}` : '',
+    server.dailyGoal !== undefined ? `daily goal ${server.dailyGoal}` : '',
+  ].filter(Boolean);
+  const notice: Notice = {
+    id: crypto.randomUUID(),
+    kind: 'PROFILE_SUPERSEDED',
+    at,
+    message: `A newer profile change made on another device was kept, so your earlier change here was replaced${kept.length > 0 ? ` (${kept.join(', ')})` : ''}. Edit the profile again if you want yours.`,
+  };
+  await db.notices.add(notice);
 }

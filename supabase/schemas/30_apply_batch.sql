@@ -203,6 +203,14 @@ begin
              daily_goal = case when v_payload ? 'dailyGoal' then excluded.daily_goal else p.daily_goal end,
              updated_at = excluded.updated_at
        where p.updated_at <= excluded.updated_at;
+      if not found then
+        -- A newer profile is on the server (another device): it stays, and the answer carries
+        -- it so the device takes the server's state instead of keeping its older edit.
+        return jsonb_build_object('id', p_op ->> 'id', 'success', true, 'appliedAt', now(), 'superseded', true,
+          'profile', (select jsonb_strip_nulls(jsonb_build_object('displayName', display_name, 'translation', translation,
+                        'dailyGoal', daily_goal, 'updatedAt', to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+                        from public.profiles where user_id = p_user));
+      end if;
 
     when 'CREATE_ALIAS' then
       if coalesce(btrim(v_payload ->> 'alias'), '') = '' then

@@ -2,7 +2,7 @@
 -- fields kept), DELETE_VERSE (soft), CREATE_VERSE (catalogue), who owns the rows
 -- (auth.uid(), never the payload), and who may call at all.
 begin;
-select plan(37);
+select plan(39);
 
 create temp table batches (name text primary key, body jsonb not null);
 grant all on batches to authenticated;
@@ -41,6 +41,9 @@ insert into batches select 'p3', public.apply_batch('b0000000-0000-4000-8000-000
 select is(pg_temp.res('p3', '0a000000-0000-4000-8000-000000000103') ->> 'success', 'true', 'profile: an older update is accepted (it is not an error)');
 select row_eq($$ select * from pg_temp.profile('11111111-1111-4111-8111-111111111111') $$,
   row('Alice'::text, null::text, 10, '2026-03-03T00:00:00Z'::timestamptz), 'profile: ... but changes nothing (older updatedAt loses)');
+select is(pg_temp.res('p3', '0a000000-0000-4000-8000-000000000103') ->> 'superseded', 'true', 'profile: the older update is answered superseded');
+select is(pg_temp.res('p3', '0a000000-0000-4000-8000-000000000103') -> 'profile',
+  '{"displayName":"Alice","dailyGoal":10,"updatedAt":"2026-03-03T00:00:00.000Z"}'::jsonb, 'profile: ... with the profile the server keeps');
 
 -- Within one batch the later updatedAt wins, not the later seq.
 insert into batches select 'p4', public.apply_batch('b0000000-0000-4000-8000-000000000104', $j$[

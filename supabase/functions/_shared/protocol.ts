@@ -157,7 +157,13 @@ export type OperationResult = {
   verse?: VerseText;
   /** On one result of a batch: texts the ESV gave since for the caller's earlier cards. */
   filledVerses?: FilledVerse[];
+  /** UPDATE_PROFILE older than the server's profile (newest updatedAt wins): nothing was written. */
+  superseded?: boolean;
+  /** With `superseded`: the profile the server keeps, for the device to take. */
+  profile?: ServerProfile;
 };
+/** A user's profile as the server holds it. */
+export type ServerProfile = { displayName?: string; translation?: string; dailyGoal?: number; updatedAt: string };
 export type ApplyBatchResponse = { batchId: string; results: OperationResult[] };
 export type RequestErrorBody = { error: { code: string; message: string } };
 
