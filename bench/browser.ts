@@ -12,6 +12,7 @@ import { launchChromium, pickBrowser } from '../src/dev/browser.ts';
 import type { WebHandler } from '../src/stack/http.ts';
 import type { BenchEnv } from './env.ts';
 import type { BenchApi, SyncRun, System } from './browser/protocol.ts';
+import { pacedActions } from './pacedSession.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PAGE_PATH = '/bench/';
@@ -96,7 +97,7 @@ function peerEndpoints(env: BenchEnv) {
     if (rows.length === 0) return;
     const byId = new Map(rows.map((r) => [r.id, r]));
     await env.stack.sql`insert into bench_peer_rows (id, body)
-      select r->>'id', r->'body' from jsonb_array_elements(${JSON.stringify([...byId.values()])}::jsonb) as r
+      select r->>'id', r->'body' from jsonb_array_elements(${env.stack.sql.json([...byId.values()] as never)}) as r
       on conflict (id) do update set body = excluded.body`;
   };
   type Mutation = { clientID: string; id: number; name: string; args: Record<string, unknown> & { card?: { id: string }; verse?: { id: string } } };
@@ -260,4 +261,105 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
     env.setFallback(null);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+// ---- plans, figures, the markdown ------------------------------------------------------------
+
+/** Per bench mode. Full: ≥ 5,000 timed writes after 500 warm-up, 1,000 vs 100,000 queued, the
+ * Node bench's 5-minute paced session. Quick and tiny: small counts, a shortened session. */
+export const BROWSER_PLANS: Record<'full' | 'quick' | 'tiny', BrowserPlan> = {
+  full: { writes: 5000, warmup: 500, backlog: 10_000, rttMs: 100, enqueueLevels: [1_000, 100_000], enqueueSample: 1000, enqueueRepeats: 3, importOps: 1000, pacedActions: pacedActions(300_000), pacedMs: 300_000, pacedShortened: false },
+  quick: { writes: 1000, warmup: 200, backlog: 10_000, rttMs: 100, enqueueLevels: [1_000, 10_000], enqueueSample: 200, enqueueRepeats: 3, importOps: 1000, pacedActions: pacedActions(60_000), pacedMs: 60_000, pacedShortened: true },
+  tiny: { writes: 40, warmup: 10, backlog: 300, rttMs: 20, enqueueLevels: [100, 300], enqueueSample: 20, enqueueRepeats: 3, importOps: 40, pacedActions: pacedActions(8_000), pacedMs: 8_000, pacedShortened: true },
+};
+
+/** The JSON keys: `localWriteBrowser` (beside the Node `localWrite`), `enqueueBrowser`, `peers`. */
+export function browserFigures(r: BrowserResult) {
+  const spread = r.enqueue.map((e) => e.ratio);
+  return {
+    localWriteBrowser: {
+      floorP50Ms: r.floor.p50, floorP99Ms: r.floor.p99, floorMaxMs: r.floor.max,
+      idleP50Ms: r.idle.p50, idleP99Ms: r.idle.p99, idleMaxMs: r.idle.max,
+      drainingP50Ms: r.draining.p50, drainingP99Ms: r.draining.p99, drainingMaxMs: r.draining.max,
+      writes: r.idle.writes, warmup: r.warmup, backlog: r.backlog, backlogLeftAfterDrainingWrites: r.draining.backlogLeftAtEnd,
+      rttMs: r.rttMs, browser: r.browser.version,
+    },
+    enqueueBrowser: {
+      levels: r.enqueue[0]?.levels.map((l) => l.queued) ?? [],
+      runs: r.enqueue.map((e) => ({ perOpUs: e.levels.map((l) => l.perOpUs), ratio: e.ratio })),
+      ratioMin: Math.min(...spread),
+      ratioMax: Math.max(...spread),
+    },
+    peers: {
+      versions: r.peers.versions,
+      settings: r.peers.settings,
+      rttMs: r.rttMs,
+      localWrite: {
+        versesSync: { p50Ms: r.idle.p50, p99Ms: r.idle.p99 },
+        replicache: { p50Ms: r.peers.localWrite.replicache.p50, p99Ms: r.peers.localWrite.replicache.p99 },
+        tanstack: { p50Ms: r.peers.localWrite.tanstack.p50, p99Ms: r.peers.localWrite.tanstack.p99 },
+      },
+      import: r.peers.import,
+      paced: r.peers.paced,
+      pacedMs: r.peers.pacedMs,
+      pacedShortened: r.peers.pacedShortened,
+    },
+  };
+}
+
+const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+const x = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${(v / base).toFixed(2)}×` : '–');
+const perRequest = (s: SyncRun) => (s.requests > 0 ? s.opsAcked / s.requests : 0);
+
+export function browserTargets(r: BrowserResult): Array<{ target: string; value: string; met: boolean }> {
+  const spread = r.enqueue.map((e) => e.ratio);
+  const [lo, hi] = r.enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
+  return [
+    { target: 'Chromium localWrite idle p99 ≤ 1.5× floor p99', value: `${f(r.idle.p99, 2)} / ${f(r.floor.p99, 2)} ms = ${x(r.idle.p99, r.floor.p99)}`, met: r.idle.p99 <= 1.5 * r.floor.p99 },
+    { target: 'Chromium localWrite draining p99 ≤ 1.5× idle p99', value: `${f(r.draining.p99, 2)} / ${f(r.idle.p99, 2)} ms = ${x(r.draining.p99, r.idle.p99)}`, met: r.draining.p99 <= 1.5 * r.idle.p99 },
+    { target: `Chromium enqueue per-op at ${f(hi)} ≤ 1.5× at ${f(lo)} queued (every run)`, value: spread.map((s) => `${s.toFixed(2)}×`).join(', '), met: spread.every((s) => s <= 1.5) },
+  ];
+}
+
+export function browserMarkdown(r: BrowserResult, mode: string): string[] {
+  const md: string[] = [];
+  const reduced = mode !== 'full';
+  md.push(`## Local write latency in Chromium (real IndexedDB${reduced ? `, ${mode} run: ${f(r.idle.writes)} writes` : ''})`, '');
+  md.push(`${r.browser.version} (${r.browser.source}), headless, one page bundled by Vite, served by the stack; requests through the latency proxy at ${r.rttMs} ms RTT. ` +
+    `${f(r.idle.writes)} timed \`addVerseCard\` writes after ${f(r.warmup)} warm-up writes, one at a time. Floor: the same verse, card and outbox-op rows written by bare Dexie in one transaction, no orchestrator. ` +
+    `Idle: BatchSyncService running on excellent, nothing queued. Draining: ${f(r.backlog)} ops queued offline start draining as the timed writes begin; ${f(r.draining.backlogLeftAtEnd)} ops were still queued after the last one.`, '');
+  md.push('| figure | floor (bare Dexie) | verses-sync idle | verses-sync draining | idle ÷ floor | draining ÷ idle |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const k of ['p50', 'p99', 'max', 'mean'] as const) md.push(`| ${k} (ms) | ${f(r.floor[k], 2)} | ${f(r.idle[k], 2)} | ${f(r.draining[k], 2)} | ${x(r.idle[k], r.floor[k])} | ${x(r.draining[k], r.idle[k])} |`);
+  const [lo, hi] = r.enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
+  md.push('', `Enqueue in Chromium (service offline, queue filled by imports of 1,000): mean µs of ${reduced ? 'a few hundred' : '1,000'} single \`addVerseCard\` writes at ${f(lo)} and at ${f(hi)} queued, ${r.enqueue.length} times in this run to show the spread.`, '');
+  md.push(`| run | per-op µs at ${f(lo)} | per-op µs at ${f(hi)} | ratio |`, '| ---: | ---: | ---: | ---: |');
+  r.enqueue.forEach((e, i) => md.push(`| ${i + 1} | ${f(e.levels[0].perOpUs, 1)} | ${f(e.levels[1].perOpUs, 1)} | ${e.ratio.toFixed(2)}× |`));
+
+  const p = r.peers;
+  const names: Record<System, string> = { versesSync: 'verses-sync', replicache: `Replicache ${p.versions.replicache}`, tanstack: `TanStack DB ${p.versions['@tanstack/db']} + offline-transactions ${p.versions['@tanstack/offline-transactions']}` };
+  md.push('', `## verses-sync vs peers (Chromium, the same page and rows, ${r.rttMs} ms RTT${reduced ? `, ${mode} run` : ''})`, '');
+  md.push('Each figure, then its ratio to verses-sync\'s (lower is better for every row). Requests count every request a system sent (pushes, pulls, probes; not the browser\'s CORS preflights); ops per request = ops acknowledged ÷ requests. ' +
+    `The peers' endpoints run in the stack's process and store what they are sent in one Postgres table, one statement a request; verses-sync's function verifies a JWT, validates and applies through apply_batch.`, '');
+  const lw = (s: System) => (s === 'versesSync' ? r.idle : p.localWrite[s]);
+  const cols = ['versesSync', 'replicache', 'tanstack'] as System[];
+  md.push(`| figure | ${cols.map((c) => names[c]).join(' | ')} |`, `| --- | ${cols.map(() => '---:').join(' | ')} |`);
+  const row = (name: string, get: (s: System) => number, digits = 0) =>
+    md.push(`| ${name} | ${cols.map((c) => (c === 'versesSync' ? f(get(c), digits) : `${f(get(c), digits)} (${x(get(c), get('versesSync'))})`)).join(' | ')} |`);
+  row('local write p50 (ms)', (s) => lw(s).p50, 2);
+  row('local write p99 (ms)', (s) => lw(s).p99, 2);
+  row(`import of ${f(p.import.versesSync.ops)}: requests`, (s) => p.import[s].requests);
+  row(`import of ${f(p.import.versesSync.ops)}: ops per request`, (s) => perRequest(p.import[s]), 1);
+  row(`import of ${f(p.import.versesSync.ops)}: ms until all acknowledged`, (s) => p.import[s].msToAcked);
+  const minutes = p.pacedMs / 60_000;
+  const session = `paced session (${f(minutes, minutes < 1 ? 2 : 0)} min${p.pacedShortened ? ', SHORTENED' : ''}, ${p.paced.versesSync.ops} ops)`;
+  row(`${session}: requests`, (s) => p.paced[s].requests);
+  row(`${session}: ops per request`, (s) => perRequest(p.paced[s]), 2);
+  row(`${session}: s from the first write until all acknowledged`, (s) => p.paced[s].msToAcked / 1000, 1);
+  row(`${session}: s after the last write until all acknowledged`, (s) => p.paced[s].msAfterLastWrite / 1000, 1);
+  md.push('', `What a peer cannot do here: Replicache's \`mutate\` resolves once the change is in its in-memory store (it persists to IndexedDB later, in the background), so its local-write figure is not a durable write; verses-sync's and TanStack's are (TanStack's is timed until the transaction is in its IndexedDB outbox). ` +
+    'Neither peer batches a stream of separate writes into fewer requests on purpose: Replicache pushes what is pending 10 ms after a write (and pulls to learn it was applied); TanStack sends each transaction on its own, one at a time. A bulk import is one mutator call / one transaction for them, one `addVerseCards` call for verses-sync.', '');
+  md.push('Settings:', '');
+  for (const c of cols) md.push(`- ${names[c]}: ${p.settings[c]}`);
+  if (p.pacedShortened) md.push('', `The paced session runs in real time in the browser, so this ${mode} run shortens it to ${f(minutes, minutes < 1 ? 2 : 0)} min (the full run: 5 min, as the Node section's); the three systems run it at the same time on the page.`);
+  return md;
 }

@@ -39,7 +39,8 @@ window.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
   const system: System | null = pathname.startsWith('/functions/v1/') ? 'versesSync' : pathname.startsWith('/peer/replicache/') ? 'replicache' : pathname.startsWith('/peer/tanstack/') ? 'tanstack' : null;
   if (system) {
     counts[system].requests++;
-    if ((init?.method ?? 'GET') === 'POST' && !pathname.endsWith('/pull')) counts[system].opRequests++;
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    if (method === 'POST' && !pathname.endsWith('/pull')) counts[system].opRequests++;
   }
   const response = await nativeFetch(input, init);
   // Replicache learns that a push was applied from its next pull, which a server's poke
