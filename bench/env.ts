@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { startStack, type Stack } from '../src/stack/index.ts';
+import { startStack, type Stack, type StackOptions } from '../src/stack/index.ts';
 import type { WebHandler } from '../src/stack/http.ts';
 import { createSupabaseClient } from '../src/transport/supabaseClient.ts';
 import { startLatencyProxy, type LatencyProxy } from './proxy.ts';
@@ -21,7 +21,8 @@ export type BenchEnv = {
   stop(): Promise<void>;
 };
 
-export async function startBenchEnv(): Promise<BenchEnv> {
+/** The bench's stack; `options` adds to it (e.g. the local ESV-compatible server). */
+export async function startBenchEnv(options: Pick<StackOptions, 'esv' | 'esvServer'> = {}): Promise<BenchEnv> {
   const counter = { requests: 0, bodyBytes: 0 };
   const count = (handler: WebHandler): WebHandler => async (req) => {
     if (req.method === 'POST') {
@@ -37,6 +38,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     isolateDatabase: true,
     runtime: 'node',
     wrapFunction: count,
+    ...options,
   });
   const proxy = await startLatencyProxy(stack.url, 0);
   return {

@@ -13,7 +13,7 @@ const KEYS: Record<string, string[]> = {
   'import1000.requests': ['perOp', 'grouped', 'versesSync'],
   'import1000.msToSynced': ['perOp', 'grouped', 'versesSync'],
   localWrite: ['idleP99Ms', 'drainingP99Ms', 'floorP99Ms'],
-  server: ['opsPerSec', 'rawInsertOpsPerSec'],
+  server: ['opsPerSec', 'rawInsertOpsPerSec', 'denoOpsPerSec', 'split'],
   enqueue: ['perOpUs1k', 'perOpUs100k', 'heapMb100k'],
   'pacedSession.versesSync': ['requests', 'opsPerRequest', 'opsAcked'],
   'pacedSession.perOp': ['requests', 'opsPerRequest', 'opsAcked'],
