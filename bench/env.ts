@@ -16,6 +16,8 @@ export type BenchEnv = {
   resetCounters(): void;
   /** A new user and a supabase-js client for them, through the proxy. */
   newUser(): Promise<{ userId: string; token: string; client: SupabaseClient }>;
+  /** What the stack answers for paths that are not functions (the browser bench's page and its peers' endpoints). */
+  setFallback(handler: WebHandler | null): void;
   stop(): Promise<void>;
 };
 
@@ -29,7 +31,9 @@ export async function startBenchEnv(options: Pick<StackOptions, 'esv' | 'esvServ
     }
     return handler(req);
   };
+  let fallback: WebHandler | null = null;
   const stack = await startStack({
+    fallback: (req) => (fallback ? fallback(req) : Promise.resolve(new Response('not found', { status: 404 }))),
     databaseUrl: process.env.DATABASE_URL,
     isolateDatabase: true,
     runtime: 'node',
@@ -51,6 +55,9 @@ export async function startBenchEnv(options: Pick<StackOptions, 'esv' | 'esvServ
       const token = await stack.tokenFor(userId, { expiresIn: 24 * 3600 });
       const client = createSupabaseClient({ url: proxy.url, anonKey: stack.anonKey, accessToken: async () => token, webSocket: WebSocket });
       return { userId, token, client };
+    },
+    setFallback(handler) {
+      fallback = handler;
     },
     async stop() {
       await proxy.close();

@@ -17,6 +17,7 @@ import { allReferences, importWorkload, sessionWorkload } from './workloads.ts';
 import { pacedActions, runPacedSession, type PacedResult, type SessionPath } from './pacedSession.ts';
 import { RADIO_MODELS, radioCost } from './radio.ts';
 import { writeTimeline } from './timeline.ts';
+import { BROWSER_PLANS, benchBrowser, browserFigures, browserMarkdown, browserTargets, type BrowserResult } from './browser.ts';
 
 type Mode = 'full' | 'quick' | 'tiny';
 type Comparison = { quality: Quality; rttMs: number } & Record<PathName, RunResult>;
@@ -50,7 +51,8 @@ async function main() {
 
   const steps =
     plan.rtts.length * (1 + plan.importQualities.length * 2) + // per-op once per RTT, grouped and verses-sync per quality
-    1 + plan.sessionQualities.length * 2 + 3 + 4 + 4 + plan.enqueueLevels.length * 2 + 7;
+    1 + plan.sessionQualities.length * 2 + 3 + 4 + 4 + plan.enqueueLevels.length * 2 + 7 +
+    6 + BROWSER_PLANS[mode].enqueueRepeats; // the browser section
   // Without a terminal (a log file, CI) the bar still prints a line every 15 s.
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {task}', hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 15_000 },
@@ -130,6 +132,10 @@ async function main() {
     // 6. ESV queries of the import, counted by the local ESV-compatible server.
     bar.update({ task: 'ESV queries of the import' });
     const esv = await measureEsvImport({ verses: plan.importOps, qualities: ['poor', 'good', 'excellent'], perOpMaxOps: plan.perOpMaxOps, onStep: () => tick('ESV queries') });
+
+    // 7. The browser section (bench/browser.ts): local writes in Chromium, the peers, enqueue there.
+    bar.update({ task: 'browser' });
+    const browser: BrowserResult = await benchBrowser(env, BROWSER_PLANS[mode], tick);
     bar.update(steps, { task: 'done' });
     bar.stop();
 
@@ -183,6 +189,7 @@ async function main() {
         levels: enqueue.levels,
         sampleWrites: enqueue.sampleWrites,
       },
+      ...browserFigures(browser),
       // Measured through each path against the local ESV-compatible server (section 6 below).
       esv,
       targets: [] as Array<{ target: string; value: string; met: boolean }>,
@@ -204,6 +211,7 @@ async function main() {
     target('server opsPerSec ≥ 50% of raw INSERTs', `${fmt(server.opsPerSec)} / ${fmt(server.rawInsertOpsPerSec)} = ${fmt((100 * server.opsPerSec) / server.rawInsertOpsPerSec, 1)}%`, server.opsPerSec >= 0.5 * server.rawInsertOpsPerSec);
     const e = figures.enqueue;
     target('enqueue perOpUs100k ≤ 1.5× perOpUs1k', `${fmt(e.perOpUs100k, 1)} µs / ${fmt(e.perOpUs1k, 1)} µs = ${fmt(e.perOpUs100k / e.perOpUs1k, 2)}×`, e.perOpUs100k <= 1.5 * e.perOpUs1k);
+    for (const t of browserTargets(browser)) target(t.target, t.value, t.met);
     target('enqueue heapMb100k ≤ 50', `${fmt(e.heapMb100k, 1)} MB`, e.heapMb100k <= 50);
 
     // The table.
@@ -281,6 +289,7 @@ async function main() {
     const rounds = (xs: number[]) => xs.map((x) => fmt(x, 1)).join(', ');
     for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} (${rounds(l.perOpUsRounds)}) | ${fmt(l.floorPerOpUs, 1)} (${rounds(l.floorPerOpUsRounds)}) | ${l.bulkPerOpUs === null ? 'no import needed' : fmt(l.bulkPerOpUs, 1)} |`);
     md.push('', `Heap after gc with ${fmt(enqueue.levels[enqueue.levels.length - 1].queued)} ops queued: ${fmt(enqueue.heapMbWith, 1)} MB with the orchestrator, ${fmt(enqueue.heapMbWithout, 1)} MB without (fake-indexeddb's own storage); added by the orchestrator: **${fmt(enqueue.heapMbAdded, 1)} MB**.`, '');
+    md.push(...browserMarkdown(browser, mode), '');
     md.push(esvImportMarkdown(figures.esv), '');
     const perOpSample = esv.rows.find((r) => r.path === 'perOp' && r.extrapolatedFrom)?.extrapolatedFrom;
     md.push(`Measured: each path imported ${fmt(esv.verses)} references new to the catalogue through the function, on a stack with the local ESV-compatible server, which counted the queries it answered (the function's ESV budget and the server's limits lifted for the run, so these are the queries each path asks for)${perOpSample ? `; per-op on ${fmt(perOpSample)} of them, scaled` : ''}. Minutes: from the first to the last query when every query waits for the ESV's sliding limits.`, '');
