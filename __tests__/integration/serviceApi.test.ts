@@ -108,6 +108,28 @@ test('a snapshot of another version is dropped with a log line: the device start
   }
 });
 
+test('a snapshot of this version that xstate cannot resume is dropped with a log line, never a crash', async () => {
+  const dbName = `reload-broken-${randomUUID()}`;
+  const userId = randomUUID();
+  const peek = createVersesDb(dbName);
+  await saveActorSnapshot(peek, 'sync', { status: 'active', value: 'no-such-state', context: {}, children: {} }, { version: SNAPSHOT_VERSION });
+  peek.close();
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    const d = await device({ dbName, userId });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/could not be resumed; sync starts fresh/));
+    await d.data.addVerseCard('Habakkuk 3:17');
+    await eventually(async () => {
+      const [{ n }] = await stack().sql`select count(*)::int as n from verse_cards where user_id = ${userId}`;
+      expect(n).toBe(1);
+    });
+  } finally {
+    warn.mockRestore();
+    error.mockRestore();
+  }
+});
+
 test('a snapshot saved offline does not keep a reopened device offline: it goes by the network now', async () => {
   const dbName = `reload-offline-${randomUUID()}`;
   const userId = randomUUID();
