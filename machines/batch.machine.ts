@@ -150,6 +150,7 @@ export const batchMachine = setup({
   initial: 'claiming',
   states: {
     claiming: {
+      description: 'Takes the oldest queued ops (within the size and bytes) out of the outbox and marks them in flight.',
       tags: 'busy',
       invoke: {
         id: 'claimBatch',
@@ -161,6 +162,7 @@ export const batchMachine = setup({
       after: { storageTimeout: { target: 'failed', actions: { type: 'keep storage timeout', params: { step: 'claimBatch' } } } },
     },
     sending: {
+      description: 'One request carries the claimed ops; no answer within the request timeout counts as a timeout.',
       tags: 'busy',
       // Leaving this state stops the upload actor, which aborts its request through `signal`.
       invoke: {
@@ -180,6 +182,7 @@ export const batchMachine = setup({
       after: { requestTimeout: { target: 'releasing', actions: 'keep request timeout' } },
     },
     recording: {
+      description: "Writes the server's answer per op: applied ops leave the outbox, the others are requeued, held or dead.",
       tags: 'busy',
       invoke: {
         id: 'recordResults',
@@ -196,6 +199,7 @@ export const batchMachine = setup({
       after: { storageTimeout: { target: 'releasing', actions: { type: 'keep storage timeout', params: { step: 'recordResults' } } } },
     },
     releasing: {
+      description: 'The request failed as a whole: its ops go back to the queue (or, refused, to dead letters).',
       tags: 'busy',
       invoke: {
         id: 'releaseBatch',
@@ -206,10 +210,10 @@ export const batchMachine = setup({
       },
       after: { storageTimeout: { target: 'failed', actions: { type: 'keep storage timeout', params: { step: 'releaseBatch' } } } },
     },
-    empty: { type: 'final', entry: { type: 'set status', params: { status: 'empty' } } },
-    completed: { type: 'final', entry: { type: 'set status', params: { status: 'completed' } } },
-    partial: { type: 'final', entry: { type: 'set status', params: { status: 'partial' } } },
-    failed: { type: 'final', entry: { type: 'set status', params: { status: 'failed' } } },
+    empty: { type: 'final', description: 'Nothing was queued: no request was made.', entry: { type: 'set status', params: { status: 'empty' } } },
+    completed: { type: 'final', description: 'The server applied every op.', entry: { type: 'set status', params: { status: 'completed' } } },
+    partial: { type: 'final', description: 'The server applied some ops; the others were requeued, held or dead-lettered.', entry: { type: 'set status', params: { status: 'partial' } } },
+    failed: { type: 'final', description: 'No op was applied: the request failed, or the server took none of them.', entry: { type: 'set status', params: { status: 'failed' } } },
   },
   output: ({ context }) => ({
     batchId: context.batchId,

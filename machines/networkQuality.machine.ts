@@ -86,9 +86,16 @@ const latencyOf = (event: unknown): number | null => {
   return typeof output === 'number' && Number.isFinite(output) ? output : null;
 };
 
+const QUALITY_DESCRIPTIONS: Record<Quality, string> = {
+  poor: 'Slow or constrained (saveData, 2g, high latency): small batches, a long idle gap.',
+  good: 'An ordinary connection: batches of the good size; backlogs grow them.',
+  excellent: 'Fast: the largest batches.',
+};
+
 const qualityState = (quality: Quality) => {
   const others = (['poor', 'good', 'excellent'] as const).filter((q) => q !== quality);
   return {
+    description: QUALITY_DESCRIPTIONS[quality],
     initial: 'fresh' as const,
     // Samples and connection info change `quality` in context; the state follows it.
     always: others.map((q) => ({ guard: { type: 'isQuality' as const, params: { quality: q } }, target: `#networkQuality.online.${q}` })),
@@ -114,6 +121,7 @@ const qualityState = (quality: Quality) => {
         },
       },
       measuring: {
+        description: 'One probe measures the round trip (ops wait, or asked to); a timeout counts as a poor sample.',
         invoke: {
           id: 'probe',
           src: 'probeLatency' as const,
@@ -219,12 +227,14 @@ export const networkQualityMachine = setup({
   },
   states: {
     offline: {
+      description: 'The browser says there is no network: nothing is measured.',
       tags: 'offline',
       // `online` comes from input at start; afterwards only 'network.online' sets it.
       always: { guard: 'isOnline', target: 'online' },
       on: { 'network.online': 'online' },
     },
     online: {
+      description: 'Connected: the quality sets the batch config the queue uses.',
       entry: 'go online',
       on: {
         'network.offline': { target: 'offline', actions: 'go offline' },
@@ -232,6 +242,7 @@ export const networkQualityMachine = setup({
       initial: 'probing',
       states: {
         probing: {
+          description: 'Just connected: the first probe sets the quality at once.',
           invoke: {
             id: 'probe',
             src: 'probeLatency',

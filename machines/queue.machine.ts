@@ -1,8 +1,11 @@
-// The outbox scheduler: decides when to send, one batch at a time. The Dexie outbox is the truth;
-// this machine holds counts and timers, never copies of operations.
-import { enqueueActions, setup } from 'xstate';
+// The outbox scheduler, in two parallel regions: `transfer` sends one batch at a time (by structure:
+// it has one `sending` state, which invokes the batch), `schedule` decides when the next one goes.
+// The Dexie outbox is the truth; this machine holds counts and timers, never copies of operations.
+// The clock and the batch ids come through `.provide(queueEnvironment({ now, newBatchId }))`, so the
+// context is plain data and a persisted snapshot restores as it is.
+import { enqueueActions, setup, stateIn, type SnapshotFrom } from 'xstate';
 import { batchMachine, type BatchOutput } from './batch.machine.ts';
-import { RETRY_BACKOFF_DEFAULTS, backoffDelay, retryBackoffMachine } from './retryBackoff.machine.ts';
+import { RETRY_BACKOFF_DEFAULTS, retryBackoffMachine } from './retryBackoff.machine.ts';
 import {
   ASSUMED_BATCH_MS,
   DEFAULT_ACK_ALLOWANCE_MS,
@@ -26,13 +29,13 @@ export type QueueInput = {
   /** The least a batch leaves before its budget ends (plus 3× the last batch's duration; default 0.5 s). */
   ackAllowanceMs?: number;
   backoff?: { baseMs?: number; capMs?: number; maxAttempts?: number };
-  random?: () => number;
-  newBatchId?: () => string;
-  now?: () => number;
 };
 
+/** Where the queue reads the time and gets batch ids (provided; tests give a simulated clock). */
+export type QueueEnvironment = { now: () => number; newBatchId: () => string };
+
 /*
- * When a batch goes (collecting → flushing), the first of:
+ * When a batch goes (schedule: collecting → flushing), the first of:
  *  - `config.size` ops wait (the connection quality's size; backlog mode grows the batch itself);
  *  - the latency budget of the oldest waiting op runs out (`dueAt`; never moved later by new ops);
  *  - the stream pauses: no new op for `config.timeoutMs` (the idle gap);
@@ -44,15 +47,13 @@ export type QueueInput = {
  * (a study session) goes when its oldest op's budget ends, or sooner when it pauses.
  */
 
+
 export type QueueContext = {
   pending: number;
   online: boolean;
   config: BatchConfig;
   requestTimeoutMs: number;
   backoff: { baseMs: number; capMs: number; maxAttempts: number };
-  random: () => number;
-  newBatchId: () => string;
-  now: () => number;
   budget: LatencyBudget;
   ackAllowanceMs: number;
   /** How long the last successful batch took from its start to its settle (ms). */
@@ -66,7 +67,7 @@ export type QueueContext = {
   dueDuringBatch: number | null;
   /** The page is hidden (or closing): send what waits at once, with fetch keepalive. */
   hidden: boolean;
-  /** The one batch actor running (`batch-<batchId>`), if any. */
+  /** The batch the transfer region is sending (its actor is `batch`), if any. */
   inFlight: { batchId: string; maxOps: number } | null;
   /** Ops enqueued since the batch in flight started (added to the outbox's count when it settles). */
   enqueuedDuringBatch: number;
@@ -82,6 +83,7 @@ export type QueueContext = {
   opsLimit: number | null;
   /** One op alone still gets a 5xx: the server cannot take it; it is retried, and shown as stuck. */
   stuck: boolean;
+  /** The wait retryBackoff drew for the retry now scheduled, and when that retry is due. */
   retryDelayMs: number | null;
   nextRetryAt: number | null;
   lastSyncAt: number | null;
@@ -92,7 +94,14 @@ export type QueueContext = {
   requestsSent: number;
 };
 
-export type BatchDoneEvent = { type: `xstate.done.actor.batch-${string}`; output: BatchOutput };
+/** The invoked batch's id (one at a time, so one id). */
+export const BATCH_ACTOR_ID = 'batch';
+/** The invoked retry timer's id. */
+export const RETRY_BACKOFF_ACTOR_ID = 'retry-backoff';
+
+export type BatchDoneEvent = { type: 'xstate.done.actor.batch'; output: BatchOutput };
+/** retryBackoff's snapshot: the queue publishes the wait it drew. */
+export type RetryDrawnEvent = { type: 'xstate.snapshot.retry-backoff'; snapshot: SnapshotFrom<typeof retryBackoffMachine> };
 
 export type QueueEvent =
   | { type: 'op.enqueued'; priority: Priority; count?: number }
@@ -105,14 +114,14 @@ export type QueueEvent =
   | { type: 'page.visible' }
   /** After a restore in backoff: the restored snapshot holds no timer, arm it for what is left of the wait. */
   | { type: 'retry.rearm' }
-  | BatchDoneEvent;
+  | BatchDoneEvent
+  | RetryDrawnEvent;
 
 export type QueueEmitted =
   | { type: 'batch.settled'; output: BatchOutput }
   | { type: 'queue.drained' }
-  | { type: 'sync.failed'; failure: TransportFailure; attempt: number; nextRetryAt: number | null; exhausted: boolean };
-
-type Route = 'auth' | 'retry' | 'idle' | 'flush' | 'collect';
+  /** `atCap`: the wait no longer grows (past maxAttempts); the queue still retries. */
+  | { type: 'sync.failed'; failure: TransportFailure; attempt: number; nextRetryAt: number | null; atCap: boolean };
 
 /**
  * After this many 5xx in a row for a batch of several ops, the next batch takes half as many:
@@ -123,16 +132,10 @@ export const HALVE_AFTER = 3;
 
 const RETRYABLE: ReadonlySet<FailureKind> = new Set(['network', 'timeout', 'server', 'rateLimited']);
 
-const batchActorId = (batchId: string) => `batch-${batchId}`;
+const outputOf = (event: QueueEvent): BatchOutput | null => (event.type === 'xstate.done.actor.batch' ? event.output : null);
 
-/** The output of the batch in flight, or null when the event is about another actor. */
-function currentBatchOutput(context: QueueContext, event: { type: string }): BatchOutput | null {
-  if (!context.inFlight || event.type !== `xstate.done.actor.${batchActorId(context.inFlight.batchId)}`) return null;
-  return (event as BatchDoneEvent).output;
-}
-
-const failureOf = (output: BatchOutput): TransportFailure | undefined =>
-  output.status === 'failed' ? (output.failure ?? { kind: 'server', message: 'the request failed' }) : undefined;
+const failureOf = (output: BatchOutput | null): TransportFailure | undefined =>
+  output?.status === 'failed' ? (output.failure ?? { kind: 'server', message: 'the request failed' }) : undefined;
 
 // The outbox's own count when the batch reports it, plus what was enqueued meanwhile. This may count
 // an op twice (never zero times): an extra claim finds nothing and the queue goes idle.
@@ -142,41 +145,16 @@ function pendingAfter(context: QueueContext, output: BatchOutput): number {
   return context.pending;
 }
 
-function routeOf(context: QueueContext, output: BatchOutput): Route {
-  const failure = failureOf(output);
-  if (failure?.kind === 'auth') return 'auth';
-  if (failure && RETRYABLE.has(failure.kind)) return 'retry';
-  const pending = pendingAfter(context, output);
-  if (pending === 0) return 'idle';
-  if (context.flushAgain || context.hidden || pending >= context.config.size) return 'flush';
-  return 'collect';
-}
-
-/** Everything a settled batch changes, as plain data; `paused` means no retry timer runs now. */
-function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
+/** Everything a settled batch changes in the counts and the failure record, as plain data. */
+function settle(context: QueueContext, output: BatchOutput, now: number): Partial<QueueContext> {
   const failure = failureOf(output);
   const succeeded = output.status === 'completed' || output.status === 'partial' || output.status === 'empty';
   // The server answered (all refused is an answer): the failing stretch is over; its refusals are dead letters.
   const answered = succeeded || failure?.kind === 'fatal';
   const retryable = failure !== undefined && RETRYABLE.has(failure.kind);
+  // A 429 with Retry-After is the server pacing us, not a failure to count.
   const waitServer = failure?.kind === 'rateLimited' && failure.retryAfterMs !== undefined;
-  const countsAttempt = failure !== undefined && RETRYABLE.has(failure.kind) && !waitServer;
-  const attempt = answered ? 0 : countsAttempt ? context.attempt + 1 : context.attempt;
-  const retry = failure !== undefined && RETRYABLE.has(failure.kind) && !paused;
-  const { baseMs, capMs, maxAttempts } = context.backoff;
-  // Past maxAttempts the wait stops growing but the queue keeps retrying: giving up on ops is the
-  // outbox's call (each op's retryCount/maxRetries sends it to dead letters), never the timer's.
-  const backoff = { attempt: Math.min(Math.max(0, attempt - 1), maxAttempts - 1), baseMs, capMs, random: context.random };
-  // Retry-After (429, or a 503 from a function whose database is away) is a floor under the backoff.
-  const retryAfterMs = failure?.retryAfterMs;
-  const retryDelayMs = !retry
-    ? null
-    : retryAfterMs === undefined
-      ? backoffDelay(backoff)
-      : waitServer
-        ? backoffDelay({ ...backoff, retryAfterMs })
-        : Math.max(backoffDelay(backoff), backoffDelay({ ...backoff, retryAfterMs }));
-  const now = context.now();
+  const attempt = answered ? 0 : retryable && !waitServer ? context.attempt + 1 : context.attempt;
   const outcome = output.outcome;
   // A 503 says the whole server is away (its database, its capacity): no op's fault.
   const serverError = failure?.kind === 'server' && failure.status !== 503;
@@ -184,31 +162,26 @@ function settle(context: QueueContext, output: BatchOutput, paused: boolean) {
   const halve = streak >= HALVE_AFTER;
   const doubled = context.opsLimit === null ? null : context.opsLimit * 2 >= context.config.size ? null : context.opsLimit * 2;
   const opsLimit = halve ? Math.max(1, Math.ceil(output.opCount / 2)) : succeeded && output.opCount > 0 ? doubled : context.opsLimit;
-  const patch: Partial<QueueContext> = {
+  const acknowledged = output.status === 'completed' || output.status === 'partial';
+  return {
     pending: pendingAfter(context, output),
     inFlight: null,
     enqueuedDuringBatch: 0,
-    flushAgain: paused ? context.flushAgain : false,
+    flushAgain: false,
     attempt,
-    retryDelayMs,
-    nextRetryAt: retryDelayMs === null ? null : now + retryDelayMs,
-    lastSyncAt: output.status === 'completed' || output.status === 'partial' ? now : context.lastSyncAt,
-    lastBatchMs: output.status === 'completed' || output.status === 'partial' ? Math.max(0, now - context.batchStartedAt) : context.lastBatchMs,
+    lastSyncAt: acknowledged ? now : context.lastSyncAt,
+    lastBatchMs: acknowledged ? Math.max(0, now - context.batchStartedAt) : context.lastBatchMs,
     // Only a failure that is being retried is shown; an answer ends it.
     lastError: retryable ? plainFailure(failure) : answered ? null : context.lastError,
     failingSince: retryable ? (context.failingSince ?? now) : answered ? null : context.failingSince,
     serverFailuresInRow: halve ? 0 : streak,
     opsLimit,
     stuck: serverError ? output.opCount === 1 && context.opsLimit === 1 : answered ? false : context.stuck,
-    batchesSent: context.batchesSent + (output.status === 'completed' || output.status === 'partial' ? 1 : 0),
+    batchesSent: context.batchesSent + (acknowledged ? 1 : 0),
     batchesFailed: context.batchesFailed + (output.status === 'failed' ? 1 : 0),
     opsAcked: context.opsAcked + (outcome && 'succeeded' in outcome ? outcome.succeeded : 0),
     requestsSent: context.requestsSent + (output.opCount > 0 ? 1 : 0),
   };
-  const failed: QueueEmitted | null = failure
-    ? { type: 'sync.failed', failure: plainFailure(failure), attempt, nextRetryAt: patch.nextRetryAt ?? null, exhausted: attempt >= maxAttempts }
-    : null;
-  return { patch, failed };
 }
 
 /** Errors live in snapshots and IndexedDB: keep only plain fields. */
@@ -227,7 +200,7 @@ export const ackAllowance = (context: Pick<QueueContext, 'ackAllowanceMs' | 'las
 const dueOf = (context: QueueContext, priority: Priority, at: number) =>
   at + Math.max(0, context.budget[priority] - ackAllowance(context, context.budget[priority]));
 
-export const queueMachine = setup({
+const queueSetup = setup({
   types: {
     context: {} as QueueContext,
     events: {} as QueueEvent,
@@ -239,124 +212,198 @@ export const queueMachine = setup({
     batch: batchMachine,
     retryBackoff: retryBackoffMachine,
   },
-  guards: {
-    isOffline: ({ context }) => !context.online,
-    isOnline: ({ context }) => context.online,
-    hasWork: ({ context }) => context.pending > 0 || context.inFlight !== null,
-    windowFull: ({ context }) => context.pending >= context.config.size,
-    isHidden: ({ context }) => context.hidden,
-    isImmediate: ({ event }) => event.type === 'op.enqueued' && event.priority === 'immediate',
-    // A tighter budget than the oldest op's brings the batch forward; a looser one never delays it.
-    shortensBudget: ({ context, event }) =>
-      event.type === 'op.enqueued' && context.dueAt !== null && dueOf(context, event.priority, context.now()) < context.dueAt,
-    reportsPending: ({ event }) => event.type === 'outbox.changed' && event.pending > 0,
-    reportsNothing: ({ event }) => event.type === 'outbox.changed' && event.pending <= 0,
-    goesOffline: ({ event }) => event.type === 'network.changed' && !event.online,
-    comesOnline: ({ event }) => event.type === 'network.changed' && event.online,
-    isCurrentBatch: ({ context, event }) => currentBatchOutput(context, event) !== null,
-    routeIs: ({ context, event }, params: { route: Route }) => {
-      const output = currentBatchOutput(context, event);
-      return output !== null && routeOf(context, output) === params.route;
+});
+
+type Args = { context: QueueContext; event: QueueEvent };
+
+/**
+ * The actions, guards and delays that read the clock or make batch ids, for
+ * `queueMachine.provide(queueEnvironment({ now, newBatchId }))`.
+ */
+export function queueEnvironment(env: QueueEnvironment) {
+  const { now, newBatchId } = env;
+  return {
+    guards: {
+      // A tighter budget than the oldest op's brings the batch forward; a looser one never delays it.
+      shortensBudget: ({ context, event }: Args) =>
+        event.type === 'op.enqueued' && context.dueAt !== null && dueOf(context, event.priority, now()) < context.dueAt,
     },
-  },
-  delays: {
-    latencyBudget: ({ context }) => Math.max(0, (context.dueAt ?? context.now()) - context.now()),
-    idleGap: ({ context }) => Math.max(0, context.lastEnqueuedAt + context.config.timeoutMs - context.now()),
-  },
-  actions: {
-    'count enqueued': enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'op.enqueued') return;
-      const count = Math.max(0, event.count ?? 1);
-      const now = context.now();
-      const due = dueOf(context, event.priority, now);
-      if (context.inFlight) {
-        enqueue.assign({
-          pending: context.pending + count,
-          enqueuedDuringBatch: context.enqueuedDuringBatch + count,
-          dueDuringBatch: Math.min(context.dueDuringBatch ?? due, due),
-          lastEnqueuedAt: now,
-          flushAgain: context.flushAgain || event.priority === 'immediate',
-        });
-        return;
-      }
-      enqueue.assign({ pending: context.pending + count, dueAt: Math.min(context.dueAt ?? due, due), lastEnqueuedAt: now });
-    }),
-    recount: enqueueActions(({ event, enqueue }) => {
-      if (event.type === 'outbox.changed') enqueue.assign({ pending: Math.max(0, event.pending) });
-    }),
-    // Idle → collecting: nothing was waiting, so the budget starts with this op.
-    'start collecting': enqueueActions(({ enqueue }) => enqueue.assign({ dueAt: null })),
-    // Ops another tab wrote (or a settle left queued) count as enqueued now, at 'normal' priority.
-    'collect what waits': enqueueActions(({ context, enqueue }) => {
-      const now = context.now();
-      const due = dueOf(context, 'normal', now);
-      enqueue.assign({ dueAt: Math.min(context.dueDuringBatch ?? due, due), lastEnqueuedAt: context.dueDuringBatch === null ? now : context.lastEnqueuedAt, dueDuringBatch: null });
-    }),
-    'forget due': enqueueActions(({ enqueue }) => enqueue.assign({ dueAt: null, dueDuringBatch: null })),
-    'note hidden': enqueueActions(({ enqueue }) => enqueue.assign({ hidden: true })),
-    // Segment's bug #783: a flag set on hide and never reset kept every later batch in unload mode.
-    'note visible': enqueueActions(({ enqueue }) => enqueue.assign({ hidden: false })),
-    'flush again after this batch': enqueueActions(({ enqueue }) => enqueue.assign({ flushAgain: true })),
-    'apply network': enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'network.changed') return;
-      enqueue.assign({ online: event.online, config: event.config ?? context.config });
-    }),
-    'start batch': enqueueActions(({ context, enqueue }) => {
-      // One batch at a time: after a pause the earlier one may still be running; wait for it.
-      if (context.inFlight) return;
-      const batchId = context.newBatchId();
-      const { size, maxBatchOps, maxBatchBytes } = context.config;
-      // Backlog mode: more waiting than one window's worth, so the batch may grow.
-      const maxOps = Math.min(context.pending > size ? Math.max(size, maxBatchOps) : size, context.opsLimit ?? Infinity);
-      // A hiding page may be gone before the answer: the request must be a keepalive one, within its limit.
-      const keepalive = context.hidden;
-      const maxBytes = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_BATCH_BYTES) : maxBatchBytes;
-      enqueue.assign({ inFlight: { batchId, maxOps }, batchStartedAt: context.now(), enqueuedDuringBatch: 0, dueDuringBatch: null, dueAt: null, flushAgain: false });
-      enqueue.spawnChild('batch', {
-        id: batchActorId(batchId),
-        input: { batchId, maxOps, maxBytes, requestTimeoutMs: context.requestTimeoutMs, ...(keepalive ? { keepalive } : {}) },
-      });
-    }),
-    'settle batch': enqueueActions(({ context, event, enqueue }, params: { paused: boolean }) => {
-      const output = currentBatchOutput(context, event);
-      if (!output) return;
-      const { patch, failed } = settle(context, output, params.paused);
-      enqueue.stopChild(batchActorId(output.batchId));
-      enqueue.assign(patch);
-      enqueue.emit({ type: 'batch.settled', output });
-      if (failed) enqueue.emit(failed);
-    }),
-    // Nothing left to send: no error still applies.
-    'announce drained': enqueueActions(({ enqueue }) => {
-      enqueue.assign({ lastError: null, failingSince: null });
-      enqueue.emit({ type: 'queue.drained' });
-    }),
-    'rearm retry': enqueueActions(({ context, self, enqueue }) => {
-      // The child is absent only where a model runs the chart without its actors.
-      if (!self.getSnapshot()?.children?.['retry-backoff']) return;
-      enqueue.sendTo('retry-backoff', { type: 'retry.rearm', delayMs: Math.max(0, (context.nextRetryAt ?? context.now()) - context.now()) });
-    }),
-    'forget retry': enqueueActions(({ enqueue }) => enqueue.assign({ nextRetryAt: null, retryDelayMs: null })),
-  },
-}).createMachine({
-  id: 'queue',
-  context: ({ input }) => {
-    const now = input.now ?? Date.now;
-    return {
+    delays: {
+      latencyBudget: ({ context }: Args) => Math.max(0, (context.dueAt ?? now()) - now()),
+      idleGap: ({ context }: Args) => Math.max(0, context.lastEnqueuedAt + context.config.timeoutMs - now()),
+    },
+    actions: {
+      'count enqueued': queueSetup.createAction(
+        enqueueActions(({ context, event, enqueue }) => {
+          if (event.type !== 'op.enqueued') return;
+          const count = Math.max(0, event.count ?? 1);
+          const at = now();
+          const due = dueOf(context, event.priority, at);
+          enqueue.assign({ pending: context.pending + count, dueAt: Math.min(context.dueAt ?? due, due), lastEnqueuedAt: at });
+        }),
+      ),
+      // They wait for the next batch, with their own budget; an 'immediate' one sends it at once.
+      'count enqueued during batch': queueSetup.createAction(
+        enqueueActions(({ context, event, enqueue }) => {
+          if (event.type !== 'op.enqueued') return;
+          const count = Math.max(0, event.count ?? 1);
+          const at = now();
+          const due = dueOf(context, event.priority, at);
+          enqueue.assign({
+            pending: context.pending + count,
+            enqueuedDuringBatch: context.enqueuedDuringBatch + count,
+            dueDuringBatch: Math.min(context.dueDuringBatch ?? due, due),
+            lastEnqueuedAt: at,
+            flushAgain: context.flushAgain || event.priority === 'immediate',
+          });
+        }),
+      ),
+      // Ops another tab wrote (or a settle left queued) count as enqueued now, at 'normal' priority.
+      'collect what waits': queueSetup.createAction(
+        enqueueActions(({ context, enqueue }) => {
+          const at = now();
+          const due = dueOf(context, 'normal', at);
+          enqueue.assign({
+            dueAt: Math.min(context.dueDuringBatch ?? due, due),
+            lastEnqueuedAt: context.dueDuringBatch === null ? at : context.lastEnqueuedAt,
+            dueDuringBatch: null,
+          });
+        }),
+      ),
+      'start batch': queueSetup.createAction(
+        enqueueActions(({ context, enqueue }) => {
+          const { size, maxBatchOps } = context.config;
+          // Backlog mode: more waiting than one window's worth, so the batch may grow.
+          const maxOps = Math.min(context.pending > size ? Math.max(size, maxBatchOps) : size, context.opsLimit ?? Infinity);
+          enqueue.assign({
+            inFlight: { batchId: newBatchId(), maxOps },
+            batchStartedAt: now(),
+            enqueuedDuringBatch: 0,
+            dueDuringBatch: null,
+            dueAt: null,
+            flushAgain: false,
+          });
+        }),
+      ),
+      'settle batch': queueSetup.createAction(
+        enqueueActions(({ context, event, enqueue }) => {
+          const output = outputOf(event);
+          if (!output) return;
+          enqueue.assign(settle(context, output, now()));
+          enqueue.emit({ type: 'batch.settled', output });
+        }),
+      ),
+      'publish retry': queueSetup.createAction(
+        enqueueActions(({ context, event, enqueue }) => {
+          if (event.type !== 'xstate.snapshot.retry-backoff') return;
+          const { delayMs, attempt, maxAttempts } = event.snapshot.context;
+          const retryDelayMs = delayMs ?? 0;
+          const nextRetryAt = now() + retryDelayMs;
+          enqueue.assign({ retryDelayMs, nextRetryAt });
+          const failure = context.lastError ?? { kind: 'server', message: 'the request failed' };
+          enqueue.emit({ type: 'sync.failed', failure, attempt: context.attempt, nextRetryAt, atCap: attempt >= maxAttempts - 1 });
+        }),
+      ),
+      'rearm retry': queueSetup.createAction(
+        enqueueActions(({ context, self, enqueue }) => {
+          // The child is absent only where a model runs the chart without its actors.
+          if (!self.getSnapshot()?.children?.[RETRY_BACKOFF_ACTOR_ID]) return;
+          enqueue.sendTo(RETRY_BACKOFF_ACTOR_ID, { type: 'retry.rearm', delayMs: Math.max(0, (context.nextRetryAt ?? now()) - now()) });
+        }),
+      ),
+    },
+  };
+}
+
+const realEnvironment = queueEnvironment({ now: () => Date.now(), newBatchId: () => crypto.randomUUID() });
+
+export const queueMachine = queueSetup
+  .extend({
+    guards: {
+      ...realEnvironment.guards,
+      isOffline: ({ context }: Args) => !context.online,
+      isOnline: ({ context }: Args) => context.online,
+      hasWork: ({ context }: Args) => context.pending > 0 || context.inFlight !== null,
+      windowFull: ({ context }: Args) => context.pending >= context.config.size,
+      isHidden: ({ context }: Args) => context.hidden,
+      isImmediate: ({ event }: Args) => event.type === 'op.enqueued' && event.priority === 'immediate',
+      reportsPending: ({ event }: Args) => event.type === 'outbox.changed' && event.pending > 0,
+      reportsNothing: ({ event }: Args) => event.type === 'outbox.changed' && event.pending <= 0,
+      goesOffline: ({ event }: Args) => event.type === 'network.changed' && !event.online,
+      comesOnline: ({ event }: Args) => event.type === 'network.changed' && event.online,
+      batchOut: ({ context }: Args) => context.inFlight !== null,
+      batchIsDue: stateIn('#queue.schedule.flushing'),
+      // How a batch ended, in the order the schedule asks (all before the batch is settled):
+      isAuthFailure: ({ event }: Args) => failureOf(outputOf(event))?.kind === 'auth',
+      isRetryable: ({ event }: Args) => {
+        const failure = failureOf(outputOf(event));
+        return failure !== undefined && RETRYABLE.has(failure.kind);
+      },
+      drained: ({ context, event }: Args) => {
+        const output = outputOf(event);
+        return output !== null && pendingAfter(context, output) === 0;
+      },
+      sendsAgain: ({ context, event }: Args) => {
+        const output = outputOf(event);
+        return output !== null && (context.flushAgain || context.hidden || pendingAfter(context, output) >= context.config.size);
+      },
+      waitDrawn: ({ context, event }: Args) =>
+        event.type === 'xstate.snapshot.retry-backoff' && event.snapshot.context.delayMs !== null && context.nextRetryAt === null,
+    },
+    delays: realEnvironment.delays,
+    actions: {
+      ...realEnvironment.actions,
+      recount: queueSetup.createAction(
+        enqueueActions(({ event, enqueue }) => {
+          if (event.type === 'outbox.changed') enqueue.assign({ pending: Math.max(0, event.pending) });
+        }),
+      ),
+      // Idle → collecting: nothing was waiting, so the budget starts with this op.
+      'start collecting': queueSetup.createAction(enqueueActions(({ enqueue }) => enqueue.assign({ dueAt: null }))),
+      'forget due': queueSetup.createAction(enqueueActions(({ enqueue }) => enqueue.assign({ dueAt: null, dueDuringBatch: null }))),
+      'note hidden': queueSetup.createAction(enqueueActions(({ enqueue }) => enqueue.assign({ hidden: true }))),
+      // Segment's bug #783: a flag set on hide and never reset kept every later batch in unload mode.
+      'note visible': queueSetup.createAction(enqueueActions(({ enqueue }) => enqueue.assign({ hidden: false }))),
+      'flush again after this batch': queueSetup.createAction(enqueueActions(({ enqueue }) => enqueue.assign({ flushAgain: true }))),
+      'apply network': queueSetup.createAction(
+        enqueueActions(({ context, event, enqueue }) => {
+          if (event.type !== 'network.changed') return;
+          enqueue.assign({ online: event.online, config: event.config ?? context.config });
+        }),
+      ),
+      // A failure that schedules no retry (auth, refused, or one that came back while paused).
+      'report failure': queueSetup.createAction(
+        enqueueActions(({ context, event, enqueue }) => {
+          const failure = failureOf(outputOf(event));
+          if (!failure) return;
+          enqueue.emit({ type: 'sync.failed', failure: plainFailure(failure), attempt: context.attempt, nextRetryAt: null, atCap: false });
+        }),
+      ),
+      // Nothing left to send: no error still applies.
+      'announce drained': queueSetup.createAction(
+        enqueueActions(({ enqueue }) => {
+          enqueue.assign({ lastError: null, failingSince: null });
+          enqueue.emit({ type: 'queue.drained' });
+        }),
+      ),
+      'forget retry': queueSetup.createAction(enqueueActions(({ enqueue }) => enqueue.assign({ nextRetryAt: null, retryDelayMs: null }))),
+    },
+  })
+  .createMachine({
+    id: 'queue',
+    context: ({ input }) => ({
       pending: Math.max(0, input.pending),
       online: input.online,
       config: input.config,
       requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
       backoff: { ...RETRY_BACKOFF_DEFAULTS, ...input.backoff },
-      random: input.random ?? Math.random,
-      newBatchId: input.newBatchId ?? (() => crypto.randomUUID()),
-      now,
       budget: { ...DEFAULT_LATENCY_BUDGET, ...input.budget },
       ackAllowanceMs: input.ackAllowanceMs ?? DEFAULT_ACK_ALLOWANCE_MS,
       lastBatchMs: ASSUMED_BATCH_MS,
-      batchStartedAt: now(),
+      // Both are set before they are read (a batch's start, an op's enqueue).
+      batchStartedAt: 0,
       dueAt: null,
-      lastEnqueuedAt: now(),
+      lastEnqueuedAt: 0,
       dueDuringBatch: null,
       hidden: false,
       inFlight: null,
@@ -375,117 +422,162 @@ export const queueMachine = setup({
       batchesFailed: 0,
       opsAcked: 0,
       requestsSent: 0,
-    };
-  },
-  initial: 'resuming',
-  on: {
-    'op.enqueued': { actions: 'count enqueued' },
-    'outbox.changed': { actions: 'recount' },
-    'network.changed': [{ guard: 'goesOffline', target: '.paused.offline', actions: 'apply network' }, { actions: 'apply network' }],
-    'auth.expired': { guard: 'isOnline', target: '.paused.auth' },
-    'page.hidden': { actions: 'note hidden' },
-    'page.visible': { actions: 'note visible' },
-  },
-  states: {
-    // Where a start or a return to the network decides: anything left over goes out at once.
-    resuming: {
-      always: [{ guard: 'isOffline', target: 'paused.offline' }, { guard: 'hasWork', target: 'flushing' }, { target: 'idle' }],
-    },
-    idle: {
-      entry: 'forget due',
-      on: {
-        'op.enqueued': [
-          { guard: 'isImmediate', target: 'flushing', actions: 'count enqueued' },
-          { target: 'collecting', actions: ['start collecting', 'count enqueued'] },
-        ],
-        'outbox.changed': { guard: 'reportsPending', target: 'collecting', actions: ['recount', 'collect what waits'] },
-        'sync.now': 'flushing',
-      },
-    },
-    collecting: {
-      description: 'Ops wait for a fuller batch: until the size fills, the oldest op\'s budget runs out, or the stream pauses.',
-      always: [
-        { guard: 'windowFull', target: 'flushing' },
-        { guard: 'isHidden', target: 'flushing' },
-      ],
-      // Counted from the oldest op: later ops re-enter only `streaming`, which leaves this timer alone.
-      after: { latencyBudget: 'flushing' },
-      initial: 'streaming',
-      states: {
-        streaming: {
-          description: 'The idle gap, restarted by every new op.',
-          after: { idleGap: '#queue.flushing' },
-        },
-      },
-      on: {
-        'op.enqueued': [
-          { guard: 'isImmediate', target: 'flushing', actions: 'count enqueued' },
-          { guard: 'shortensBudget', target: 'collecting', reenter: true, actions: 'count enqueued' },
-          { target: '.streaming', reenter: true, actions: 'count enqueued' },
-        ],
-        'outbox.changed': { guard: 'reportsNothing', target: 'idle', actions: ['recount', 'announce drained'] },
-        // A new quality changes size and idle gap; re-entering re-arms the timers for what is left of them.
-        'network.changed': { guard: 'comesOnline', target: 'collecting', reenter: true, actions: 'apply network' },
-        'sync.now': 'flushing',
-        'page.hidden': { target: 'flushing', actions: 'note hidden' },
-      },
-    },
-    flushing: {
-      tags: 'busy',
-      entry: 'start batch',
-      on: {
-        'xstate.done.actor.*': [
-          { guard: { type: 'routeIs', params: { route: 'auth' } }, target: 'paused.auth', actions: { type: 'settle batch', params: { paused: true } } },
-          { guard: { type: 'routeIs', params: { route: 'retry' } }, target: 'backoff', actions: { type: 'settle batch', params: { paused: false } } },
-          { guard: { type: 'routeIs', params: { route: 'flush' } }, target: 'flushing', reenter: true, actions: { type: 'settle batch', params: { paused: false } } },
-          { guard: { type: 'routeIs', params: { route: 'collect' } }, target: 'collecting', actions: [{ type: 'settle batch', params: { paused: false } }, 'collect what waits'] },
-          { guard: { type: 'routeIs', params: { route: 'idle' } }, target: 'idle', actions: [{ type: 'settle batch', params: { paused: false } }, 'announce drained'] },
-        ],
-        'sync.now': { actions: 'flush again after this batch' },
-      },
-    },
-    backoff: {
-      tags: 'error',
-      exit: 'forget retry',
-      invoke: {
-        id: 'retry-backoff',
-        src: 'retryBackoff',
-        // The queue drew the delay already (so it can publish nextRetryAt); the child waits exactly that.
-        input: ({ context }) => ({
-          attempt: Math.min(Math.max(0, context.attempt - 1), context.backoff.maxAttempts - 1),
-          baseMs: context.backoff.baseMs,
-          capMs: context.backoff.capMs,
-          maxAttempts: context.backoff.maxAttempts,
-          delayMs: context.retryDelayMs ?? 0,
-        }),
-        onDone: 'flushing',
-      },
-      on: {
-        'sync.now': 'flushing',
-        'retry.rearm': { actions: 'rearm retry' },
-      },
-    },
-    paused: {
-      initial: 'offline',
-      on: {
-        // A batch started before the pause may still finish or time out; record it and stay paused.
-        'xstate.done.actor.*': { guard: 'isCurrentBatch', actions: { type: 'settle batch', params: { paused: true } } },
-      },
-      states: {
-        offline: {
-          tags: 'offline',
-          on: {
-            'network.changed': [
-              { guard: 'comesOnline', target: '#queue.resuming', actions: 'apply network' },
-              { actions: 'apply network' },
-            ],
+    }),
+    type: 'parallel',
+    states: {
+      transfer: {
+        description: 'Sends the batches, one at a time: a second cannot start while one is out.',
+        initial: 'idle',
+        states: {
+          idle: {
+            description: 'No request is out; a batch starts as soon as the schedule says one is due.',
+            always: { guard: 'batchIsDue', target: 'sending' },
+          },
+          sending: {
+            description: 'One batch claims ops from the outbox, sends them in one request and records the answer.',
+            tags: 'busy',
+            entry: 'start batch',
+            invoke: {
+              id: BATCH_ACTOR_ID,
+              src: 'batch',
+              input: ({ context }) => {
+                // A hiding page may be gone before the answer: the request must be a keepalive one, within its limit.
+                const keepalive = context.hidden;
+                const { maxBatchBytes } = context.config;
+                return {
+                  batchId: context.inFlight?.batchId ?? '',
+                  maxOps: context.inFlight?.maxOps ?? 0,
+                  maxBytes: keepalive ? Math.min(maxBatchBytes, KEEPALIVE_BATCH_BYTES) : maxBatchBytes,
+                  requestTimeoutMs: context.requestTimeoutMs,
+                  ...(keepalive ? { keepalive } : {}),
+                };
+              },
+              onDone: { target: 'idle', actions: 'settle batch' },
+            },
           },
         },
-        auth: {
-          tags: 'auth',
-          on: { 'auth.refreshed': '#queue.flushing' },
+      },
+      schedule: {
+        description: 'Decides when the next batch goes: now, after collecting, after a backoff, or not while paused.',
+        initial: 'resuming',
+        // What every schedule state does unless it says otherwise.
+        on: {
+          'op.enqueued': [{ guard: 'batchOut', actions: 'count enqueued during batch' }, { actions: 'count enqueued' }],
+          'outbox.changed': { actions: 'recount' },
+          'network.changed': [{ guard: 'goesOffline', target: '.paused.offline', actions: 'apply network' }, { actions: 'apply network' }],
+          'auth.expired': { guard: 'isOnline', target: '.paused.auth' },
+          'page.hidden': { actions: 'note hidden' },
+          'page.visible': { actions: 'note visible' },
+        },
+        states: {
+          resuming: {
+            description: 'A start, or a return to the network: anything left over goes out at once.',
+            always: [{ guard: 'isOffline', target: 'paused.offline' }, { guard: 'hasWork', target: 'flushing' }, { target: 'idle' }],
+          },
+          idle: {
+            description: 'Nothing waits to be sent.',
+            entry: 'forget due',
+            on: {
+              'op.enqueued': [
+                { guard: 'isImmediate', target: 'flushing', actions: 'count enqueued' },
+                { target: 'collecting', actions: ['start collecting', 'count enqueued'] },
+              ],
+              'outbox.changed': { guard: 'reportsPending', target: 'collecting', actions: ['recount', 'collect what waits'] },
+              'sync.now': 'flushing',
+            },
+          },
+          collecting: {
+            description: "Ops wait for a fuller batch: until the size fills, the oldest op's budget runs out, or the stream pauses.",
+            always: [
+              { guard: 'windowFull', target: 'flushing' },
+              { guard: 'isHidden', target: 'flushing' },
+            ],
+            // Counted from the oldest op: later ops re-enter only `streaming`, which leaves this timer alone.
+            after: { latencyBudget: 'flushing' },
+            initial: 'streaming',
+            states: {
+              streaming: {
+                description: 'The idle gap, restarted by every new op.',
+                after: { idleGap: '#queue.schedule.flushing' },
+              },
+            },
+            on: {
+              'op.enqueued': [
+                { guard: 'isImmediate', target: 'flushing', actions: 'count enqueued' },
+                { guard: 'shortensBudget', target: 'collecting', reenter: true, actions: 'count enqueued' },
+                { target: '.streaming', reenter: true, actions: 'count enqueued' },
+              ],
+              'outbox.changed': { guard: 'reportsNothing', target: 'idle', actions: ['recount', 'announce drained'] },
+              // A new quality changes size and idle gap; re-entering re-arms the timers for what is left of them.
+              'network.changed': { guard: 'comesOnline', target: 'collecting', reenter: true, actions: 'apply network' },
+              'sync.now': 'flushing',
+              'page.hidden': { target: 'flushing', actions: 'note hidden' },
+            },
+          },
+          flushing: {
+            description:
+              'A batch is due or out. When it ends: a 401 pauses for auth, a retryable failure backs off, nothing left goes idle, ' +
+              'a full window (or Sync Now, an immediate op, a hidden page) sends again, anything else collects.',
+            on: {
+              'xstate.done.actor.batch': [
+                { guard: 'isAuthFailure', target: 'paused.auth', actions: 'report failure' },
+                { guard: 'isRetryable', target: 'backoff' },
+                { guard: 'drained', target: 'idle', actions: ['report failure', 'announce drained'] },
+                { guard: 'sendsAgain', target: 'flushing', actions: 'report failure' },
+                { target: 'collecting', actions: ['report failure', 'collect what waits'] },
+              ],
+              'sync.now': { actions: 'flush again after this batch' },
+            },
+          },
+          backoff: {
+            description: 'A retryable failure (network, timeout, 5xx, 429): wait the drawn backoff, then send again.',
+            tags: 'error',
+            exit: 'forget retry',
+            invoke: {
+              id: RETRY_BACKOFF_ACTOR_ID,
+              src: 'retryBackoff',
+              input: ({ context }) => ({
+                attempt: context.attempt - 1,
+                baseMs: context.backoff.baseMs,
+                capMs: context.backoff.capMs,
+                maxAttempts: context.backoff.maxAttempts,
+                ...(context.lastError?.retryAfterMs !== undefined
+                  ? { retryAfterMs: context.lastError.retryAfterMs, retryAfterOnly: context.lastError.kind === 'rateLimited' }
+                  : {}),
+              }),
+              onSnapshot: { guard: 'waitDrawn', actions: 'publish retry' },
+              onDone: 'flushing',
+            },
+            on: {
+              'sync.now': 'flushing',
+              'retry.rearm': { actions: 'rearm retry' },
+            },
+          },
+          paused: {
+            description: 'Nothing is sent until the cause is gone; a batch already out still ends and is recorded.',
+            initial: 'offline',
+            on: {
+              'xstate.done.actor.batch': { actions: 'report failure' },
+            },
+            states: {
+              offline: {
+                description: 'The device is offline: ops wait in the outbox.',
+                tags: 'offline',
+                on: {
+                  'network.changed': [
+                    { guard: 'comesOnline', target: '#queue.schedule.resuming', actions: 'apply network' },
+                    { actions: 'apply network' },
+                  ],
+                },
+              },
+              auth: {
+                description: 'The server refused the session (401): wait for a renewed one, without spending an attempt.',
+                tags: 'auth',
+                on: { 'auth.refreshed': '#queue.schedule.flushing' },
+              },
+            },
+          },
         },
       },
     },
-  },
-});
+  });

@@ -12,7 +12,7 @@ export type SyncInput = {
   pending: number;
   connection?: ConnectionInfo;
   network?: Omit<NetworkQualityInput, 'online' | 'connection'>;
-  queue?: Pick<QueueInput, 'requestTimeoutMs' | 'backoff' | 'budget' | 'ackAllowanceMs' | 'now' | 'random' | 'newBatchId'>;
+  queue?: Pick<QueueInput, 'requestTimeoutMs' | 'backoff' | 'budget' | 'ackAllowanceMs'>;
 };
 
 export type SyncContext = {
@@ -66,6 +66,7 @@ export const syncMachine = setup({
   },
   guards: {
     reportsPending: ({ event }) => event.type === 'outbox.changed' && event.pending > 0,
+    sessionRenewed: ({ event }) => (event as { output?: unknown }).output === true,
   },
   actions: {
     'forward to queue': sendTo(SYSTEM_IDS.queue, ({ event }) => event),
@@ -83,8 +84,10 @@ export const syncMachine = setup({
     }
     return {
       online: input.online,
-      quality: 'good',
-      batchConfig: configs.good,
+      // The network machine's own starting estimate (it assumes the worst until a sample), so the
+      // root and the queue never start from a quality the network actor does not hold.
+      quality: 'poor',
+      batchConfig: configs.poor,
       pendingAtStart: input.pending,
       queueInput: input.queue,
       networkInput,
@@ -143,15 +146,18 @@ export const syncMachine = setup({
   initial: 'ready',
   states: {
     ready: {
+      description: 'The network and queue actors run; the root forwards the outside world to them.',
       on: { 'queue.authPaused': 'refreshingSession' },
     },
     // The queue waits in paused.auth; no retry is spent while the session is renewed.
     refreshingSession: {
+      description: 'The queue paused on a 401: the session is renewed once, then the queue goes on.',
       tags: 'auth',
       invoke: {
+        id: 'refreshSession',
         src: 'refreshSession',
         onDone: [
-          { guard: ({ event }) => event.output === true, target: 'ready', actions: 'tell queue the session is back' },
+          { guard: 'sessionRenewed', target: 'ready', actions: 'tell queue the session is back' },
           { target: 'signedOut' },
         ],
         onError: 'signedOut',
@@ -159,6 +165,7 @@ export const syncMachine = setup({
     },
     // Nobody can renew the session: ops wait, durable, until someone signs in.
     signedOut: {
+      description: 'Nobody can renew the session: ops wait, durable, until someone signs in.',
       tags: ['auth', 'signedOut'],
       on: { 'session.started': { target: 'ready', actions: 'tell queue the session is back' } },
     },

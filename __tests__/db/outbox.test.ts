@@ -16,7 +16,7 @@ import {
   recoverInFlight,
   releaseBatch,
   retryDeadLetter,
-  SETTLE_CHUNK,
+  OPS_PER_TRANSACTION,
 } from '../../src/outbox/index.ts';
 import { dump, freshDb, opsBySeq, serviceFor, USER_A, USER_B } from './fixtures.ts';
 
@@ -492,8 +492,8 @@ test('a release issued while its claim is still running waits for it and puts th
   expect((await opsBySeq(db)).map((op) => op.status)).toEqual(['queued', 'queued', 'queued']);
 });
 
-describe('a batch larger than one chunk (claimed and settled SETTLE_CHUNK ops a transaction)', () => {
-  const N = SETTLE_CHUNK * 2 + 50;
+describe('a batch larger than one chunk (claimed and settled OPS_PER_TRANSACTION ops a transaction)', () => {
+  const N = OPS_PER_TRANSACTION * 2 + 50;
   const writeNow = () => enqueueVerse({ userId: USER_A }, 'Write 1:1');
 
   test('claim: every op once, in seq order, under one batch row that lists them all', async () => {
@@ -508,11 +508,11 @@ describe('a batch larger than one chunk (claimed and settled SETTLE_CHUNK ops a 
 
   test('maxOps and maxBytes still hold across chunks', async () => {
     await enqueueMany(N, { userId: USER_A });
-    expect((await claim(SETTLE_CHUNK + 7))!.operations).toHaveLength(SETTLE_CHUNK + 7);
+    expect((await claim(OPS_PER_TRANSACTION + 7))!.operations).toHaveLength(OPS_PER_TRANSACTION + 7);
     const claimed = (await claim(1000, 30_000))!;
     expect(claimed.bytes).toBeLessThanOrEqual(30_000);
-    expect(claimed.operations.length).toBeGreaterThan(SETTLE_CHUNK); // the limit spans chunks
-    expect(claimed.operations.length).toBeLessThan(N - SETTLE_CHUNK - 7);
+    expect(claimed.operations.length).toBeGreaterThan(OPS_PER_TRANSACTION); // the limit spans chunks
+    expect(claimed.operations.length).toBeLessThan(N - OPS_PER_TRANSACTION - 7);
   });
 
   test('a local write started during a large claim or settle commits before it ends (it waits for one chunk)', async () => {
@@ -556,7 +556,7 @@ describe('a batch larger than one chunk (claimed and settled SETTLE_CHUNK ops a 
     expect(claimError).toBeInstanceOf(OutboxError);
     expect((claimError as OutboxError).code).toBe('BATCH_RELEASED');
     expect(released).toMatchObject({ dead: 0, pending: N });
-    expect(released.requeued).toBeGreaterThanOrEqual(SETTLE_CHUNK);
+    expect(released.requeued).toBeGreaterThanOrEqual(OPS_PER_TRANSACTION);
     expect((await opsBySeq(db)).filter((op) => op.status !== 'queued')).toEqual([]);
     expect(await db.syncBatches.get(batchId)).toMatchObject({ status: 'failed' });
   });
@@ -565,7 +565,7 @@ describe('a batch larger than one chunk (claimed and settled SETTLE_CHUNK ops a 
     await enqueueMany(N, { userId: USER_A });
     let puts = 0;
     const failLater = function (this: unknown) {
-      if (++puts === SETTLE_CHUNK + 1) throw new Error('disk full'); // once: the give-back must succeed
+      if (++puts === OPS_PER_TRANSACTION + 1) throw new Error('disk full'); // once: the give-back must succeed
     };
     db.syncOperations.hook('updating', failLater);
     const error = await claim(1000).catch((e: unknown) => e);

@@ -31,7 +31,7 @@ test('the default database name is verses-sync', () => {
 
 test('actor snapshots round-trip as plain data', async () => {
   const snapshot = { status: 'active', value: { online: 'good' }, context: { attempt: 2, nextRetryAt: 1_700_000_000_000 }, fn: () => 1 };
-  await saveActorSnapshot(db, 'queue', snapshot, new Date('2026-11-24T00:00:00.000Z'));
+  await saveActorSnapshot(db, 'queue', snapshot, { now: new Date('2026-11-24T00:00:00.000Z') });
   const loaded = await loadActorSnapshot<typeof snapshot>(db, 'queue');
   expect(loaded).toEqual({ status: 'active', value: { online: 'good' }, context: { attempt: 2, nextRetryAt: 1_700_000_000_000 } });
   expect((await db.actorSnapshots.get('queue'))?.updatedAt).toBe('2026-11-24T00:00:00.000Z');

@@ -14,7 +14,7 @@ const root = setup({ actors: { child } }).createMachine({
       on: { spawn: 'busy' },
     },
     busy: {
-      invoke: { id: 'batch-1', src: 'child' },
+      invoke: { id: 'batch', src: 'child' },
       on: { finish: { target: 'online', reenter: true } },
     },
     online: { initial: 'good', states: { good: {} } },
@@ -35,7 +35,7 @@ test('shows the root and the named actors with their state, and ended ones as st
   await tick();
   expect(hub.actors().map((a) => [a.name, a.status])).toEqual([
     ['root', 'active'],
-    ['batch-1', 'active'],
+    ['batch', 'active'],
     ['named', 'stopped'],
   ]);
   actor.send({ type: 'finish' });
@@ -43,7 +43,7 @@ test('shows the root and the named actors with their state, and ended ones as st
   const [first] = hub.actors();
   expect(first).toMatchObject({ name: 'root', value: 'online.good' });
   expect(first.events.map((e) => e.type).slice(0, 2)).toEqual(['finish', 'spawn']);
-  expect(hub.actors().find((a) => a.name === 'batch-1')?.status).toBe('stopped');
+  expect(hub.actors().find((a) => a.name === 'batch')?.status).toBe('stopped');
   actor.stop();
 });
 

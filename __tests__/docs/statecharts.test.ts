@@ -5,7 +5,17 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { setup } from 'xstate';
 import { launchChromium } from '../../src/dev/browser.ts';
-import { PICTURED_MACHINES, README_BEGIN, README_END, readmeStatecharts, spliceReadme, statechartOf, statechartsDocument, STATECHARTS_FILE } from '../../src/dev/statecharts.ts';
+import {
+  PICTURED_MACHINES,
+  README_BEGIN,
+  README_END,
+  readmeStatecharts,
+  spliceReadme,
+  stateDescriptions,
+  statechartOf,
+  statechartsDocument,
+  STATECHARTS_FILE,
+} from '../../src/dev/statecharts.ts';
 import { REPO_ROOT } from '../../src/stack/migrate.ts';
 
 const REGENERATE = 'A machine changed and its picture did not: run `npm run diagrams` and commit docs/statecharts.md and README.md.';
@@ -26,6 +36,12 @@ function expectCurrent(file: string, committed: string, generated: string): void
 test('docs/statecharts.md matches the machines', async () => {
   const committed = await readFile(path.join(REPO_ROOT, STATECHARTS_FILE), 'utf8');
   expectCurrent(STATECHARTS_FILE, committed, statechartsDocument());
+});
+
+test.each(PICTURED_MACHINES.map((m) => [m.name, m.machine] as const))('every state of %s says what it means (the inspector shows its description)', (_, machine) => {
+  const states = stateDescriptions(machine);
+  expect(states.length).toBeGreaterThan(1);
+  expect(states.filter((s) => !s.description?.trim()).map((s) => s.state)).toEqual([]);
 });
 
 test("the README's statecharts match the machines", async () => {

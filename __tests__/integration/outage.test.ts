@@ -102,7 +102,7 @@ describe('through a fault proxy', () => {
       await d.restart(service);
       const after = d.sync.getState();
       const queue = queueOf(d);
-      expect(queue.value).toBe('backoff');
+      expect(queue.value).toEqual({ transfer: 'idle', schedule: 'backoff' });
       expect(queue.context.attempt).toBe(3);
       expect(after.nextRetryAt?.getTime()).toBe(before.nextRetryAt!.getTime());
       expect(after.failingSince?.getTime()).toBe(before.failingSince!.getTime());

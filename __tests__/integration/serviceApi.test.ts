@@ -1,9 +1,10 @@
 // The seed's public API of BatchSyncService, and a reload that resumes from the persisted snapshot.
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { createVersesDb, loadActorSnapshot } from '../../src/db/index.ts';
+import { createVersesDb, loadActorSnapshot, loadActorSnapshotVersion, saveActorSnapshot } from '../../src/db/index.ts';
 import { createLatencyProbe } from '../../src/network/probe.ts';
 import type { SyncState } from '../../src/service/BatchSyncService.ts';
+import { SNAPSHOT_VERSION } from '../../src/service/snapshots.ts';
 import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
 import { eventually, useDevices, type TestDevice } from '../helpers/client.ts';
 import { useStack } from '../helpers/stack.ts';
@@ -69,6 +70,42 @@ test('a reload restores the persisted snapshot: last sync time and counters surv
   await eventually(async () => expect(await second.db.syncOperations.count()).toBe(0));
   const [{ n }] = await stack().sql`select count(*)::int as n from verse_cards where user_id = ${userId}`;
   expect(n).toBe(2);
+});
+
+test('a snapshot of another version is dropped with a log line: the device starts fresh and still sends what was queued', async () => {
+  const dbName = `reload-version-${randomUUID()}`;
+  const userId = randomUUID();
+  const first = await device({ dbName, userId });
+  await first.data.addVerseCard('Micah 6:8');
+  await eventually(() => expect(first.sync.getState()).toMatchObject({ pending: 0, lastSync: expect.any(Date) }));
+  first.sync.setOnline(false);
+  await eventually(() => expect(first.sync.getState().online).toBe(false));
+  await first.data.addVerseCard('Micah 7:18');
+  await first.close();
+  const peek = createVersesDb(dbName);
+  expect(await loadActorSnapshotVersion(peek, 'sync')).toBe(SNAPSHOT_VERSION);
+  // What an older build would have left: a snapshot whose states this build does not have.
+  await saveActorSnapshot(peek, 'sync', { status: 'active', value: 'no-such-state', context: { quality: 'good' }, children: {} }, { version: SNAPSHOT_VERSION - 1 });
+  peek.close();
+
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  try {
+    const second = await device({ dbName, userId });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/saved sync state was written by another version.*starts fresh/));
+    // Fresh: the counters and the last sync of the first run are gone; the queued change is not.
+    expect(second.sync.getMetrics()).toMatchObject({ batchesSent: 0, opsAcked: 0 });
+    await eventually(async () => {
+      const [{ n }] = await stack().sql`select count(*)::int as n from verse_cards where user_id = ${userId}`;
+      expect(n).toBe(2);
+    });
+    await eventually(() => expect(second.sync.getState()).toMatchObject({ pending: 0, syncing: false }));
+    await second.close();
+    const after = createVersesDb(dbName);
+    expect(await loadActorSnapshotVersion(after, 'sync')).toBe(SNAPSHOT_VERSION);
+    after.close();
+  } finally {
+    warn.mockRestore();
+  }
 });
 
 test('a snapshot saved offline does not keep a reopened device offline: it goes by the network now', async () => {

@@ -132,6 +132,8 @@ export type SyncBatch = {
 export type ActorSnapshotRow = {
   id: string;
   snapshot: unknown;
+  /** The snapshot format it was saved in; a reader drops a row of a version it cannot restore. */
+  version?: number;
   /** ISO 8601. */
   updatedAt: string;
 };

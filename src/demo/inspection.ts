@@ -12,7 +12,7 @@ export type ActorEventView = { type: string; at: number };
 
 export type ActorView = {
   sessionId: string;
-  /** The name the actor system knows it by: its system id, else its id ('batch-<id>'), 'sync' for the root. */
+  /** The name the actor system knows it by: its system id, else its id ('batch', 'retry-backoff'), 'sync' for the root. */
   name: string;
   /** The state value as text ('idle', 'online.good', '{"a":"b"}'); '–' for actors without states. */
   value: string;
@@ -27,7 +27,7 @@ type Entry = ActorView & { ref: AnyActor; rootId: string; parentId: string | und
 
 // Only the actors the README names; promise actors (claim, upload, probe) come and go too fast to read.
 // (Tracked all the same: the system id is not yet known when an actor registers.)
-const shown = (ref: AnyActor) => !ref._parent || ref.systemId !== undefined || ref.id === 'retry-backoff' || ref.id.startsWith('batch-');
+const shown = (ref: AnyActor) => !ref._parent || ref.systemId !== undefined || ref.id === 'retry-backoff' || ref.id === 'batch';
 
 function nameOf(ref: AnyActor): string {
   if (!ref._parent) return ref.systemId ?? (ref.logic as { id?: string }).id ?? ref.id;

@@ -22,7 +22,7 @@ import { jsonBytes, toWireOperation } from './wire.ts';
 import { WRITE_BACK_TABLES, writeBack, type Applied } from './writeBack.ts';
 
 export type ClaimOptions = { userId?: string; now?: Date };
-export type SettleOptions = {
+export type RecordOptions = {
   now?: Date;
   /** How many settled batches the history keeps (defaults: 100 completed, 1,000 failed or partial). */
   history?: Partial<HistoryBounds>;
@@ -32,8 +32,8 @@ export type SettleOptions = {
 const ENVELOPE_BYTES = 256;
 const PAGE_SIZE = 200;
 const MIN_PAGE_SIZE = 16;
-/** Most ops one claim or settle transaction touches (a batch of 500 takes five). */
-export const SETTLE_CHUNK = 100;
+/** Most ops one claim, record or release transaction touches (a batch of 500 takes five). */
+export const OPS_PER_TRANSACTION = 100;
 
 /** The row back in the queue: no batch, optionally one more attempt spent. */
 function requeued(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperation {
@@ -41,7 +41,7 @@ function requeued(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperati
   return { ...rest, ...patch, status: 'queued' };
 }
 
-function killed(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperation {
+function toDeadLetter(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperation {
   const { batchId: _batchId, ...rest } = op;
   return { ...rest, ...patch, status: 'dead' };
 }
@@ -80,7 +80,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
   const { userId } = options;
   const now = options.now ?? new Date();
 
-  // Chunks of at most SETTLE_CHUNK ops, one transaction each, so a local write waits for one
+  // Chunks of at most OPS_PER_TRANSACTION ops, one transaction each, so a local write waits for one
   // chunk, not for a whole 500-op claim. A crash between chunks leaves ops inFlight under
   // this id, which recoverInFlight gives back (the batch row, written first, says 'syncing').
   const taken: SyncOperation[] = [];
@@ -105,7 +105,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
         // A small batch need not read (and clone) a whole page of the backlog.
         const pageSize = Math.min(PAGE_SIZE, Math.max(maxOps - taken.length, MIN_PAGE_SIZE));
         let exhausted = false;
-        while (!full && !exhausted && chunk.length < SETTLE_CHUNK) {
+        while (!full && !exhausted && chunk.length < OPS_PER_TRANSACTION) {
           const page = await db.syncOperations
             .where('[status+seq]')
             .between(['queued', afterSeq], ['queued', Dexie.maxKey], false, true)
@@ -113,7 +113,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
             .toArray();
           let read = 0;
           for (const op of page) {
-            if (chunk.length >= SETTLE_CHUNK) break; // the rest of the page is read again by the next chunk
+            if (chunk.length >= OPS_PER_TRANSACTION) break; // the rest of the page is read again by the next chunk
             read++;
             afterSeq = op.seq;
             if (op.userId !== undefined && op.userId !== userId) continue; // another user's: stays queued
@@ -189,7 +189,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
  * answer left out (or failed without a reason) goes back without spending one,
  * since that is the request failing, not the op. The rest become dead letters.
  */
-export async function recordResults(db: VersesDb, input: RecordResultsInput, options: SettleOptions = {}): Promise<RecordOutcome> {
+export async function recordResults(db: VersesDb, input: RecordResultsInput, options: RecordOptions = {}): Promise<RecordOutcome> {
   const now = options.now ?? new Date();
   const { batch, ops: inFlight, causes } = await db.transaction('r', db.syncOperations, db.syncBatches, async () => ({
     batch: await requireBatch(db, input.batchId),
@@ -204,13 +204,13 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
   let firstFailure: OperationError | undefined;
   let status: RecordOutcome['status'] = batch.status === 'completed' || batch.status === 'partial' ? batch.status : 'failed';
 
-  // In seq order, SETTLE_CHUNK ops a transaction (a local write waits for one chunk, not the
+  // In seq order, OPS_PER_TRANSACTION ops a transaction (a local write waits for one chunk, not the
   // whole batch); the last chunk also settles the batch row. An op another settle or a
   // recovery took meanwhile is skipped. A crash between chunks leaves the rest inFlight:
   // recovered, resent, and answered from the server's ledger.
-  for (let start = 0; start < inFlight.length; start += SETTLE_CHUNK) {
-    const ids = inFlight.slice(start, start + SETTLE_CHUNK).map((op) => op.id);
-    const last = start + SETTLE_CHUNK >= inFlight.length;
+  for (let start = 0; start < inFlight.length; start += OPS_PER_TRANSACTION) {
+    const ids = inFlight.slice(start, start + OPS_PER_TRANSACTION).map((op) => op.id);
+    const last = start + OPS_PER_TRANSACTION >= inFlight.length;
     await db.transaction('rw', ['syncOperations', 'syncBatches', 'notices', ...WRITE_BACK_TABLES], async () => {
       const ops = (await db.syncOperations.bulkGet(ids)).filter(
         (op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId,
@@ -254,7 +254,7 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
           settled.push(requeued(op, { retryCount, lastError }));
           requeuedCount++;
         } else {
-          settled.push(killed(op, { retryCount, lastError }));
+          settled.push(toDeadLetter(op, { retryCount, lastError }));
           dead++;
           // Its card's later ops in this very batch fail with CARD_NOT_FOUND: they wait on it.
           if (op.type === 'CREATE_VERSE' && card !== undefined) causes.set(card, op.id);
@@ -297,7 +297,7 @@ const FAILURE_CODES: Record<FailureKind, string> = {
  * The batch row becomes 'failed'. An unknown batch id changes nothing (safe to
  * call after a claim that timed out).
  */
-export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, options: SettleOptions = {}): Promise<ReleaseOutcome> {
+export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, options: RecordOptions = {}): Promise<ReleaseOutcome> {
   const now = options.now ?? new Date();
   const { failure } = input;
   // First mark the batch failed, so a claim still running (claim timeout) adds no chunk after
@@ -320,9 +320,9 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
   let dead = 0;
   // Chunked like recordResults; the last transaction (or the only one, for a batch with no
   // ops left in flight) marks the batch failed.
-  const chunks = Math.max(1, Math.ceil(inFlight.length / SETTLE_CHUNK));
+  const chunks = Math.max(1, Math.ceil(inFlight.length / OPS_PER_TRANSACTION));
   for (let c = 0; c < chunks; c++) {
-    const ids = inFlight.slice(c * SETTLE_CHUNK, (c + 1) * SETTLE_CHUNK).map((op) => op.id);
+    const ids = inFlight.slice(c * OPS_PER_TRANSACTION, (c + 1) * OPS_PER_TRANSACTION).map((op) => op.id);
     await db.transaction('rw', db.syncOperations, db.syncBatches, async () => {
       const ops = (await db.syncOperations.bulkGet(ids)).filter(
         (op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId,
@@ -330,7 +330,7 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
       const settled = ops.map((op) => {
         if (fatal) {
           dead++;
-          return killed(op, { lastError });
+          return toDeadLetter(op, { lastError });
         }
         requeuedCount++;
         return requeued(op, { lastError });
@@ -351,7 +351,7 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
  * queue without spending an attempt (the server's ledger makes a resend safe),
  * and unfinished batches are marked failed 'interrupted'. Returns how many ops it recovered.
  */
-export async function recoverInFlight(db: VersesDb, options: Pick<SettleOptions, 'history'> = {}): Promise<number> {
+export async function recoverInFlight(db: VersesDb, options: Pick<RecordOptions, 'history'> = {}): Promise<number> {
   return db.transaction('rw', db.syncOperations, db.syncBatches, async () => {
     const ops = await db.syncOperations.where('[status+seq]').between(['inFlight', Dexie.minKey], ['inFlight', Dexie.maxKey]).toArray();
     await db.syncOperations.bulkPut(ops.map((op) => requeued(op, {})));

@@ -1,5 +1,5 @@
 export { enqueueOperation, enqueueOperations, OUTBOX_TABLES, DEFAULT_MAX_RETRIES, type EnqueueInput } from './enqueue.ts';
-export { claimBatch, recordResults, releaseBatch, recoverInFlight, SETTLE_CHUNK, type ClaimOptions, type SettleOptions } from './batches.ts';
+export { claimBatch, recordResults, releaseBatch, recoverInFlight, OPS_PER_TRANSACTION, type ClaimOptions, type RecordOptions } from './batches.ts';
 export { countPending } from './pending.ts';
 export { coalesceQueued, type CoalesceOutcome } from './coalesce.ts';
 export { listDeadLetters, listRefusedChanges, retryDeadLetter, discardDeadLetter, type RefusedChange } from './deadLetters.ts';
@@ -10,3 +10,4 @@ export { OutboxError, type OutboxErrorCode } from './errors.ts';
 export { toWireOperation, jsonBytes } from './wire.ts';
 export { WRITE_BACK_TABLES } from './writeBack.ts';
 export { pruneHistory, pruneInterval, DEFAULT_HISTORY_BOUNDS, type HistoryBounds, type PruneOutcome } from './history.ts';
+export { outboxWatcher, watchOutbox, type OutboxCounts, type OutboxWatch } from './watcher.ts';

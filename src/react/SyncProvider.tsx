@@ -20,6 +20,10 @@ export type SyncContextValue = {
   root: BatchSyncService['actor'] | null;
   /** The `queue` actor (system id 'queue'); null while another tab uploads. */
   queue: AnyActorRef | null;
+  /** The `network` actor (system id 'network'); null while another tab uploads. */
+  network: AnyActorRef | null;
+  /** The outbox watcher, in every tab: its counts are the status's pending, sending and waiting. */
+  outbox: NonNullable<BatchSyncService['outbox']> | null;
 };
 
 const SyncContext = createContext<SyncContextValue | null>(null);
@@ -43,10 +47,12 @@ function ensureStarted(service: BatchSyncService): Promise<void> {
 }
 
 function contextOf(service: BatchSyncService, db: VersesDb, userId: string | undefined): SyncContextValue {
-  if (!service.isLeader) return { service, db, userId, isLeader: false, root: null, queue: null };
+  const outbox = service.outbox ?? null;
+  if (!service.isLeader) return { service, db, userId, isLeader: false, root: null, queue: null, network: null, outbox };
   const root = service.actor;
   const queue = root.system.get(SYSTEM_IDS.queue) as AnyActorRef;
-  return { service, db, userId, isLeader: true, root, queue };
+  const network = root.system.get(SYSTEM_IDS.network) as AnyActorRef;
+  return { service, db, userId, isLeader: true, root, queue, network, outbox };
 }
 
 export type SyncProviderProps = {

@@ -1,14 +1,26 @@
-// What the UI shows about sync, read with small selectors over the actors' snapshots and
-// live Dexie queries over the outbox, so components never learn state names. The pending count
-// and the last sync come from Dexie, so every tab of one user shows the same; the rest comes
-// from the actors of the tab that uploads, or says that another tab does.
+// What the UI shows about sync, read with the status model's selectors (service/status.ts) over the
+// actors' snapshots, so components never learn state names. The pending counts come from the outbox
+// watcher and the last sync and the refused changes from Dexie, so every tab of one user shows the
+// same; the rest comes from the actors of the tab that uploads, or says that another tab does.
 import { useSelector } from '@xstate/react';
 import { Dexie } from 'dexie';
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useMemo, useSyncExternalStore } from 'react';
 import type { Quality, TransportFailure } from '../../machines/types.ts';
 import type { Notice, SyncBatchStatus, SyncOperation, VersesDb } from '../db/index.ts';
-import { countUnsynced, listRefusedChanges, listNotices, type RefusedChange } from '../outbox/index.ts';
+import { listRefusedChanges, listNotices, type OutboxCounts, type RefusedChange } from '../outbox/index.ts';
+import {
+  selectCounts,
+  selectFailingSince,
+  selectLastError,
+  selectLastSyncAt,
+  selectNextRetryAt,
+  selectOnline,
+  selectPaused,
+  selectQuality,
+  selectStuck,
+  selectSyncing,
+} from '../service/status.ts';
 import { useSyncContext } from './SyncProvider.tsx';
 
 export type SyncStatusView = {
@@ -45,21 +57,8 @@ export type SyncStatusView = {
   notices: Notice[];
 };
 
-type Snap = { context: Record<string, unknown>; hasTag(tag: string): boolean } | undefined;
-
-const selectOnline = (s: Snap) => (s ? (s.context.online as boolean) : null);
-const selectQuality = (s: Snap) => (s ? (s.context.quality as Quality) : null);
-const selectBusy = (s: Snap) => (s ? s.hasTag('busy') : false);
-const selectPaused = (s: Snap) => (s?.hasTag('offline') ? 'offline' : s?.hasTag('auth') ? 'auth' : null);
-const selectLastSyncAt = (s: Snap) => (s ? (s.context.lastSyncAt as number | null) : null);
-const selectLastError = (s: Snap) => (s ? (s.context.lastError as TransportFailure | null) : null);
-const selectNextRetryAt = (s: Snap) => (s ? (s.context.nextRetryAt as number | null) : null);
-const selectStuck = (s: Snap) => (s ? s.context.stuck === true : false);
-const selectFailingSince = (s: Snap) => (s ? ((s.context.failingSince as number | null | undefined) ?? null) : null);
-
 const NO_REFUSED: RefusedChange[] = [];
 const NO_NOTICES: Notice[] = [];
-const NOTHING_UNSYNCED = { total: 0, queued: 0, sending: 0, waiting: 0 };
 const SETTLED_WITH_ACKS: SyncBatchStatus[] = ['completed', 'partial'];
 
 /** Epoch ms of the newest batch whose ops (some or all) the server acknowledged; null if none is kept. */
@@ -87,18 +86,19 @@ const browserOnline = () => typeof navigator === 'undefined' || navigator.onLine
 
 /** The sync state of the SyncProvider's service, re-rendering only when a selected part changes. */
 export function useSyncStatus(): SyncStatusView {
-  const { root, queue, db, userId, isLeader } = useSyncContext();
-  const actorOnline = useSelector(root ?? undefined, selectOnline as (s: unknown) => boolean | null);
-  const actorQuality = useSelector(root ?? undefined, selectQuality as (s: unknown) => Quality | null);
-  const busy = useSelector(queue ?? undefined, selectBusy as (s: unknown) => boolean);
+  const { queue, network, outbox, db, userId, isLeader } = useSyncContext();
+  // The same selectors as the service's getState(): one status model.
+  const actorOnline = useSelector(network ?? undefined, selectOnline as (s: unknown) => boolean | null);
+  const actorQuality = useSelector(network ?? undefined, selectQuality as (s: unknown) => Quality | null);
+  const busy = useSelector(queue ?? undefined, selectSyncing as (s: unknown) => boolean);
   const paused = useSelector(queue ?? undefined, selectPaused as (s: unknown) => 'offline' | 'auth' | null);
   const actorLastSyncAt = useSelector(queue ?? undefined, selectLastSyncAt as (s: unknown) => number | null);
   const lastError = useSelector(queue ?? undefined, selectLastError as (s: unknown) => TransportFailure | null);
   const nextRetryAt = useSelector(queue ?? undefined, selectNextRetryAt as (s: unknown) => number | null);
   const stuck = useSelector(queue ?? undefined, selectStuck as (s: unknown) => boolean);
   const failingSinceAt = useSelector(queue ?? undefined, selectFailingSince as (s: unknown) => number | null);
+  const counts = useSelector(outbox ?? undefined, selectCounts as (s: unknown) => OutboxCounts);
   const browserIsOnline = useSyncExternalStore(subscribeOnline, browserOnline, () => true);
-  const unsynced = useLiveQuery(() => countUnsynced(db, userId), [db, userId], NOTHING_UNSYNCED);
   const refused = useLiveQuery(() => listRefusedChanges(db, userId), [db, userId], NO_REFUSED);
   const deadLetters = useMemo(() => refused.map((change) => change.op), [refused]);
   const notices = useLiveQuery(() => listNotices(db), [db], NO_NOTICES);
@@ -116,9 +116,9 @@ export function useSyncStatus(): SyncStatusView {
     quality: isLeader ? actorQuality : null,
     syncing: isLeader ? busy : batchInFlight > 0,
     paused,
-    pending: unsynced.total,
-    sending: unsynced.sending,
-    waiting: unsynced.waiting,
+    pending: counts.total,
+    sending: counts.sending,
+    waiting: counts.waiting,
     lastSync,
     lastError,
     failingSince,

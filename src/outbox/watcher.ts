@@ -1,0 +1,79 @@
+// The outbox's live counts as actor logic: every tab (the uploader and the ones that only write)
+// reads "pending" from here, so the status has one count and it is the outbox's.
+import { Dexie, type ObservabilitySet } from 'dexie';
+import { fromObservable, type Observer, type Subscribable } from 'xstate';
+import type { VersesDb } from '../db/database.ts';
+import { countDeadLetters, countUnsynced, type UnsyncedCounts } from './pending.ts';
+
+/** What the outbox holds for the signed-in user: not yet synced (by kind), and dead letters (every user's). */
+export type OutboxCounts = UnsyncedCounts & { dead: number };
+
+/** The counts as they change, and a way to ask for a recount (e.g. another user signed in). */
+export type OutboxWatch = Subscribable<OutboxCounts> & { recount(): void };
+
+/** The least time between two counts; and never more than a fifth of the time is spent counting. */
+const RECOUNT_MIN_MS = 100;
+
+/**
+ * Recounts after every write to this database's outbox (this tab's or, via Dexie, another tab's),
+ * trailing and one count at a time, spaced by 4× the last count's cost, so writes never queue
+ * behind back-to-back counts of a large outbox (as a liveQuery recounting after each commit did).
+ */
+export function watchOutbox(db: VersesDb, userId: () => string | undefined): OutboxWatch {
+  const observers = new Set<Observer<OutboxCounts>>();
+  const prefix = `idb://${db.name}/syncOperations/`;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let counting = false;
+  let wanted = false;
+  let lastCostMs = 0;
+
+  const count = async () => {
+    counting = true;
+    wanted = false;
+    const started = performance.now();
+    try {
+      const unsynced = await countUnsynced(db, userId());
+      const counts: OutboxCounts = { ...unsynced, dead: await countDeadLetters(db) };
+      for (const observer of observers) observer.next?.(counts);
+    } catch (error) {
+      if (observers.size > 0) console.error('verses-sync: outbox count failed', error);
+    } finally {
+      lastCostMs = performance.now() - started;
+      counting = false;
+      if (wanted) recount();
+    }
+  };
+  const recount = () => {
+    wanted = true;
+    if (timer !== undefined || counting || observers.size === 0) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void count();
+    }, Math.max(RECOUNT_MIN_MS, lastCostMs * 4));
+  };
+  const onMutated = (parts: ObservabilitySet) => {
+    if (Object.keys(parts).some((key) => key.startsWith(prefix))) recount();
+  };
+
+  return {
+    recount,
+    subscribe(observerOrNext: Observer<OutboxCounts> | ((value: OutboxCounts) => void)) {
+      const observer = typeof observerOrNext === 'function' ? { next: observerOrNext } : observerOrNext;
+      if (observers.size === 0) Dexie.on.storagemutated.subscribe(onMutated);
+      observers.add(observer);
+      if (!counting) void count();
+      return {
+        unsubscribe() {
+          observers.delete(observer);
+          if (observers.size > 0) return;
+          Dexie.on.storagemutated.unsubscribe(onMutated);
+          clearTimeout(timer);
+          timer = undefined;
+        },
+      };
+    },
+  };
+}
+
+/** Actor logic over watchOutbox: its snapshot's `context` is the latest counts (undefined until the first). */
+export const outboxWatcher = fromObservable<OutboxCounts, OutboxWatch>(({ input }) => input);
