@@ -14,7 +14,7 @@ const KEYS: Record<string, string[]> = {
   'import1000.msToSynced': ['perOp', 'grouped', 'versesSync'],
   localWrite: ['idleP99Ms', 'drainingP99Ms', 'floorP99Ms'],
   server: ['opsPerSec', 'rawInsertOpsPerSec', 'denoOpsPerSec'],
-  'server.split': ['totalMs', 'jwtMs', 'rpcMs'],
+  'server.split': ['totalMs', 'jwtMs', 'jsonParseMs', 'checkMs', 'rpcMs', 'answerMs', 'httpMs'],
   enqueue: ['perOpUs1k', 'perOpUs100k', 'heapMb100k'],
   'pacedSession.versesSync': ['requests', 'opsPerRequest', 'opsAcked'],
   'pacedSession.perOp': ['requests', 'opsPerRequest', 'opsAcked'],
