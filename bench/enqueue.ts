@@ -9,7 +9,17 @@ import { BatchSyncService } from '../src/service/BatchSyncService.ts';
 import { createDataService } from '../src/service/dataService.ts';
 import type { BenchEnv } from './env.ts';
 
-export type EnqueueLevel = { queued: number; perOpUs: number; floorPerOpUs: number; bulkPerOpUs: number };
+export type EnqueueLevel = {
+  queued: number;
+  /** The median of the rounds below. */
+  perOpUs: number;
+  /** Three rounds of single writes at this level, one after another, to show the spread. */
+  perOpUsRounds: number[];
+  floorPerOpUs: number;
+  floorPerOpUsRounds: number[];
+  /** Per op of the imports (1,000 at a time) that filled the queue up to this level; null below 1,000. */
+  bulkPerOpUs: number | null;
+};
 export type EnqueueResult = { levels: EnqueueLevel[]; heapMbWith: number; heapMbWithout: number; heapMbAdded: number; sampleWrites: number };
 
 v8.setFlagsFromString('--expose-gc');
@@ -30,7 +40,10 @@ const ref = () => {
   return `Psalm ${1 + (i % 150)}:${1 + Math.floor(i / 150)}`;
 };
 
-type Run = { levels: Array<{ queued: number; perOpUs: number; bulkPerOpUs: number }>; heapBytes: number };
+type Run = { levels: Array<{ queued: number; perOpUs: number; perOpUsRounds: number[]; bulkPerOpUs: number | null }>; heapBytes: number };
+
+const ROUNDS = 3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function fillAndMeasure(env: BenchEnv, withOrchestrator: boolean, levels: number[], sampleWrites: number, onStep: () => void): Promise<Run> {
   const base = await settledHeap();
@@ -45,11 +58,12 @@ async function fillAndMeasure(env: BenchEnv, withOrchestrator: boolean, levels: 
   const data = createDataService({ db, getUserId: () => userId, onEnqueued: sync?.notifyEnqueued });
   let queued = 0;
   const out: Run['levels'] = [];
-  let bulkMs = 0;
-  let bulkOps = 0;
   for (const level of levels) {
     // Bring the queue to `level` with bulk writes of up to 1,000 (an import), then time single writes.
-    const target = level - sampleWrites;
+    const perRound = Math.max(1, Math.floor(sampleWrites / ROUNDS));
+    const target = level - perRound * ROUNDS;
+    let bulkMs = 0;
+    let bulkOps = 0;
     while (queued < target) {
       const size = Math.min(1000, target - queued);
       const t = performance.now();
@@ -58,10 +72,14 @@ async function fillAndMeasure(env: BenchEnv, withOrchestrator: boolean, levels: 
       bulkOps += size;
       queued += size;
     }
-    const t = performance.now();
-    for (let i = 0; i < sampleWrites; i++) await data.addVerseCard(ref());
-    queued += sampleWrites;
-    out.push({ queued, perOpUs: ((performance.now() - t) * 1000) / sampleWrites, bulkPerOpUs: bulkOps ? (bulkMs * 1000) / bulkOps : 0 });
+    const rounds: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const t = performance.now();
+      for (let i = 0; i < perRound; i++) await data.addVerseCard(ref());
+      queued += perRound;
+      rounds.push(((performance.now() - t) * 1000) / perRound);
+    }
+    out.push({ queued, perOpUs: median(rounds), perOpUsRounds: rounds, bulkPerOpUs: bulkOps >= 1000 ? (bulkMs * 1000) / bulkOps : null });
     onStep();
   }
   // Let the orchestrator catch up with what it was told (counts, snapshots) before weighing it.
@@ -81,7 +99,14 @@ export async function benchEnqueue(env: BenchEnv, options: { levels?: number[]; 
   const withIt = await fillAndMeasure(env, true, levels, options.sampleWrites, step);
   const MB = 1024 * 1024;
   return {
-    levels: withIt.levels.map((l, i) => ({ queued: l.queued, perOpUs: l.perOpUs, floorPerOpUs: without.levels[i].perOpUs, bulkPerOpUs: l.bulkPerOpUs })),
+    levels: withIt.levels.map((l, i) => ({
+      queued: l.queued,
+      perOpUs: l.perOpUs,
+      perOpUsRounds: l.perOpUsRounds,
+      floorPerOpUs: without.levels[i].perOpUs,
+      floorPerOpUsRounds: without.levels[i].perOpUsRounds,
+      bulkPerOpUs: l.bulkPerOpUs,
+    })),
     heapMbWith: withIt.heapBytes / MB,
     heapMbWithout: without.heapBytes / MB,
     heapMbAdded: (withIt.heapBytes - without.heapBytes) / MB,

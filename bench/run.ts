@@ -11,12 +11,13 @@ import { benchEnqueue, type EnqueueResult } from './enqueue.ts';
 import { startBenchEnv } from './env.ts';
 import { benchLocalWrite, type LocalWriteResult } from './localWrite.ts';
 import { runGrouped, runPerOp, runVersesSync, type PathName, type RunResult } from './paths.ts';
-import { esvImportFigures, esvImportMarkdown } from './esv.ts';
+import { esvImportMarkdown, measureEsvImport } from './esv.ts';
 import { benchServer, type ServerResult } from './server.ts';
 import { allReferences, importWorkload, sessionWorkload } from './workloads.ts';
 import { pacedActions, runPacedSession, type PacedResult, type SessionPath } from './pacedSession.ts';
 import { RADIO_MODELS, radioCost } from './radio.ts';
 import { writeTimeline } from './timeline.ts';
+import { BROWSER_PLANS, benchBrowser, browserFigures, browserMarkdown, browserTargets, type BrowserResult } from './browser.ts';
 
 type Mode = 'full' | 'quick' | 'tiny';
 type Comparison = { quality: Quality; rttMs: number } & Record<PathName, RunResult>;
@@ -50,7 +51,8 @@ async function main() {
 
   const steps =
     plan.rtts.length * (1 + plan.importQualities.length * 2) + // per-op once per RTT, grouped and verses-sync per quality
-    1 + plan.sessionQualities.length * 2 + 3 + 4 + 3 + plan.enqueueLevels.length * 2;
+    1 + plan.sessionQualities.length * 2 + 3 + 4 + 4 + plan.enqueueLevels.length * 2 + 7 +
+    6 + BROWSER_PLANS[mode].enqueueRepeats; // the browser section
   // Without a terminal (a log file, CI) the bar still prints a line every 15 s.
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {task}', hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 15_000 },
@@ -127,6 +129,13 @@ async function main() {
 
     // 5. Enqueue cost and memory.
     const enqueue: EnqueueResult = await benchEnqueue(env, { levels: plan.enqueueLevels, sampleWrites: plan.sampleWrites, onStep: () => tick('enqueue') });
+    // 6. ESV queries of the import, counted by the local ESV-compatible server.
+    bar.update({ task: 'ESV queries of the import' });
+    const esv = await measureEsvImport({ verses: plan.importOps, qualities: ['poor', 'good', 'excellent'], perOpMaxOps: plan.perOpMaxOps, onStep: () => tick('ESV queries') });
+
+    // 7. The browser section (bench/browser.ts): local writes in Chromium, the peers, enqueue there.
+    bar.update({ task: 'browser' });
+    const browser: BrowserResult = await benchBrowser(env, BROWSER_PLANS[mode], tick);
     bar.update(steps, { task: 'done' });
     bar.stop();
 
@@ -180,8 +189,9 @@ async function main() {
         levels: enqueue.levels,
         sampleWrites: enqueue.sampleWrites,
       },
-      // Computed from the queue's batch sizes and the function's own query grouping (groupForQueries), not timed.
-      esv: esvImportFigures(plan.importOps),
+      ...browserFigures(browser),
+      // Measured through each path against the local ESV-compatible server (section 6 below).
+      esv,
       targets: [] as Array<{ target: string; value: string; met: boolean }>,
     };
     const t = figures.import1000;
@@ -201,6 +211,7 @@ async function main() {
     target('server opsPerSec ≥ 50% of raw INSERTs', `${fmt(server.opsPerSec)} / ${fmt(server.rawInsertOpsPerSec)} = ${fmt((100 * server.opsPerSec) / server.rawInsertOpsPerSec, 1)}%`, server.opsPerSec >= 0.5 * server.rawInsertOpsPerSec);
     const e = figures.enqueue;
     target('enqueue perOpUs100k ≤ 1.5× perOpUs1k', `${fmt(e.perOpUs100k, 1)} µs / ${fmt(e.perOpUs1k, 1)} µs = ${fmt(e.perOpUs100k / e.perOpUs1k, 2)}×`, e.perOpUs100k <= 1.5 * e.perOpUs1k);
+    for (const t of browserTargets(browser)) target(t.target, t.value, t.met);
     target('enqueue heapMb100k ≤ 50', `${fmt(e.heapMb100k, 1)} MB`, e.heapMb100k <= 50);
 
     // The table.
@@ -264,14 +275,24 @@ async function main() {
     md.push('| path | ops/s | ÷ raw |', '| --- | ---: | ---: |');
     md.push(`| function over HTTP (JWT, JSON, zod, apply_batch RPC) | ${fmt(server.opsPerSec)} | ${ratio(server.opsPerSec, server.rawInsertOpsPerSec)} |`);
     md.push(`| apply_batch RPC alone (the function's BatchStore, from this process) | ${fmt(server.rpcOpsPerSec)} | ${ratio(server.rpcOpsPerSec, server.rawInsertOpsPerSec)} |`);
+    md.push(`| function under Deno as deployed (posted straight to it, no gateway) | ${fmt(server.denoOpsPerSec)} | ${ratio(server.denoOpsPerSec, server.rawInsertOpsPerSec)} |`);
     md.push(`| raw multi-row INSERT of the same card + ledger rows | ${fmt(server.rawInsertOpsPerSec)} | 1.000 |`);
+    // Server split: where one batch's time goes through the function (Node), each stage timed alone.
+    const sp = server.split;
+    md.push('', `Where a ${server.batchSize}-op batch's ${fmt(sp.totalMs, 1)} ms go through the function (Node; each stage timed alone in the bench's process, HTTP is the rest):`, '');
+    md.push('| JWT | JSON parse | zod (body + ops) | RPC (postgres.js + database) | answer JSON | HTTP, body read, admission |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
+    md.push(`| ${[sp.jwtMs, sp.jsonParseMs, sp.checkMs, sp.rpcMs, sp.answerMs, sp.httpMs].map((ms) => `${fmt(ms, 2)} ms`).join(' | ')} |`);
     md.push('', `## Enqueue cost and memory (service offline, so everything stays queued)`, '');
-    md.push(`Per-op µs: mean of ${enqueue.sampleWrites} single \`addVerseCard\` writes once the queue holds that many ops (filled by imports of 1,000). Floor: the same writes through dataService with no BatchSyncService running.`, '');
+    // Enqueue: three rounds per level in this run, so the spread shows beside the median.
+    md.push(`Per-op µs: the median of three rounds (each the mean of ${fmt(Math.floor(enqueue.sampleWrites / 3))} single \`addVerseCard\` writes, the rounds in brackets) once the queue holds that many ops (filled by imports of 1,000). Floor: the same writes through dataService with no BatchSyncService running. Bulk: the imports that filled the queue up to that level (none for the first level).`, '');
     md.push('| ops queued | per-op µs with orchestrator | per-op µs without (floor) | bulk import per-op µs |', '| ---: | ---: | ---: | ---: |');
-    for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} | ${fmt(l.floorPerOpUs, 1)} | ${fmt(l.bulkPerOpUs, 1)} |`);
+    const rounds = (xs: number[]) => xs.map((x) => fmt(x, 1)).join(', ');
+    for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} (${rounds(l.perOpUsRounds)}) | ${fmt(l.floorPerOpUs, 1)} (${rounds(l.floorPerOpUsRounds)}) | ${l.bulkPerOpUs === null ? 'no import needed' : fmt(l.bulkPerOpUs, 1)} |`);
     md.push('', `Heap after gc with ${fmt(enqueue.levels[enqueue.levels.length - 1].queued)} ops queued: ${fmt(enqueue.heapMbWith, 1)} MB with the orchestrator, ${fmt(enqueue.heapMbWithout, 1)} MB without (fake-indexeddb's own storage); added by the orchestrator: **${fmt(enqueue.heapMbAdded, 1)} MB**.`, '');
+    md.push(...browserMarkdown(browser, mode), '');
     md.push(esvImportMarkdown(figures.esv), '');
-    md.push('Counted from the batches each path sends for this import (verses-sync: the queue\'s backlog sizes; the function makes one ESV query per batch of new references, split at 500 verses by its `groupForQueries`; per-op and grouped: one lookup per request). Minutes: from the first to the last query when every query waits for the ESV\'s sliding limits.', '');
+    const perOpSample = esv.rows.find((r) => r.path === 'perOp' && r.extrapolatedFrom)?.extrapolatedFrom;
+    md.push(`Measured: each path imported ${fmt(esv.verses)} references new to the catalogue through the function, on a stack with the local ESV-compatible server, which counted the queries it answered (the function's ESV budget and the server's limits lifted for the run, so these are the queries each path asks for)${perOpSample ? `; per-op on ${fmt(perOpSample)} of them, scaled` : ''}. Minutes: from the first to the last query when every query waits for the ESV's sliding limits.`, '');
     md.push('## Targets', '', '| target | value | met |', '| --- | --- | --- |');
     for (const x of figures.targets) md.push(`| ${x.target} | ${x.value} | ${x.met ? 'yes' : '**no**'} |`);
     md.push('');

@@ -1,7 +1,11 @@
 // Server apply throughput: batches of CREATE_VERSE through the function (HTTP, JWT, JSON,
 // validation, the apply_batch RPC), the RPC alone from this process, and the floor: the same
 // card and ledger rows as multi-row INSERTs in batches of the same size, same Postgres, same process.
+// The same function under Deno as deployed, and where a batch's time goes (the split).
 import { randomUUID } from 'node:crypto';
+import { startDenoFunction } from '../src/stack/deno.ts';
+import { importJwtSecret, verifyAccessToken } from '../supabase/functions/verse-operations/auth.ts';
+import { checkBatch } from '../supabase/functions/verse-operations/handler.ts';
 import { createBatchStore } from '../supabase/functions/verse-operations/store.ts';
 import type { BenchEnv } from './env.ts';
 import { referenceOf } from './workloads.ts';
@@ -14,6 +18,25 @@ export type ServerResult = {
   /** The apply_batch RPC through the function's own BatchStore (no HTTP), one batch at a time. */
   rpcOpsPerSec: number;
   rawInsertOpsPerSec: number;
+  /** Through the function run by Deno exactly as deployed (posted straight to it), one batch at a time. */
+  denoOpsPerSec: number;
+  /** Milliseconds per batch through the function (Node), by stage, each timed on its own in this process. */
+  split: ServerSplit;
+};
+
+export type ServerSplit = {
+  /** The whole request: client, gateway, handler, database. */
+  totalMs: number;
+  jwtMs: number;
+  jsonParseMs: number;
+  /** The body's shape and every op's payload (zod). */
+  checkMs: number;
+  /** The RPC through the BatchStore: postgres.js serialisation, the database, the answer's parse. */
+  rpcMs: number;
+  /** The answer's JSON. */
+  answerMs: number;
+  /** What is left: HTTP on both sides, the body read, admission. */
+  httpMs: number;
 };
 
 const REFS = 500;
@@ -51,6 +74,52 @@ export async function benchServer(env: BenchEnv, options: { ops: number; batchSi
   const opsPerSec = ops / ((performance.now() - t) / 1000);
   step();
 
+  // The same handler under Deno, as deployed, on the same database (its own user, so no lock is shared).
+  const deno = await startDenoFunction({
+    name: 'verse-operations',
+    env: {
+      SUPABASE_DB_URL: stack.database.url,
+      SUPABASE_JWT_SECRET: stack.jwtSecret,
+      VERSE_OPERATIONS_DB_POOL: '2',
+      ...(stack.database.multiplexedSession ? { VERSE_OPERATIONS_DB_MULTIPLEXED: '1' } : {}),
+    },
+  });
+  let denoOpsPerSec: number;
+  try {
+    const denoToken = await stack.tokenFor(randomUUID(), { expiresIn: 3600 });
+    const postDeno = async (operations: ReturnType<typeof batchOf>) => {
+      const response = await fetch(`${deno.origin}/functions/v1/verse-operations`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${denoToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ action: 'apply_batch', batchId: randomUUID(), operations }),
+      });
+      const body = (await response.json()) as { results?: Array<{ success: boolean }> };
+      if (!response.ok || body.results?.some((r) => !r.success)) throw new Error(`deno batch failed: ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
+    };
+    await postDeno(batchOf(batchSize, 0));
+    t = performance.now();
+    for (let b = 0; b < batches; b++) await postDeno(batchOf(batchSize, b * batchSize));
+    denoOpsPerSec = ops / ((performance.now() - t) / 1000);
+  } finally {
+    await deno.stop();
+  }
+  step();
+
+  // The handler's own stages on request bodies like the ones above, each timed alone.
+  const secret = await importJwtSecret(stack.jwtSecret);
+  const samples = Math.min(batches, 20);
+  const bodies = Array.from({ length: samples }, (_, b) => JSON.stringify({ action: 'apply_batch', batchId: randomUUID(), operations: batchOf(batchSize, b * batchSize) }));
+  const perBatch = async (fn: (i: number) => unknown) => {
+    await fn(0);
+    const started = performance.now();
+    for (let i = 0; i < samples; i++) await fn(i);
+    return (performance.now() - started) / samples;
+  };
+  const jwtMs = await perBatch(() => verifyAccessToken(`Bearer ${token}`, secret));
+  const jsonParseMs = await perBatch((i) => JSON.parse(bodies[i]));
+  const parsedBodies = bodies.map((b) => JSON.parse(b) as unknown);
+  const checkMs = await perBatch((i) => checkBatch(parsedBodies[i]));
+
   // The RPC exactly as the function applies it (its BatchStore), without HTTP, JWT or JSON parsing.
   const store = createBatchStore(stack.database.url, { maxConnections: 1, multiplexedSession: stack.database.multiplexedSession });
   const claims = { sub: userId, role: 'authenticated' as const, aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 3600 };
@@ -63,6 +132,11 @@ export async function benchServer(env: BenchEnv, options: { ops: number; batchSi
   for (let b = 0; b < batches; b++) await rpc(batchOf(batchSize, b * batchSize));
   const rpcOpsPerSec = ops / ((performance.now() - t) / 1000);
   await store.close();
+  const answer = { batchId: randomUUID(), results: batchOf(batchSize, 0).map((o) => ({ id: o.id, success: true, remoteId: randomUUID(), appliedAt: new Date().toISOString() })) };
+  const answerMs = await perBatch(() => JSON.stringify({ batchId: answer.batchId, results: answer.results.map((r) => ({ ...r, id: r.id })) }));
+  const totalMs = (1000 * batchSize) / opsPerSec;
+  const rpcMs = (1000 * batchSize) / rpcOpsPerSec;
+  const split: ServerSplit = { totalMs, jwtMs, jsonParseMs, checkMs, rpcMs, answerMs, httpMs: Math.max(0, totalMs - jwtMs - jsonParseMs - checkMs - rpcMs - answerMs) };
   step();
 
   // The floor: one statement per batch writes the cards (catalogue ids by join) and their ledger rows.
@@ -85,5 +159,5 @@ export async function benchServer(env: BenchEnv, options: { ops: number; batchSi
   for (let b = 0; b < batches; b++) await raw(batchOf(batchSize, b * batchSize));
   const rawInsertOpsPerSec = ops / ((performance.now() - t) / 1000);
   step();
-  return { batchSize, ops, opsPerSec, rpcOpsPerSec, rawInsertOpsPerSec };
+  return { batchSize, ops, opsPerSec, rpcOpsPerSec, rawInsertOpsPerSec, denoOpsPerSec, split };
 }

@@ -7,9 +7,9 @@ beforeEach(() => {
   db = fresh();
 });
 
-test('version 4 declares every table with the indexes the outbox queries', async () => {
+test('version 5 declares every table with the indexes the outbox queries', async () => {
   await db.open();
-  expect(db.verno).toBe(4);
+  expect(db.verno).toBe(5);
   expect(db.tables.map((t) => t.name).sort()).toEqual(
     ['actorSnapshots', 'aliases', 'meta', 'notices', 'profile', 'reviewLogs', 'syncBatches', 'syncOperations', 'verseCards', 'verses'].sort(),
   );

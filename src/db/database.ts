@@ -1,6 +1,7 @@
 // The one IndexedDB database of verses-sync: app tables and the outbox side by
 // side, so a local write and its sync operation commit in one transaction.
 import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
+import { countRows, outboxCountsMiddleware } from './counts.ts';
 import type {
   ActorSnapshotRow,
   Alias,
@@ -78,6 +79,12 @@ const SCHEMA_V4 = {
   notices: 'id, at',
 };
 
+/**
+ * Version 5: no new index; the outbox's counts by status and user live in `meta` (kept by
+ * outboxCountsMiddleware), filled here from the ops an older version left.
+ */
+const SCHEMA_V5 = {};
+
 /** Opens (lazily) the verses-sync database under `name`. */
 export function createVersesDb(name: string = DEFAULT_DB_NAME, options?: DexieOptions): VersesDb {
   const db = new Dexie(name, options) as VersesDb;
@@ -93,5 +100,12 @@ export function createVersesDb(name: string = DEFAULT_DB_NAME, options?: DexieOp
     });
   db.version(3).stores(SCHEMA_V3);
   db.version(4).stores(SCHEMA_V4);
+  db.version(5)
+    .stores(SCHEMA_V5)
+    .upgrade(async (tx) => {
+      const ops = await tx.table<SyncOperation, string>('syncOperations').toArray();
+      await tx.table<MetaRow, string>('meta').bulkPut(countRows(ops));
+    });
+  db.use(outboxCountsMiddleware);
   return db;
 }

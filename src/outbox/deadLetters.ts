@@ -13,11 +13,6 @@ export async function listDeadLetters(db: VersesDb, userId?: string): Promise<Sy
   return userId === undefined ? dead : dead.filter((op) => op.userId === undefined || op.userId === userId);
 }
 
-/** How many operations are dead letters, every user's (one index range). */
-export async function countDeadLetters(db: VersesDb): Promise<number> {
-  return db.syncOperations.where('[status+seq]').between(['dead', Dexie.minKey], ['dead', Dexie.maxKey]).count();
-}
-
 /** One refused change with what waits on it. */
 export type RefusedChange = {
   op: SyncOperation;

@@ -2,10 +2,10 @@ export { enqueueOperation, enqueueOperations, OUTBOX_TABLES, DEFAULT_MAX_RETRIES
 export { claimBatch, recordResults, releaseBatch, recoverInFlight, OPS_PER_TRANSACTION, type ClaimOptions, type RecordOptions } from './batches.ts';
 export { countPending } from './pending.ts';
 export { coalesceQueued, type CoalesceOutcome } from './coalesce.ts';
-export { countDeadLetters, listDeadLetters, listRefusedChanges, retryDeadLetter, discardDeadLetter, type RefusedChange } from './deadLetters.ts';
+export { listDeadLetters, listRefusedChanges, retryDeadLetter, discardDeadLetter, type RefusedChange } from './deadLetters.ts';
 export { cardOf } from './dependants.ts';
 export { listNotices } from './serverWins.ts';
-export { countUnsynced, type UnsyncedCounts } from './pending.ts';
+export { countUnsynced, countDeadLetters, type UnsyncedCounts } from './pending.ts';
 export { OutboxError, type OutboxErrorCode } from './errors.ts';
 export { toWireOperation, jsonBytes } from './wire.ts';
 export { WRITE_BACK_TABLES } from './writeBack.ts';

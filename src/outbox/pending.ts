@@ -1,26 +1,21 @@
-import { Dexie } from 'dexie';
 import type { VersesDb } from '../db/database.ts';
+import { countKey, readCounts } from '../db/counts.ts';
 import type { OperationStatus } from '../db/types.ts';
 
-// Counting is O(range) on IndexedDB, so this counts the whole status range once and subtracts
-// the other users' ops (the two ranges of [status+userId] around `userId`, empty on a device one
-// person uses) instead of counting three ranges. User-less ops are absent from [status+userId]
-// (IndexedDB skips undefined keys), so they stay in.
-async function countStatus(db: VersesDb, status: OperationStatus, userId?: string): Promise<number> {
-  const all = await db.syncOperations.where('[status+seq]').between([status, Dexie.minKey], [status, Dexie.maxKey]).count();
-  if (userId === undefined) return all;
-  const byUser = db.syncOperations.where('[status+userId]');
-  const before = await byUser.between([status, Dexie.minKey], [status, userId], true, false).count();
-  const after = await byUser.between([status, userId], [status, Dexie.maxKey], false, true).count();
-  return all - before - after;
-}
+// The counts are kept in `meta` in the same transaction as every write that changes them (see
+// db/counts.ts), so a count is a key lookup, not a walk of the status's index range. A user's
+// count includes the user-less ops (the ones claimBatch would hand them too). Every figure is
+// read in one request, so they agree with each other.
+const statusKeys = (status: OperationStatus, userId?: string) =>
+  userId === undefined ? [countKey(status, null)] : [countKey(status, userId), countKey(status, undefined)];
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /**
  * Queued operations: the ones claimBatch would hand `userId` (theirs plus user-less ones);
  * without `userId`, every queued operation.
  */
 export async function countPending(db: VersesDb, userId?: string): Promise<number> {
-  return db.transaction('r', db.syncOperations, () => countStatus(db, 'queued', userId));
+  return sum(await readCounts(db, statusKeys('queued', userId)));
 }
 
 export type UnsyncedCounts = {
@@ -35,12 +30,15 @@ export type UnsyncedCounts = {
 
 /** What the status shows as "not yet synced" (dead letters are counted apart, as refused). */
 export async function countUnsynced(db: VersesDb, userId?: string): Promise<UnsyncedCounts> {
-  return db.transaction('r', db.syncOperations, async () => {
-    const queued = await countStatus(db, 'queued', userId);
-    // In flight and held are only ever the signed-in user's claims (and what waits on them):
-    // one index range each, without the per-user subtraction.
-    const sending = await countStatus(db, 'inFlight');
-    const waiting = await countStatus(db, 'held');
-    return { total: queued + sending + waiting, queued, sending, waiting };
-  });
+  const queuedKeys = statusKeys('queued', userId);
+  // In flight and held are only ever the signed-in user's claims (and what waits on them).
+  const counts = await readCounts(db, [...queuedKeys, countKey('inFlight', null), countKey('held', null)]);
+  const queued = sum(counts.slice(0, queuedKeys.length));
+  const [sending, waiting] = counts.slice(queuedKeys.length);
+  return { total: queued + sending + waiting, queued, sending, waiting };
+}
+
+/** Dead letters on the device (every user's), from the kept count. */
+export async function countDeadLetters(db: VersesDb): Promise<number> {
+  return (await readCounts(db, [countKey('dead', null)]))[0];
 }

@@ -3,8 +3,7 @@
 import { Dexie, type ObservabilitySet } from 'dexie';
 import { fromObservable, type Observer, type Subscribable } from 'xstate';
 import type { VersesDb } from '../db/database.ts';
-import { countDeadLetters } from './deadLetters.ts';
-import { countUnsynced, type UnsyncedCounts } from './pending.ts';
+import { countDeadLetters, countUnsynced, type UnsyncedCounts } from './pending.ts';
 
 /** What the outbox holds for the signed-in user: not yet synced (by kind), and dead letters (every user's). */
 export type OutboxCounts = UnsyncedCounts & { dead: number };

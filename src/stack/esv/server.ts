@@ -17,6 +17,8 @@ export type EsvServerOptions = {
   /** When set, requests must carry `Authorization: Token <apiKey>`. */
   apiKey?: string;
   limits?: { perMinute?: number; perHour?: number; perDay?: number; versesPerQuery?: number };
+  /** Answer every verse of a readable reference (a generated text where the bundle has none), for counting queries at scale. */
+  everyVerse?: boolean;
 };
 
 export type EsvServer = {
@@ -92,7 +94,9 @@ export async function startEsvServer(options: EsvServerOptions = {}): Promise<Es
     for (const part of q.split(';')) {
       const ref = parseReference(part);
       if (!ref) continue; // the ESV leaves out what it cannot read
-      const inside = ids.filter((id) => id >= ref.start && id <= ref.end);
+      const inside = options.everyVerse && !ref.wholeChapters
+        ? Array.from({ length: ref.end - ref.start + 1 }, (_, i) => ref.start + i)
+        : ids.filter((id) => id >= ref.start && id <= ref.end);
       if (inside.length === 0) continue; // and what it does not hold
       // A whole chapter reads from its first verse to the last one the bundle holds.
       const start = ref.start;
@@ -113,7 +117,8 @@ export async function startEsvServer(options: EsvServerOptions = {}): Promise<Es
         prev_chapter: null,
         next_chapter: null,
       });
-      const body = inside.map((id) => `${numbers ? `[${splitVerseId(id).verse}] ` : ''}${bundle.verses[id]}`).join(' ');
+      const text = (id: number) => bundle.verses[id] ?? `Verse ${splitVerseId(id).verse} of chapter ${splitVerseId(id).chapter}.`;
+      const body = inside.map((id) => `${numbers ? `[${splitVerseId(id).verse}] ` : ''}${text(id)}`).join(' ');
       passages.push(`${references ? `${canonical}\n\n` : ''}${body}${copyright ? ` (${bundle.translation})` : ''}`);
     }
     if (verseCount > versesPerQuery) {

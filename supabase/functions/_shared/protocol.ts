@@ -60,20 +60,22 @@ const notFarAhead = isoDate.refine(
   'must not be more than a day ahead of the server clock; check the device clock',
 );
 
+// z.compile: a generated fast path for input that passes (about 5× less CPU per op than the
+// runtime parser); input it refuses goes through the runtime parser, so every error is zod's own.
 export const payloadSchemas = {
-  CREATE_VERSE: z.object({
+  CREATE_VERSE: z.compile(z.object({
     verseCardId: uuid,
     reference: requiredText(LIMITS.maxReferenceLength, normalizeReference),
     customText: text(LIMITS.maxTextLength).optional(),
     translation: requiredText(LIMITS.maxTranslationLength).optional(),
-  }),
-  RECORD_REVIEW: z.object({
+  })),
+  RECORD_REVIEW: z.compile(z.object({
     reviewId: uuid,
     verseCardId: uuid,
     correct: z.boolean(),
     reviewDate: isoDate,
-  }),
-  UPDATE_PROFILE: z
+  })),
+  UPDATE_PROFILE: z.compile(z
     .object({
       displayName: text(LIMITS.maxDisplayNameLength).optional(),
       translation: requiredText(LIMITS.maxTranslationLength).optional(),
@@ -83,13 +85,13 @@ export const payloadSchemas = {
     .refine(
       (p) => p.displayName !== undefined || p.translation !== undefined || p.dailyGoal !== undefined,
       'must change at least one of displayName, translation, dailyGoal',
-    ),
-  CREATE_ALIAS: z.object({
+    )),
+  CREATE_ALIAS: z.compile(z.object({
     aliasId: uuid,
     verseCardId: uuid,
     alias: requiredText(LIMITS.maxAliasLength),
-  }),
-  DELETE_VERSE: z.object({ verseCardId: uuid }),
+  })),
+  DELETE_VERSE: z.compile(z.object({ verseCardId: uuid })),
 } satisfies Record<OperationType, z.ZodType>;
 
 export type OperationPayloads = { [T in OperationType]: z.infer<(typeof payloadSchemas)[T]> };
@@ -112,11 +114,13 @@ const wireOperationEnvelope = z.object({
   localRecordId: z.string().max(200).optional(),
 });
 
-export const applyBatchRequestSchema = z.object({
-  action: z.literal('apply_batch'),
-  batchId: uuid,
-  operations: z.array(wireOperationEnvelope).min(1, 'must hold at least one operation'),
-});
+export const applyBatchRequestSchema = z.compile(
+  z.object({
+    action: z.literal('apply_batch'),
+    batchId: uuid,
+    operations: z.array(wireOperationEnvelope).min(1, 'must hold at least one operation'),
+  }),
+);
 
 /** The seed's per-type actions; each maps to one operation type. */
 export const LEGACY_ACTIONS = {

@@ -145,6 +145,40 @@ function parseBatch(body: unknown, maxOperations: number): { ok: true; batch: Pa
   return { ok: true, batch };
 }
 
+export type CheckedBatch = {
+  ok: true;
+  batchId: string;
+  /** The operations as sent (answers go back under these ids). */
+  operations: ParsedBatch['operations'];
+  /** What the store applies: canonical (lowercase) ids, cleaned payloads. */
+  valid: WireOperation[];
+  /** A bad operation gets its own error, the rest still apply; keyed by canonical id. */
+  rejected: Map<string, OperationResult>;
+};
+
+/** Checks a parsed request body: its shape, then every operation on its own. */
+export function checkBatch(body: unknown, maxOperations: number = LIMITS.maxOperations): CheckedBatch | { ok: false; response: Response } {
+  const parsed = parseBatch(body, maxOperations);
+  if (!parsed.ok) return parsed;
+  const { batchId, operations } = parsed.batch;
+  const rejected = new Map<string, OperationResult>();
+  const valid: WireOperation[] = [];
+  for (const op of operations) {
+    const id = op.id.toLowerCase();
+    const checked = validatePayload(op.type, op.payload);
+    const localProblem = op.localRecordId === undefined ? undefined : textProblem(op.localRecordId);
+    if (checked.ok && !localProblem) {
+      valid.push({ id, seq: op.seq, type: op.type as WireOperation['type'], payload: checked.payload });
+    } else {
+      const error = checked.ok
+        ? { code: 'VALIDATION_FAILED', message: `${op.type}: localRecordId: ${localProblem}`, retryable: false }
+        : checked.error;
+      rejected.set(id, { id, success: false, error });
+    }
+  }
+  return { ok: true, batchId, operations, valid, rejected };
+}
+
 // Postgres and driver errors that mean "try again later", not "your input is bad".
 function isTransientDbError(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
@@ -183,27 +217,9 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
     } catch {
       return fail('INVALID_JSON', 'request body is not valid JSON');
     }
-    const parsed = parseBatch(body, maxOperations);
-    if (!parsed.ok) return parsed.response;
-    const { batchId, operations } = parsed.batch;
-
-    // Per-operation validation: a bad operation gets its own error, the rest still apply. The
-    // store sees canonical (lowercase) op ids; answers go back under the id as sent.
-    const rejected = new Map<string, OperationResult>();
-    const valid: WireOperation[] = [];
-    for (const op of operations) {
-      const id = op.id.toLowerCase();
-      const checked = validatePayload(op.type, op.payload);
-      const localProblem = op.localRecordId === undefined ? undefined : textProblem(op.localRecordId);
-      if (checked.ok && !localProblem) {
-        valid.push({ id, seq: op.seq, type: op.type as WireOperation['type'], payload: checked.payload });
-      } else {
-        const error = checked.ok
-          ? { code: 'VALIDATION_FAILED', message: `${op.type}: localRecordId: ${localProblem}`, retryable: false }
-          : checked.error;
-        rejected.set(id, { id, success: false, error });
-      }
-    }
+    const checked = checkBatch(body, maxOperations);
+    if (!checked.ok) return checked.response;
+    const { batchId, operations, valid, rejected } = checked;
 
     let applied: OperationResult[] = [];
     let filled: FilledVerse[] = [];
