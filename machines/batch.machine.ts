@@ -1,8 +1,10 @@
-// One in-flight batch: claim ops from the outbox, send them in one request, record or release.
+// One in-flight batch: coalesce what waits, claim ops from the outbox, send them in one request,
+// record or release.
 import { assign, fromPromise, setup } from 'xstate';
 import type {
   ClaimBatchInput,
   ClaimedBatch,
+  CoalesceResult,
   OperationResult,
   RecordOutcome,
   RecordResultsInput,
@@ -71,6 +73,9 @@ export const batchMachine = setup({
     tags: {} as 'busy',
   },
   actors: {
+    coalesceQueued: fromPromise<CoalesceResult>(async () => {
+      throw new Error("provide 'coalesceQueued' via .provide()");
+    }),
     claimBatch: fromPromise<ClaimedBatch | null, ClaimBatchInput>(async () => {
       throw new Error("provide 'claimBatch' via .provide()");
     }),
@@ -147,8 +152,19 @@ export const batchMachine = setup({
     results: [],
     status: null,
   }),
-  initial: 'claiming',
+  initial: 'coalescing',
   states: {
+    coalescing: {
+      description: 'Queued ops that need not travel go first: a card created and deleted unsent cancels, repeated profile updates merge.',
+      tags: 'busy',
+      invoke: {
+        id: 'coalesceQueued',
+        src: 'coalesceQueued',
+        onDone: 'claiming',
+        onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'coalesceQueued' } } },
+      },
+      after: { storageTimeout: { target: 'failed', actions: { type: 'keep storage timeout', params: { step: 'coalesceQueued' } } } },
+    },
     claiming: {
       description: 'Takes the oldest queued ops (within the size and bytes) out of the outbox and marks them in flight.',
       tags: 'busy',

@@ -1,7 +1,18 @@
 // The package's `verses-sync/machines` entry: the pure XState machines, for an app's own
 // inspection and model-based tests. They hold no I/O; provide actors with `.provide()`.
 export { syncMachine, SYSTEM_IDS, type SyncContext, type SyncEvent, type SyncInput, type SyncMachine } from './sync.machine.ts';
-export { queueMachine, ackAllowance, type QueueContext, type QueueEmitted, type QueueEvent, type QueueInput } from './queue.machine.ts';
+export {
+  queueMachine,
+  queueEnvironment,
+  ackAllowance,
+  BATCH_ACTOR_ID,
+  RETRY_BACKOFF_ACTOR_ID,
+  type QueueContext,
+  type QueueEmitted,
+  type QueueEnvironment,
+  type QueueEvent,
+  type QueueInput,
+} from './queue.machine.ts';
 export { batchMachine, type BatchContext, type BatchEvent, type BatchInput, type BatchOutput, type BatchStatus } from './batch.machine.ts';
 export {
   networkQualityMachine,
@@ -15,6 +26,8 @@ export {
 } from './networkQuality.machine.ts';
 export {
   retryBackoffMachine,
+  retryBackoffRandomness,
+  retryDelay,
   backoffDelay,
   RETRY_BACKOFF_DEFAULTS,
   RETRY_AFTER_SPREAD,

@@ -102,6 +102,9 @@ export type RecordOutcome = {
 /** What releasing a failed batch did: its ops are queued again or dead. */
 export type ReleaseOutcome = { requeued: number; dead: number; pending: number };
 
+/** What coalescing did to the queued ops before a claim (cancelled and merged ones leave the outbox). */
+export type CoalesceResult = { removed: number };
+
 // Inputs of the injected promise actors (the `input` a machine passes them).
 export type ClaimBatchInput = { batchId: string; maxOps: number; maxBytes: number };
 /** `keepalive`: the page is hiding or closing; the request must outlive it (fetch keepalive). */

@@ -5,7 +5,7 @@ import type { OperationResult, ReleaseBatchInput, UploadResult } from '../../mac
 import { createDexieOutbox } from './dexieOutbox.ts';
 import { createFakeOutbox, predictRecord, type OutboxOptions, type OutboxUnderTest } from './fakeOutbox.ts';
 import { afterExecutors, createCoverage, createFakeTransport, httpFailure, okResults, settle, toTestMachine } from './fakes.ts';
-import { isRetryable, type OpRow, type OutboxFactory, type OutboxRows } from './outboxUnderTest.ts';
+import { isRetryable, type OpRow, type OutboxActorName, type OutboxFactory, type OutboxRows } from './outboxUnderTest.ts';
 
 const input: BatchInput = { batchId: 'b1', maxOps: 3, maxBytes: 1_000_000, requestTimeoutMs: 30_000, storageTimeoutMs: 15_000 };
 
@@ -112,7 +112,7 @@ describe('batch machine', () => {
   test("default actors reject with \"provide '<name>' via .provide()\"", async () => {
     const actor = createActor(batchMachine, { input }).start();
     const output = await toPromise(actor);
-    expect(output.failure?.message).toBe("claimBatch failed: provide 'claimBatch' via .provide()");
+    expect(output.failure?.message).toBe("coalesceQueued failed: provide 'coalesceQueued' via .provide()");
   });
 });
 
@@ -174,6 +174,8 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
         const n = s.context.claimed?.operations.length ?? 0;
         const failureKind = s.context.failure?.kind;
         return [
+          { type: 'xstate.done.actor.coalesceQueued', output: { removed: 0 } },
+          { type: 'xstate.error.actor.coalesceQueued', error: 'locked' },
           { type: 'xstate.done.actor.claimBatch', output: null },
           { type: 'xstate.done.actor.claimBatch', output: { batchId: 'b1', operations: twoOps, bytes: 200 } },
           { type: 'xstate.error.actor.claimBatch', error: 'disk full' },
@@ -200,6 +202,7 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
     let transport = createFakeTransport();
     const machine = batchMachine.provide({
       actors: {
+        coalesceQueued: fromPromise(() => outbox.run.coalesceQueued()),
         claimBatch: fromPromise(({ input: i }: { input: Parameters<OutboxUnderTest['run']['claimBatch']>[0] }) => outbox.run.claimBatch(i)),
         recordResults: fromPromise(({ input: i }: { input: Parameters<OutboxUnderTest['run']['recordResults']>[0] }) => outbox.run.recordResults(i)),
         releaseBatch: fromPromise(({ input: i }: { input: ReleaseBatchInput }) => outbox.run.releaseBatch(i)),
@@ -209,7 +212,7 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
     const coverage = createCoverage(machine, `batch (${kind})`);
     await outbox.close();
     for (const path of paths) {
-      outbox = createOutbox({ manual: ['claimBatch', 'recordResults', 'releaseBatch'] });
+      outbox = createOutbox({ manual: ['coalesceQueued', 'claimBatch', 'recordResults', 'releaseBatch'] });
       await outbox.enqueue(2);
       const initial = (await outbox.rows()).ops;
       expect(initial.map((o) => o.status)).toEqual(['queued', 'queued']);
@@ -217,11 +220,11 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
       const clock = new SimulatedClock();
       const actor = createActor(machine, { input, clock, inspect: coverage.inspect }).start();
       await outbox.quiet();
-      const proceed = async (name: 'claimBatch' | 'recordResults' | 'releaseBatch') => {
+      const proceed = async (name: OutboxActorName) => {
         outbox.held(name)[0]!.proceed();
         await outbox.quiet();
       };
-      const fail = async (name: 'claimBatch' | 'recordResults' | 'releaseBatch', message: string) => {
+      const fail = async (name: OutboxActorName, message: string) => {
         outbox.held(name)[0]!.fail(message);
         await outbox.quiet();
       };
@@ -249,6 +252,8 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
           },
         },
         events: {
+          ['xstate.done.actor.coalesceQueued' as never]: () => proceed('coalesceQueued'),
+          ['xstate.error.actor.coalesceQueued' as never]: () => fail('coalesceQueued', 'locked'),
           ['xstate.done.actor.claimBatch' as never]: async ({ event }: { event: { output: unknown } }) => {
             if (event.output === null) await outbox.setQueued(0);
             await proceed('claimBatch');

@@ -4,6 +4,7 @@ import { fromPromise } from 'xstate';
 import type {
   ClaimBatchInput,
   ClaimedBatch,
+  CoalesceResult,
   OperationResult,
   RecordOutcome,
   RecordResultsInput,
@@ -21,7 +22,7 @@ export type OpRow = { id: string; seq: number; status: OpStatus; batchId: string
 export type BatchRow = { id: string; status: BatchRowStatus; opIds: string[] };
 export type OutboxRows = { ops: OpRow[]; batches: BatchRow[] };
 
-export type OutboxActorName = 'claimBatch' | 'recordResults' | 'releaseBatch';
+export type OutboxActorName = 'coalesceQueued' | 'claimBatch' | 'recordResults' | 'releaseBatch';
 
 /** A call the test holds open (manual mode): it runs the real operation only when told to. */
 export type HeldCall = {
@@ -33,6 +34,8 @@ export type HeldCall = {
 };
 
 export type OutboxRunners = {
+  /** Coalescing is tested on its own (property tests); here it changes nothing, so counts stay predictable. */
+  coalesceQueued(input?: unknown): Promise<CoalesceResult>;
   claimBatch(input: ClaimBatchInput): Promise<ClaimedBatch | null>;
   recordResults(input: RecordResultsInput): Promise<RecordOutcome>;
   releaseBatch(input: ReleaseBatchInput): Promise<ReleaseOutcome>;
@@ -54,6 +57,7 @@ export interface OutboxUnderTest {
   run: OutboxRunners;
   /** The real actor logic for `machine.provide({ actors })`. */
   actors: {
+    coalesceQueued: ReturnType<typeof fromPromise<CoalesceResult>>;
     claimBatch: ReturnType<typeof fromPromise<ClaimedBatch | null, ClaimBatchInput>>;
     recordResults: ReturnType<typeof fromPromise<RecordOutcome, RecordResultsInput>>;
     releaseBatch: ReturnType<typeof fromPromise<ReleaseOutcome, ReleaseBatchInput>>;
@@ -92,7 +96,7 @@ export function predictRecord(results: OperationResult[], queuedBefore: number):
 }
 
 /** The storage underneath one outbox under test; `withHarness` adds holding, counting and quiet. */
-export type OutboxStorage = OutboxRunners & {
+export type OutboxStorage = Omit<OutboxRunners, 'coalesceQueued'> & {
   kind: string;
   enqueue(count: number): Promise<void>;
   setQueued(count: number): Promise<void>;
@@ -135,6 +139,7 @@ export function withHarness(storage: OutboxStorage, options: OutboxOptions = {})
     };
   }
   const runners: OutboxRunners = {
+    coalesceQueued: call('coalesceQueued', async () => ({ removed: 0 })),
     claimBatch: call('claimBatch', (input: ClaimBatchInput) => storage.claimBatch(input)),
     recordResults: call('recordResults', (input: RecordResultsInput) => storage.recordResults(input)),
     releaseBatch: call('releaseBatch', (input: ReleaseBatchInput) => storage.releaseBatch(input)),
@@ -159,6 +164,7 @@ export function withHarness(storage: OutboxStorage, options: OutboxOptions = {})
     },
     run: runners,
     actors: {
+      coalesceQueued: fromPromise(() => runners.coalesceQueued()),
       claimBatch: fromPromise(({ input }: { input: ClaimBatchInput }) => runners.claimBatch(input)),
       recordResults: fromPromise(({ input }: { input: RecordResultsInput }) => runners.recordResults(input)),
       releaseBatch: fromPromise(({ input }: { input: ReleaseBatchInput }) => runners.releaseBatch(input)),

@@ -23,6 +23,7 @@ function build(options: {
   const ops: Ops = { queued: 0, sent: 0 };
   const batch = batchMachine.provide({
     actors: {
+      coalesceQueued: fromPromise(async () => ({ removed: 0 })),
       claimBatch: fromPromise(async ({ input }) => {
         if (ops.queued === 0) return null;
         const n = Math.min(ops.queued, input.maxOps);
@@ -161,7 +162,8 @@ describe('sync model-based', () => {
     let ops: Ops = { queued: 0, sent: 0 };
     const batch = batchMachine.provide({
       actors: {
-        claimBatch: fromPromise(async ({ input }) => {
+        coalesceQueued: fromPromise(async () => ({ removed: 0 })),
+      claimBatch: fromPromise(async ({ input }) => {
           const n = Math.min(ops.queued, input.maxOps);
           if (n === 0) return null;
           return { batchId: input.batchId, operations: Array.from({ length: n }, (_, i) => ({ id: `op-${i}`, seq: i, type: 'DELETE_VERSE' as const, payload: { verseCardId: `c${i}` } })), bytes: n * 10 };

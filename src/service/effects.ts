@@ -44,14 +44,14 @@ export type EffectHooks = {
 
 /** The root machine with every effect provided. */
 export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
-  const { db, getUserId, history, queue = {} } = options;
+  const { db, getUserId, history } = options;
   const transport = createTransport({ client: options.client, timeoutMs: options.requestTimeoutMs });
   const probe = options.probeLatency ?? createLatencyProbe(options.client);
   const sampleBatches = options.probeLatency === undefined;
   const batch = batchMachine.provide({
     actors: {
+      coalesceQueued: fromPromise(async () => (options.coalesce === false ? { removed: 0 } : coalesceQueued(db))),
       claimBatch: fromPromise(async ({ input }: { input: ClaimBatchInput }) => {
-        if (options.coalesce !== false) await coalesceQueued(db);
         const claimed = await claimBatch(db, input, { userId: getUserId() });
         if (claimed) hooks.metrics.claimed(await db.syncOperations.where('batchId').equals(claimed.batchId).toArray());
         return claimed;
@@ -77,8 +77,8 @@ export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
   return syncMachine.provide({
     actors: {
       queue: queueMachine.provide({
-        ...queueEnvironment({ now: queue.now ?? Date.now, newBatchId: queue.newBatchId ?? (() => crypto.randomUUID()) }),
-        actors: { batch, retryBackoff: retryBackoffMachine.provide(retryBackoffRandomness(queue.random ?? Math.random)) },
+        ...queueEnvironment({ now: options.queue?.now ?? Date.now, newBatchId: options.queue?.newBatchId ?? (() => crypto.randomUUID()) }),
+        actors: { batch, retryBackoff: retryBackoffMachine.provide(retryBackoffRandomness(options.queue?.random ?? Math.random)) },
       }),
       networkQuality: networkQualityMachine.provide({ actors: { probeLatency: fromPromise(() => probe()) } }),
       refreshSession: fromPromise(() => (options.refreshSession ? options.refreshSession() : Promise.resolve(false))),
