@@ -27,7 +27,7 @@ export type SyncServiceErrorCode = 'OFFLINE' | 'NOT_STARTED' | 'NOT_LEADER';
 /** The sync service refused a call (e.g. forceSyncAll while offline). */
 export class SyncServiceError extends CodedError<SyncServiceErrorCode> {}
 
-type QueueRef = AnyActorRef & { getSnapshot(): QueueView & { context: QueueContext } };
+type QueueRef = AnyActorRef & { getSnapshot(): QueueView & { context: QueueContext; matches(v: { schedule: string }): boolean } };
 type OutboxRef = Actor<typeof outboxWatcher>;
 type RawOperation<T extends OperationType> = { type: T; payload: OperationPayloads[T]; priority?: Priority; maxRetries?: number; localRecordId?: string };
 

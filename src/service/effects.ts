@@ -44,7 +44,7 @@ export type EffectHooks = {
 
 /** The root machine with every effect provided. */
 export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
-  const { db, getUserId, history, queue = {} } = options;
+  const { db, getUserId, history } = options;
   const transport = createTransport({ client: options.client, timeoutMs: options.requestTimeoutMs });
   const probe = options.probeLatency ?? createLatencyProbe(options.client);
   const sampleBatches = options.probeLatency === undefined;
@@ -77,8 +77,8 @@ export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
   return syncMachine.provide({
     actors: {
       queue: queueMachine.provide({
-        ...queueEnvironment({ now: queue.now ?? Date.now, newBatchId: queue.newBatchId ?? (() => crypto.randomUUID()) }),
-        actors: { batch, retryBackoff: retryBackoffMachine.provide(retryBackoffRandomness(queue.random ?? Math.random)) },
+        ...queueEnvironment({ now: options.queue?.now ?? Date.now, newBatchId: options.queue?.newBatchId ?? (() => crypto.randomUUID()) }),
+        actors: { batch, retryBackoff: retryBackoffMachine.provide(retryBackoffRandomness(options.queue?.random ?? Math.random)) },
       }),
       networkQuality: networkQualityMachine.provide({ actors: { probeLatency: fromPromise(() => probe()) } }),
       refreshSession: fromPromise(() => (options.refreshSession ? options.refreshSession() : Promise.resolve(false))),

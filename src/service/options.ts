@@ -10,6 +10,15 @@ import type { NetworkEventSources } from '../network/browser.ts';
 import type { HistoryBounds } from '../outbox/index.ts';
 import type { PageEventSources } from '../transport/pageEvents.ts';
 
+/** The queue's settings plus the functions given to it through `.provide` (never kept in its context). */
+export type QueueOptions = NonNullable<SyncInput['queue']> & { now?: () => number; random?: () => number; newBatchId?: () => string };
+
+/** The queue's settings without its functions: what goes into the machines' input. */
+export function queueSettings(options: QueueOptions = {}): SyncInput['queue'] {
+  const { now: _now, random: _random, newBatchId: _newBatchId, ...settings } = options;
+  return settings;
+}
+
 export type BatchSyncServiceOptions = {
   db: VersesDb;
   client: SupabaseClient;
@@ -31,7 +40,7 @@ export type BatchSyncServiceOptions = {
   connection?: ConnectionInfo;
   network?: SyncInput['network'];
   /** The queue's settings, and where it reads the time, draws its jitter and gets batch ids (default: the real ones). */
-  queue?: SyncInput['queue'] & { now?: () => number; random?: () => number; newBatchId?: () => string };
+  queue?: QueueOptions;
   /** Per-request timeout of the transport (the batch machine aborts at its own timeout first). */
   requestTimeoutMs?: number;
   /** xstate's clock, e.g. a SimulatedClock in tests. */

@@ -7,7 +7,7 @@ import { deleteActorSnapshot, loadActorSnapshot, loadActorSnapshotVersion, saveA
 
 /** The row the root's snapshot is kept under. */
 export const SNAPSHOT_ID = 'sync';
-/** The snapshot format: bump it when a machine's states or context change shape (2: the queue in two parallel regions, no functions in its context). */
+/** The snapshot format: bump it when a machine's states or context change shape. */
 export const SNAPSHOT_VERSION = 2;
 /** Longest a snapshot change waits before it is saved (a reload resumes from the last save). */
 export const SAVE_AFTER_MS = 250;

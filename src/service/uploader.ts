@@ -6,7 +6,7 @@ import { SYSTEM_IDS, type syncMachine, type SyncInput } from '../../machines/syn
 import { countPending, recoverInFlight } from '../outbox/index.ts';
 import { provideSyncMachine } from './effects.ts';
 import type { MetricsCollector } from './metrics.ts';
-import type { BatchSyncServiceOptions } from './options.ts';
+import { queueSettings, type BatchSyncServiceOptions } from './options.ts';
 import { snapshotSaver, type SnapshotStore } from './snapshots.ts';
 
 export type UploaderDeps = {
@@ -26,12 +26,6 @@ export type Uploader = {
 };
 
 type QueueRef = AnyActorRef & { getSnapshot(): { matches(value: { schedule: string }): boolean } };
-
-/** The queue's settings without the functions it is given through `.provide`. */
-function queueSettings(options: BatchSyncServiceOptions['queue'] = {}): SyncInput['queue'] {
-  const { now: _now, random: _random, newBatchId: _newBatchId, ...settings } = options;
-  return settings;
-}
 
 /** Starts the machines on this tab; undefined when the service stopped meanwhile. */
 export async function startUploader(options: BatchSyncServiceOptions, deps: UploaderDeps): Promise<Uploader | undefined> {
