@@ -10,6 +10,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { PROBE_MS } from '../bench/paths.ts';
 import type { Quality } from '../machines/types.ts';
 import { createVersesDb, type VersesDb } from '../src/db/index.ts';
+import type { StorageMutations } from '../src/outbox/index.ts';
 import { BatchSyncService } from '../src/service/BatchSyncService.ts';
 import { createDataService, type DataService } from '../src/service/dataService.ts';
 import { createSupabaseClient } from '../src/transport/supabaseClient.ts';
@@ -118,15 +119,20 @@ const routeMutations: MutationListener = (parts) => {
   for (const [name, part] of touched) ownListeners.get(name)?.(part);
 };
 
-function routeOwnMutations(sync: BatchSyncService, db: VersesDb): () => void {
-  const listener = (sync as unknown as { onStorageMutated: MutationListener }).onStorageMutated;
-  if (typeof listener !== 'function') throw new Error('BatchSyncService no longer has onStorageMutated; update load/users.ts');
-  Dexie.on.storagemutated.unsubscribe(listener);
-  if (ownListeners.size === 0) Dexie.on.storagemutated.subscribe(routeMutations);
-  ownListeners.set(db.name, listener);
-  return () => {
-    ownListeners.delete(db.name);
-    if (ownListeners.size === 0) Dexie.on.storagemutated.unsubscribe(routeMutations);
+/** A StorageMutations for one user's database: the shared router hands it that database's changes only. */
+function ownMutations(db: VersesDb): StorageMutations & { close(): void } {
+  return {
+    subscribe(listener) {
+      if (ownListeners.size === 0) Dexie.on.storagemutated.subscribe(routeMutations);
+      ownListeners.set(db.name, listener);
+    },
+    unsubscribe() {
+      ownListeners.delete(db.name);
+      if (ownListeners.size === 0) Dexie.on.storagemutated.unsubscribe(routeMutations);
+    },
+    close() {
+      this.unsubscribe(() => {});
+    },
   };
 }
 
@@ -246,9 +252,11 @@ function studyWrites(data: DataService, recorder: Recorder, index: number): Pick
 export async function createVersesSyncUser(env: UserEnv, index: number, quality: Quality): Promise<LoadUser> {
   const { userId, client } = clientFor(env, index);
   const db = createVersesDb(`load-vs-${index}-${userId}`);
+  const mutations = ownMutations(db);
   const sync = new BatchSyncService({
     db,
     client,
+    storageMutations: mutations,
     getUserId: () => userId,
     // The load is about the server: the quality is fixed, not re-probed (no probe requests).
     probeLatency: async () => PROBE_MS[quality],
@@ -257,7 +265,6 @@ export async function createVersesSyncUser(env: UserEnv, index: number, quality:
   });
   const data: DataService = createDataService({ db, getUserId: () => userId, onEnqueued: sync.notifyEnqueued });
   await sync.start();
-  const unroute = routeOwnMutations(sync, db);
   const until = performance.now() + 30_000;
   while (sync.getState().quality !== quality) {
     if (performance.now() > until) throw new Error(`user ${index} did not settle on ${quality}`);
@@ -271,7 +278,7 @@ export async function createVersesSyncUser(env: UserEnv, index: number, quality:
     settled,
     async close() {
       await sync.stop();
-      unroute();
+      mutations.close();
       await dropDb(db);
     },
   };

@@ -10,4 +10,4 @@ export { OutboxError, type OutboxErrorCode } from './errors.ts';
 export { toWireOperation, jsonBytes } from './wire.ts';
 export { WRITE_BACK_TABLES } from './writeBack.ts';
 export { pruneHistory, pruneInterval, DEFAULT_HISTORY_BOUNDS, type HistoryBounds, type PruneOutcome } from './history.ts';
-export { outboxWatcher, watchOutbox, type OutboxCounts, type OutboxWatch } from './watcher.ts';
+export { outboxWatcher, watchOutbox, type OutboxCounts, type OutboxWatch, type StorageMutations } from './watcher.ts';

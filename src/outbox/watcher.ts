@@ -11,6 +11,13 @@ export type OutboxCounts = UnsyncedCounts & { dead: number };
 /** The counts as they change, and a way to ask for a recount (e.g. another user signed in). */
 export type OutboxWatch = Subscribable<OutboxCounts> & { recount(): void };
 
+/**
+ * Where the watcher hears of writes: Dexie's own storagemutated event by default. A host running
+ * many services in one process (the load generator) routes it per database instead, so each
+ * service sees only its own database's changes.
+ */
+export type StorageMutations = { subscribe(listener: (parts: ObservabilitySet) => void): void; unsubscribe(listener: (parts: ObservabilitySet) => void): void };
+
 /** The least time between two counts; and never more than a fifth of the time is spent counting. */
 const RECOUNT_MIN_MS = 100;
 
@@ -19,7 +26,7 @@ const RECOUNT_MIN_MS = 100;
  * trailing and one count at a time, spaced by 4× the last count's cost, so writes never queue
  * behind back-to-back counts of a large outbox (as a liveQuery recounting after each commit did).
  */
-export function watchOutbox(db: VersesDb, userId: () => string | undefined): OutboxWatch {
+export function watchOutbox(db: VersesDb, userId: () => string | undefined, mutations: StorageMutations = Dexie.on.storagemutated): OutboxWatch {
   const observers = new Set<Observer<OutboxCounts>>();
   const prefix = `idb://${db.name}/syncOperations/`;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -59,14 +66,14 @@ export function watchOutbox(db: VersesDb, userId: () => string | undefined): Out
     recount,
     subscribe(observerOrNext: Observer<OutboxCounts> | ((value: OutboxCounts) => void)) {
       const observer = typeof observerOrNext === 'function' ? { next: observerOrNext } : observerOrNext;
-      if (observers.size === 0) Dexie.on.storagemutated.subscribe(onMutated);
+      if (observers.size === 0) mutations.subscribe(onMutated);
       observers.add(observer);
       if (!counting) void count();
       return {
         unsubscribe() {
           observers.delete(observer);
           if (observers.size > 0) return;
-          Dexie.on.storagemutated.unsubscribe(onMutated);
+          mutations.unsubscribe(onMutated);
           clearTimeout(timer);
           timer = undefined;
         },

@@ -82,7 +82,7 @@ export class BatchSyncService {
     const locks = leader && (leader.locks ?? browserLocks());
     if (leader && !locks) throw new SyncServiceError('NOT_STARTED', 'leader needs a lock manager: pass leader.locks (navigator.locks is not available here)');
     this.started = true;
-    this.watch = watchOutbox(db, this.options.getUserId);
+    this.watch = watchOutbox(db, this.options.getUserId, this.options.storageMutations);
     this.watcher = createActor(outboxWatcher, { input: this.watch });
     this.watcher.subscribe(({ context }) => context && (this.metrics.queueSized(context.queued), this.notify()));
     this.watcher.start();

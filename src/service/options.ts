@@ -7,7 +7,7 @@ import type { SyncInput } from '../../machines/sync.machine.ts';
 import type { VersesDb } from '../db/index.ts';
 import type { LockManagerLike } from '../leader/index.ts';
 import type { NetworkEventSources } from '../network/browser.ts';
-import type { HistoryBounds } from '../outbox/index.ts';
+import type { HistoryBounds, StorageMutations } from '../outbox/index.ts';
 import type { PageEventSources } from '../transport/pageEvents.ts';
 
 /** The queue's settings plus the functions given to it through `.provide` (never kept in its context). */
@@ -22,6 +22,8 @@ export function queueSettings(options: QueueOptions = {}): SyncInput['queue'] {
 export type BatchSyncServiceOptions = {
   db: VersesDb;
   client: SupabaseClient;
+  /** Where the outbox watcher hears of writes (default: Dexie's storagemutated event); see StorageMutations. */
+  storageMutations?: StorageMutations;
   /** The signed-in user; their ops (and ops queued while signed out) are the ones sent. */
   getUserId: () => string | undefined;
   /** Renews the session after a 401; resolves false when nobody is signed in. */
