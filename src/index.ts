@@ -16,6 +16,8 @@ export {
   type SyncOperation,
   type SyncBatchStatus,
   type SyncBatch,
+  requestPersistentStorage,
+  type StoragePersistence,
 } from './db/index.ts';
 export {
   createDataService,
