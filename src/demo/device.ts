@@ -64,8 +64,13 @@ export async function openDemoDevice(options: {
     client,
     getUserId: () => userId,
     refreshSession: () => session.refresh(),
-    // While the panel forces a quality, every probe agrees with it.
-    probeLatency: async () => (forced ? FORCED_RTT[forced] : probe()),
+    // While the panel forces a quality, every probe agrees with it, also one that was already
+    // out when the choice was made (the start-up probe, on a busy machine).
+    probeLatency: async () => {
+      if (forced) return FORCED_RTT[forced];
+      const ms = await probe();
+      return forced ? FORCED_RTT[forced] : ms;
+    },
     inspect: options.inspect,
     ...(remembered === 'offline' ? { online: false } : {}),
     // Lock and BroadcastChannel named after the database: one uploader per user per browser.
