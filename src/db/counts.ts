@@ -65,13 +65,33 @@ function deltasOf(req: DBCoreMutateRequest, before: Array<Counted | undefined>, 
   return deltas;
 }
 
-function apply(meta: DBCoreTable, trans: DBCoreTransaction, deltas: Map<string, number>): Promise<unknown> {
+type CountRows = Array<{ value?: unknown } | undefined>;
+
+function readCountRows(meta: DBCoreTable, trans: DBCoreTransaction, keys: string[]): Promise<Map<string, number>> {
+  if (keys.length === 0) return Dexie.Promise.resolve(new Map());
+  return meta.getMany({ trans, keys }).then((rows: CountRows) => new Map(keys.map((key, i) => [key, Number(rows[i]?.value ?? 0)])));
+}
+
+/** Writes `current + delta` for every changed count; `current` holds at least those keys. */
+function writeCounts(meta: DBCoreTable, trans: DBCoreTransaction, deltas: Map<string, number>, current: Map<string, number>): Promise<unknown> {
   const keys = [...deltas].filter(([, d]) => d !== 0).map(([key]) => key);
   if (keys.length === 0) return Dexie.Promise.resolve();
-  return meta.getMany({ trans, keys }).then((rows: Array<{ value?: unknown } | undefined>) => {
-    const values = keys.map((key, i) => ({ key, value: Math.max(0, Number(rows[i]?.value ?? 0) + deltas.get(key)!) }));
-    return meta.mutate({ type: 'put', trans, values, keys });
-  });
+  const values = keys.map((key) => ({ key, value: Math.max(0, current.get(key)! + deltas.get(key)!) }));
+  return meta.mutate({ type: 'put', trans, values, keys });
+}
+
+function apply(meta: DBCoreTable, trans: DBCoreTransaction, deltas: Map<string, number>): Promise<unknown> {
+  const keys = [...deltas].filter(([, d]) => d !== 0).map(([key]) => key);
+  return readCountRows(meta, trans, keys).then((current) => writeCounts(meta, trans, deltas, current));
+}
+
+// An add changes no old row, so the counts it can change are known before it runs: read them
+// beside the add (one wait instead of two); what failed is left out when they are written.
+function countedAdd(table: DBCoreTable, meta: DBCoreTable, req: DBCoreMutateRequest & { type: 'add' }): Promise<DBCoreMutateResponse> {
+  const keys = [...new Set(req.values.flatMap((v) => [countKey((v as Counted).status, null), countKey((v as Counted).status, (v as Counted).userId)]))];
+  return Dexie.Promise.all([table.mutate(req), readCountRows(meta, req.trans, keys)]).then(([res, current]) =>
+    writeCounts(meta, req.trans, deltasOf(req, [], res), current).then(() => res),
+  );
 }
 
 /** Keeps the outbox counts in `meta`; every transaction on the outbox also holds `meta`. */
@@ -101,9 +121,11 @@ export const outboxCountsMiddleware: Middleware<DBCore> = {
           ...table,
           mutate(req) {
             const run = () =>
-              oldValues(table, req).then((before) =>
-                table.mutate(req).then((res) => apply(meta, req.trans, deltasOf(req, before, res)).then(() => res)),
-              );
+              req.type === 'add'
+                ? countedAdd(table, meta, req)
+                : oldValues(table, req).then((before) =>
+                    table.mutate(req).then((res) => apply(meta, req.trans, deltasOf(req, before, res)).then(() => res)),
+                  );
             const previous = queues.get(req.trans) ?? Dexie.Promise.resolve();
             const next = previous.then(run, run);
             queues.set(req.trans, next.catch(() => {}));
