@@ -3,7 +3,7 @@
 // proxy. Local writes on real IndexedDB (floor, idle, draining), the enqueue cost at two queue
 // lengths three times, and the peers (Replicache, TanStack DB + offline-transactions) beside
 // verses-sync on the same page: their local write, a bulk import and a paced session.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -201,11 +201,23 @@ async function openBenchPage(env: BenchEnv, plan: BrowserPlan): Promise<BenchPag
     const query = new URLSearchParams({ url: env.proxy.url, anonKey: env.stack.anonKey });
     await page.goto(`${env.stack.url}${PAGE_PATH}index.html?${query}`);
     await page.waitForFunction(() => (window as unknown as { bench?: unknown }).bench !== undefined);
+    // VERSES_BENCH_CPU_PROFILE=<folder>: each call's page CPU profile (Chrome's Profiler), to open in DevTools.
+    const profileDir = process.env.VERSES_BENCH_CPU_PROFILE;
+    const cdp = profileDir ? await page.context().newCDPSession(page) : undefined;
+    if (cdp) await cdp.send('Profiler.enable');
+    let calls = 0;
     const call: Call = async (name, ...args) => {
+      if (cdp) await cdp.send('Profiler.start');
       try {
         return (await page.evaluate(([n, a]) => ((window as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench[n as string](...(a as unknown[]))), [name, args] as const)) as never;
       } catch (error) {
         throw new Error(`browser bench: ${name} failed: ${(error as Error).message}\npage errors: ${errors.slice(-5).join('\n')}`);
+      } finally {
+        if (cdp && profileDir) {
+          const { profile } = await cdp.send('Profiler.stop');
+          await mkdir(profileDir, { recursive: true });
+          await writeFile(path.join(profileDir, `${++calls}-${name}.cpuprofile`), JSON.stringify(profile));
+        }
       }
     };
     return { call, picked: { source: picked.source, version: picked.version }, close };

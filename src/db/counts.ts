@@ -28,16 +28,40 @@ export function countRows(ops: Iterable<Counted>): Array<{ key: string; value: n
   return [...deltas].map(([key, value]) => ({ key, value }));
 }
 
+/**
+ * What a read-write transaction has read or written of each op it touched (only the counted
+ * fields, copied: a caller may change the rows it was given), by id; undefined = no such op.
+ * Every write to the outbox passes through this middleware and a read-write transaction has the
+ * store to itself, so these stay true until the transaction ends: a claim or a settle that read
+ * its ops need not read them again to count what its writes change.
+ */
+type Seen = Map<unknown, Counted | undefined>;
+
+const countedOf = (row: unknown): Counted | undefined => {
+  if (row === undefined || row === null) return undefined;
+  const { status, userId } = row as Counted;
+  return { status, userId };
+};
+
+function remember(seen: Seen | undefined, keys: readonly unknown[], rows: readonly unknown[]): void {
+  if (seen) keys.forEach((key, i) => seen.set(key, countedOf(rows[i])));
+}
+
 // Chained with Dexie's own promises, never native await: the middlewares below (cache,
 // observability) read the transaction's zone, which only Dexie's promises carry across.
-function oldValues(table: DBCoreTable, req: DBCoreMutateRequest): Promise<Array<Counted | undefined>> {
+function readOld(table: DBCoreTable, trans: DBCoreTransaction, keys: readonly unknown[], seen: Seen | undefined): Promise<Array<Counted | undefined>> {
+  if (seen && keys.every((key) => seen.has(key))) return Dexie.Promise.resolve(keys.map((key) => seen.get(key)));
+  return table.getMany({ trans, keys: keys as unknown[] });
+}
+
+function oldValues(table: DBCoreTable, req: DBCoreMutateRequest, seen: Seen | undefined): Promise<Array<Counted | undefined>> {
   switch (req.type) {
     case 'add':
       return Dexie.Promise.resolve([]);
     case 'put':
-      return table.getMany({ trans: req.trans, keys: req.keys ?? req.values.map((v) => (v as SyncOperation).id) });
+      return readOld(table, req.trans, req.keys ?? req.values.map((v) => (v as SyncOperation).id), seen);
     case 'delete':
-      return table.getMany({ trans: req.trans, keys: req.keys });
+      return readOld(table, req.trans, req.keys, seen);
     case 'deleteRange':
       return table
         .query({ trans: req.trans, values: true, query: { index: table.schema.primaryKey, range: req.range } })
@@ -105,6 +129,13 @@ export const outboxCountsMiddleware: Middleware<DBCore> = {
     // Writes of one transaction are counted one after another: two interleaved read-modify-writes
     // of a count would lose one of them.
     const queues = new WeakMap<DBCoreTransaction, Promise<unknown>>();
+    const seen = new WeakMap<DBCoreTransaction, Seen>();
+    const seenIn = (trans: DBCoreTransaction): Seen | undefined => {
+      if ((trans as unknown as IDBTransaction).mode !== 'readwrite') return undefined;
+      let known = seen.get(trans);
+      if (!known) seen.set(trans, (known = new Map()));
+      return known;
+    };
     return {
       ...down,
       transaction(stores, mode, options) {
@@ -117,15 +148,42 @@ export const outboxCountsMiddleware: Middleware<DBCore> = {
         const table = down.table(name);
         if (name !== OUTBOX) return table;
         const meta = down.table(META);
+        const key = (row: unknown) => (row as SyncOperation).id;
         return {
           ...table,
+          get(req) {
+            return table.get(req).then((row) => (remember(seenIn(req.trans), [req.key], [row]), row));
+          },
+          getMany(req) {
+            return table.getMany(req).then((rows) => (remember(seenIn(req.trans), req.keys, rows), rows));
+          },
+          query(req) {
+            return table.query(req).then((res) => {
+              // Rows it returned exist; what a range left out says nothing about other ids.
+              if (req.values) remember(seenIn(req.trans), res.result.map(key), res.result);
+              return res;
+            });
+          },
           mutate(req) {
+            const known = seenIn(req.trans);
+            const after = (res: DBCoreMutateResponse) => {
+              if (!known) return res;
+              if (req.type === 'deleteRange') known.clear();
+              else if (req.type === 'delete') remember(known, req.keys.filter((_, i) => res.failures[i] === undefined), []);
+              else {
+                const keys = req.keys ?? req.values.map((v) => (v as SyncOperation).id);
+                const ok = keys.map((_, i) => res.failures[i] === undefined);
+                remember(known, keys.filter((_, i) => ok[i]), req.values.filter((_, i) => ok[i]));
+              }
+              return res;
+            };
             const run = () =>
-              req.type === 'add'
+              (req.type === 'add'
                 ? countedAdd(table, meta, req)
-                : oldValues(table, req).then((before) =>
+                : oldValues(table, req, known).then((before) =>
                     table.mutate(req).then((res) => apply(meta, req.trans, deltasOf(req, before, res)).then(() => res)),
-                  );
+                  )
+              ).then(after);
             const previous = queues.get(req.trans) ?? Dexie.Promise.resolve();
             const next = previous.then(run, run);
             queues.set(req.trans, next.catch(() => {}));
