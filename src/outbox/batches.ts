@@ -21,7 +21,12 @@ import { settleByServer, type ServerSettled } from './serverWins.ts';
 import { jsonBytes, toWireOperation } from './wire.ts';
 import { WRITE_BACK_TABLES, writeBack, type Applied } from './writeBack.ts';
 
-export type ClaimOptions = { userId?: string; now?: Date };
+export type ClaimOptions = {
+  userId?: string;
+  now?: Date;
+  /** Told the claimed ops' ids and enqueue times once the claim is written (metrics), so nobody reads the batch back. */
+  onClaimed?: (ops: ReadonlyArray<{ id: string; timestamp: number }>) => void;
+};
 export type RecordOptions = {
   now?: Date;
   /** How many settled batches the history keeps (defaults: 100 completed, 1,000 failed or partial). */
@@ -177,6 +182,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
     throw error;
   }
   if (taken.length === 0) return null;
+  options.onClaimed?.(taken.map((op) => ({ id: op.id, timestamp: op.timestamp })));
   return { batchId, operations, bytes };
 }
 
