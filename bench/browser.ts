@@ -3,7 +3,7 @@
 // proxy. Local writes on real IndexedDB (floor, idle, draining), the enqueue cost at two queue
 // lengths three times, and the peers (Replicache, TanStack DB + offline-transactions) beside
 // verses-sync on the same page: their local write, a bulk import and a paced session.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,14 +35,18 @@ export type BrowserPlan = {
   pacedShortened: boolean;
 };
 
-export type BrowserResult = {
+export type BrowserWrites = {
   browser: { source: string; version: string };
   rttMs: number;
   backlog: number;
   warmup: number;
   floor: Stats;
   idle: Stats;
-  draining: Stats & { backlogLeftAtEnd: number };
+  /** `drainedDuringWrites`: ops the server acknowledged between the first and the last timed write. */
+  draining: Stats & { backlogLeftAtEnd: number; drainedDuringWrites: number };
+};
+
+export type BrowserResult = BrowserWrites & {
   enqueue: Array<{ levels: Array<{ queued: number; perOpUs: number }>; ratio: number }>;
   peers: {
     versions: Record<string, string>;
@@ -150,8 +154,11 @@ async function versionOf(pkg: string): Promise<string> {
   return (JSON.parse(await readFile(file, 'utf8')) as { version: string }).version;
 }
 
-/** Runs the whole browser section; `step` is called after each part. */
-export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task: string) => void = () => {}): Promise<BrowserResult> {
+type Call = <K extends keyof BenchApi>(name: K, ...args: Parameters<BenchApi[K]>) => Promise<Awaited<ReturnType<BenchApi[K]>>>;
+type BenchPage = { call: Call; picked: { source: string; version: string }; close(): Promise<void> };
+
+/** Builds the page, serves it from the stack and opens it in the picked Chromium. */
+async function openBenchPage(env: BenchEnv, plan: BrowserPlan): Promise<BenchPage> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'verses-bench-page-'));
   const outDir = path.join(work, 'page');
   await buildPage(outDir);
@@ -175,6 +182,11 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
   const picked = await pickBrowser();
   // Timers of a headless page are not throttled, but say so: the bench needs them on time.
   const browser = await launchChromium({ extraArgs: ['--disable-background-timer-throttling', '--disable-renderer-backgrounding'] });
+  const close = async () => {
+    await browser.close().catch(() => {});
+    env.setFallback(null);
+    await rm(work, { recursive: true, force: true });
+  };
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -189,23 +201,61 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
     const query = new URLSearchParams({ url: env.proxy.url, anonKey: env.stack.anonKey });
     await page.goto(`${env.stack.url}${PAGE_PATH}index.html?${query}`);
     await page.waitForFunction(() => (window as unknown as { bench?: unknown }).bench !== undefined);
-    const call = async <K extends keyof BenchApi>(name: K, ...args: Parameters<BenchApi[K]>): Promise<Awaited<ReturnType<BenchApi[K]>>> => {
+    // VERSES_BENCH_CPU_PROFILE=<folder>: each call's page CPU profile (Chrome's Profiler), to open in DevTools.
+    const profileDir = process.env.VERSES_BENCH_CPU_PROFILE;
+    const cdp = profileDir ? await page.context().newCDPSession(page) : undefined;
+    if (cdp) await cdp.send('Profiler.enable');
+    let calls = 0;
+    const call: Call = async (name, ...args) => {
+      if (cdp) await cdp.send('Profiler.start');
       try {
-        return (await page.evaluate(([n, a]) => ((window as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench[n as string](...(a as unknown[]))), [name, args] as const)) as Awaited<ReturnType<BenchApi[K]>>;
+        return (await page.evaluate(([n, a]) => ((window as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench[n as string](...(a as unknown[]))), [name, args] as const)) as never;
       } catch (error) {
         throw new Error(`browser bench: ${name} failed: ${(error as Error).message}\npage errors: ${errors.slice(-5).join('\n')}`);
+      } finally {
+        if (cdp && profileDir) {
+          const { profile } = await cdp.send('Profiler.stop');
+          await mkdir(profileDir, { recursive: true });
+          await writeFile(path.join(profileDir, `${++calls}-${name}.cpuprofile`), JSON.stringify(profile));
+        }
       }
     };
+    return { call, picked: { source: picked.source, version: picked.version }, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
 
+async function localWrites(page: BenchPage, plan: BrowserPlan, step: (task: string) => void): Promise<BrowserWrites> {
+  const { call } = page;
+  const floor = statsOf((await call('floor', plan.writes, plan.warmup)).samples);
+  step('browser: floor');
+  const idle = statsOf((await call('idle', plan.writes, plan.warmup)).samples);
+  step('browser: idle');
+  const d = await call('draining', plan.backlog, plan.writes, plan.warmup);
+  const draining = { ...statsOf(d.samples), backlogLeftAtEnd: d.backlogLeftAtEnd, drainedDuringWrites: d.drainedDuringWrites };
+  step('browser: draining');
+  return { browser: page.picked, rttMs: plan.rttMs, backlog: plan.backlog, warmup: plan.warmup, floor, idle, draining };
+}
+
+/** The local writes alone (floor, idle, draining): `npm run bench -- --only browser-writes`. */
+export async function benchBrowserWrites(env: BenchEnv, plan: BrowserPlan, step: (task: string) => void = () => {}): Promise<BrowserWrites> {
+  const page = await openBenchPage(env, plan);
+  try {
+    return await localWrites(page, plan, step);
+  } finally {
+    await page.close();
+  }
+}
+
+/** Runs the whole browser section; `step` is called after each part. */
+export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task: string) => void = () => {}): Promise<BrowserResult> {
+  const page = await openBenchPage(env, plan);
+  const { call } = page;
+  try {
     // 1. Local writes: the floor, idle, draining.
-    const floor = statsOf((await call('floor', plan.writes, plan.warmup)).samples);
-    step('browser: floor');
-    const idle = statsOf((await call('idle', plan.writes, plan.warmup)).samples);
-    step('browser: idle');
-    const d = await call('draining', plan.backlog, plan.writes, plan.warmup);
-    const draining = { ...statsOf(d.samples), backlogLeftAtEnd: d.backlogLeftAtEnd };
-    step('browser: draining');
-
+    const writes = await localWrites(page, plan, step);
     // 2. The peers: local writes, the import, the paced session (the three at once, in real time).
     const localWrite = {
       replicache: statsOf((await call('peerWrites', 'replicache', plan.writes, plan.warmup)).samples),
@@ -229,13 +279,7 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
     }
 
     return {
-      browser: { source: picked.source, version: picked.version },
-      rttMs: plan.rttMs,
-      backlog: plan.backlog,
-      warmup: plan.warmup,
-      floor,
-      idle,
-      draining,
+      ...writes,
       enqueue,
       peers: {
         versions: {
@@ -257,9 +301,7 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
       },
     };
   } finally {
-    await browser.close().catch(() => {});
-    env.setFallback(null);
-    await rm(work, { recursive: true, force: true });
+    await page.close();
   }
 }
 
@@ -273,17 +315,25 @@ export const BROWSER_PLANS: Record<'full' | 'quick' | 'tiny', BrowserPlan> = {
   tiny: { writes: 40, warmup: 10, backlog: 300, rttMs: 20, enqueueLevels: [100, 300], enqueueSample: 20, enqueueRepeats: 3, importOps: 40, pacedActions: pacedActions(8_000), pacedMs: 8_000, pacedShortened: true },
 };
 
-/** The JSON keys: `localWriteBrowser` (beside the Node `localWrite`), `enqueueBrowser`, `peers`. */
-export function browserFigures(r: BrowserResult) {
-  const spread = r.enqueue.map((e) => e.ratio);
+/** The local writes' JSON key, `localWriteBrowser` (beside the Node `localWrite`). */
+export function browserWritesFigures(r: BrowserWrites) {
   return {
     localWriteBrowser: {
       floorP50Ms: r.floor.p50, floorP99Ms: r.floor.p99, floorMaxMs: r.floor.max,
       idleP50Ms: r.idle.p50, idleP99Ms: r.idle.p99, idleMaxMs: r.idle.max,
       drainingP50Ms: r.draining.p50, drainingP99Ms: r.draining.p99, drainingMaxMs: r.draining.max,
       writes: r.idle.writes, warmup: r.warmup, backlog: r.backlog, backlogLeftAfterDrainingWrites: r.draining.backlogLeftAtEnd,
+      drainedDuringWrites: r.draining.drainedDuringWrites,
       rttMs: r.rttMs, browser: r.browser.version,
     },
+  };
+}
+
+/** The JSON keys: `localWriteBrowser` (beside the Node `localWrite`), `enqueueBrowser`, `peers`. */
+export function browserFigures(r: BrowserResult) {
+  const spread = r.enqueue.map((e) => e.ratio);
+  return {
+    ...browserWritesFigures(r),
     enqueueBrowser: {
       levels: r.enqueue[0]?.levels.map((l) => l.queued) ?? [],
       runs: r.enqueue.map((e) => ({ perOpUs: e.levels.map((l) => l.perOpUs), ratio: e.ratio })),
@@ -311,25 +361,39 @@ const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-
 const x = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${(v / base).toFixed(2)}×` : '–');
 const perRequest = (s: SyncRun) => (s.requests > 0 ? s.opsAcked / s.requests : 0);
 
-export function browserTargets(r: BrowserResult): Array<{ target: string; value: string; met: boolean }> {
-  const spread = r.enqueue.map((e) => e.ratio);
-  const [lo, hi] = r.enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
+type Target = { target: string; value: string; met: boolean };
+
+export function browserWritesTargets(r: BrowserWrites): Target[] {
   return [
     { target: 'Chromium localWrite idle p99 ≤ 1.5× floor p99', value: `${f(r.idle.p99, 2)} / ${f(r.floor.p99, 2)} ms = ${x(r.idle.p99, r.floor.p99)}`, met: r.idle.p99 <= 1.5 * r.floor.p99 },
     { target: 'Chromium localWrite draining p99 ≤ 1.5× idle p99', value: `${f(r.draining.p99, 2)} / ${f(r.idle.p99, 2)} ms = ${x(r.draining.p99, r.idle.p99)}`, met: r.draining.p99 <= 1.5 * r.idle.p99 },
+  ];
+}
+
+export function browserTargets(r: BrowserResult): Target[] {
+  const spread = r.enqueue.map((e) => e.ratio);
+  const [lo, hi] = r.enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
+  return [
+    ...browserWritesTargets(r),
     { target: `Chromium enqueue per-op at ${f(hi)} ≤ 1.5× at ${f(lo)} queued (every run)`, value: spread.map((s) => `${s.toFixed(2)}×`).join(', '), met: spread.every((s) => s <= 1.5) },
   ];
 }
 
-export function browserMarkdown(r: BrowserResult, mode: string): string[] {
+export function browserWritesMarkdown(r: BrowserWrites, mode: string): string[] {
   const md: string[] = [];
   const reduced = mode !== 'full';
   md.push(`## Local write latency in Chromium (real IndexedDB${reduced ? `, ${mode} run: ${f(r.idle.writes)} writes` : ''})`, '');
   md.push(`${r.browser.version} (${r.browser.source}), headless, one page bundled by Vite, served by the stack; requests through the latency proxy at ${r.rttMs} ms RTT. ` +
     `${f(r.idle.writes)} timed \`addVerseCard\` writes after ${f(r.warmup)} warm-up writes, one at a time. Floor: the same verse, card and outbox-op rows written by bare Dexie in one transaction, no orchestrator. ` +
-    `Idle: BatchSyncService running on excellent, nothing queued. Draining: ${f(r.backlog)} ops queued offline start draining as the timed writes begin; ${f(r.draining.backlogLeftAtEnd)} ops were still queued after the last one.`, '');
+    `Idle: BatchSyncService running on excellent, nothing queued. Draining: ${f(r.backlog)} ops queued offline start draining as the timed writes begin; ${f(r.draining.drainedDuringWrites)} were acknowledged between the first and the last timed write, ${f(r.draining.backlogLeftAtEnd)} were still queued after the last one.`, '');
   md.push('| figure | floor (bare Dexie) | verses-sync idle | verses-sync draining | idle ÷ floor | draining ÷ idle |', '| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const k of ['p50', 'p99', 'max', 'mean'] as const) md.push(`| ${k} (ms) | ${f(r.floor[k], 2)} | ${f(r.idle[k], 2)} | ${f(r.draining[k], 2)} | ${x(r.idle[k], r.floor[k])} | ${x(r.draining[k], r.idle[k])} |`);
+  return md;
+}
+
+export function browserMarkdown(r: BrowserResult, mode: string): string[] {
+  const md = browserWritesMarkdown(r, mode);
+  const reduced = mode !== 'full';
   const [lo, hi] = r.enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
   md.push('', `Enqueue in Chromium (service offline, queue filled by imports of 1,000): mean µs of ${reduced ? 'a few hundred' : '1,000'} single \`addVerseCard\` writes at ${f(lo)} and at ${f(hi)} queued, ${r.enqueue.length} times in this run to show the spread.`, '');
   md.push(`| run | per-op µs at ${f(lo)} | per-op µs at ${f(hi)} | ratio |`, '| ---: | ---: | ---: | ---: |');

@@ -1,5 +1,6 @@
-// `npm run bench [-- --quick | --tiny] [--json FILE]`: the three write paths side by side,
-// a markdown table (stdout and bench/results/latest.md), a chart, and the figures as JSON.
+// `npm run bench [-- --quick | --tiny] [--json FILE] [--only browser | browser-writes]`: the three
+// write paths side by side, a markdown table (stdout and bench/results/latest.md), a chart, and
+// the figures as JSON. `--only` runs the Chromium section alone (or only its local writes).
 import 'fake-indexeddb/auto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { allReferences, importWorkload, sessionWorkload } from './workloads.ts';
 import { pacedActions, runPacedSession, type PacedResult, type SessionPath } from './pacedSession.ts';
 import { RADIO_MODELS, radioCost } from './radio.ts';
 import { writeTimeline } from './timeline.ts';
-import { BROWSER_PLANS, benchBrowser, browserFigures, browserMarkdown, browserTargets, type BrowserResult } from './browser.ts';
+import { BROWSER_PLANS, benchBrowser, benchBrowserWrites, browserFigures, browserMarkdown, browserTargets, browserWritesFigures, browserWritesMarkdown, browserWritesTargets, type BrowserResult } from './browser.ts';
 
 type Mode = 'full' | 'quick' | 'tiny';
 type Comparison = { quality: Quality; rttMs: number } & Record<PathName, RunResult>;
@@ -33,17 +34,52 @@ const PLANS = {
 };
 const HEADLINE_RTT = 100;
 
+const ONLY = ['browser', 'browser-writes'] as const;
+type Only = (typeof ONLY)[number];
+
 function parseArgs(argv: string[]) {
   const mode: Mode = argv.includes('--tiny') ? 'tiny' : argv.includes('--quick') ? 'quick' : 'full';
   const i = argv.indexOf('--json');
-  return { mode, json: i >= 0 ? argv[i + 1] : undefined };
+  const o = argv.indexOf('--only');
+  const only = o >= 0 ? argv[o + 1] : undefined;
+  if (only !== undefined && !ONLY.includes(only as Only)) throw new Error(`--only takes ${ONLY.join(' or ')}, got ${only ?? 'nothing'}`);
+  return { mode, json: i >= 0 ? argv[i + 1] : undefined, only: only as Only | undefined };
+}
+
+/** `--only browser` / `--only browser-writes`: the Chromium section (or its local writes) alone, to stdout and the JSON. */
+async function runBrowserOnly(mode: Mode, only: Only, json: string | undefined) {
+  const env = await startBenchEnv();
+  const started = Date.now();
+  try {
+    const plan = BROWSER_PLANS[mode];
+    const log = (task: string) => process.stderr.write(`${task}\n`);
+    const section = only === 'browser' ? await benchBrowser(env, plan, log) : await benchBrowserWrites(env, plan, log);
+    const full = only === 'browser' ? (section as BrowserResult) : undefined;
+    const targets = full ? browserTargets(full) : browserWritesTargets(section);
+    const figures = {
+      mode,
+      only,
+      database: env.stack.database.kind,
+      generatedAt: new Date().toISOString(),
+      durationSec: Math.round((Date.now() - started) / 1000),
+      ...(full ? browserFigures(full) : browserWritesFigures(section)),
+      targets,
+    };
+    const md = [`# verses-sync bench: ${only} only (${mode})`, '', ...(full ? browserMarkdown(full, mode) : browserWritesMarkdown(section, mode)), ''];
+    md.push('## Targets', '', '| target | value | met |', '| --- | --- | --- |', ...targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`), '');
+    process.stdout.write(`${md.join('\n')}\n`);
+    if (json) await writeFile(json, `${JSON.stringify(figures, null, 2)}\n`);
+  } finally {
+    await env.stop();
+  }
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
 const ratio = (x: number, base: number) => (base > 0 ? (x / base < 0.01 ? (x / base).toFixed(4) : (x / base).toFixed(3)) : '–');
 
 async function main() {
-  const { mode, json } = parseArgs(process.argv.slice(2));
+  const { mode, json, only } = parseArgs(process.argv.slice(2));
+  if (only) return runBrowserOnly(mode, only, json);
   const plan = PLANS[mode];
   const here = path.dirname(fileURLToPath(import.meta.url));
   const resultsDir = path.join(here, 'results');

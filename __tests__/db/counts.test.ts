@@ -109,6 +109,22 @@ test('every kind of outbox write keeps the counts equal to the rows', async () =
   expect(await countPending(db)).toBe(0);
 });
 
+test('rows read earlier in the transaction, then changed by the caller and written, are counted from what was stored', async () => {
+  await enqueue(USER_A, 3);
+  await db.transaction('rw', db.syncOperations, db.meta, async () => {
+    const [first, second, third] = await db.syncOperations.orderBy('seq').toArray();
+    // The caller changes the objects it was given before writing them: the old status is the stored one.
+    first.status = 'dead';
+    await db.syncOperations.put(first);
+    const again = (await db.syncOperations.get(second.id))!;
+    again.status = 'inFlight';
+    await db.syncOperations.bulkPut([again, { ...third, status: 'held' }]);
+    await db.syncOperations.bulkDelete([first.id, first.id]);
+    await db.syncOperations.put({ ...first, id: randomUUID(), seq: 99, status: 'queued' });
+  });
+  await expectCountsMatchRows();
+});
+
 test('a write whose transaction fails leaves the counts as they were', async () => {
   await enqueue(USER_A, 2);
   await expect(

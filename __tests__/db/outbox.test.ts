@@ -506,11 +506,23 @@ describe('a batch larger than one chunk (claimed and settled OPS_PER_TRANSACTION
     expect(new Set((await opsBySeq(db)).map((op) => `${op.status}:${op.batchId}`))).toEqual(new Set([`inFlight:${claimed.batchId}`]));
   });
 
+  test('onClaimed hears every claimed op across chunks, with its enqueue time, once the claim is written', async () => {
+    const ops = await enqueueMany(N, { userId: USER_A });
+    const heard: Array<{ id: string; timestamp: number }> = [];
+    const claimed = (await claimBatch(db, { batchId: randomUUID(), maxOps: 1000, maxBytes: 512 * 1024 }, { userId: USER_A, onClaimed: (c) => heard.push(...c) }))!;
+    expect(heard).toEqual(ops.map((o) => ({ id: o.id, timestamp: o.timestamp })));
+    expect(claimed.operations).toHaveLength(N);
+    expect(await claimBatch(db, { batchId: randomUUID(), maxOps: 10, maxBytes: 512 * 1024 }, { onClaimed: () => heard.push({ id: 'none', timestamp: 0 }) })).toBeNull();
+    expect(heard).toHaveLength(N);
+  });
+
   test('maxOps and maxBytes still hold across chunks', async () => {
     await enqueueMany(N, { userId: USER_A });
     expect((await claim(OPS_PER_TRANSACTION + 7))!.operations).toHaveLength(OPS_PER_TRANSACTION + 7);
-    const claimed = (await claim(1000, 30_000))!;
-    expect(claimed.bytes).toBeLessThanOrEqual(30_000);
+    // Room for about one and a half chunks of these ops (~200–300 bytes each), so the limit falls inside the second chunk.
+    const budget = OPS_PER_TRANSACTION * 450;
+    const claimed = (await claim(1000, budget))!;
+    expect(claimed.bytes).toBeLessThanOrEqual(budget);
     expect(claimed.operations.length).toBeGreaterThan(OPS_PER_TRANSACTION); // the limit spans chunks
     expect(claimed.operations.length).toBeLessThan(N - OPS_PER_TRANSACTION - 7);
   });

@@ -291,12 +291,14 @@ const api: BenchApi = {
     const device = await openVersesSync({ online: false });
     for (let i = 0; i < backlog; i += 1000) await device.data.addVerseCards(Array.from({ length: Math.min(1000, backlog - i) }, () => ({ reference: uniqueRef() })));
     for (let i = 0; i < warmup; i++) await device.data.addVerseCard(uniqueRef());
+    const queuedAtStart = await unsynced(device.db);
     device.sync.setOnline(true);
     const samples = await timed(writes, 0, () => device.data.addVerseCard(uniqueRef()));
     const backlogLeftAtEnd = await unsynced(device.db);
+    const drainedDuringWrites = queuedAtStart + writes - backlogLeftAtEnd;
     await until(async () => (await unsynced(device.db)) === 0, ACK_TIMEOUT_MS, 'the backlog draining', 100);
     await device.close();
-    return { samples, backlogLeftAtEnd };
+    return { samples, backlogLeftAtEnd, drainedDuringWrites };
   },
 
   async enqueue(levels, sample) {

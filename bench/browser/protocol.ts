@@ -25,7 +25,7 @@ export type BenchApi = {
   /** addVerseCard with BatchSyncService running on excellent, nothing queued. */
   idle(writes: number, warmup: number): Promise<Samples>;
   /** addVerseCard while `backlog` ops queued offline drain. */
-  draining(backlog: number, writes: number, warmup: number): Promise<Samples & { backlogLeftAtEnd: number }>;
+  draining(backlog: number, writes: number, warmup: number): Promise<Samples & { backlogLeftAtEnd: number; drainedDuringWrites: number }>;
   /** Mean µs of `sample` single addVerseCard writes at each queue length (service offline). */
   enqueue(levels: number[], sample: number): Promise<Array<{ queued: number; perOpUs: number }>>;
   /** The peer's own local write of the same card and verse, online and otherwise idle. */

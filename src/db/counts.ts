@@ -28,16 +28,40 @@ export function countRows(ops: Iterable<Counted>): Array<{ key: string; value: n
   return [...deltas].map(([key, value]) => ({ key, value }));
 }
 
+/**
+ * What a read-write transaction has read or written of each op it touched (only the counted
+ * fields, copied: a caller may change the rows it was given), by id; undefined = no such op.
+ * Every write to the outbox passes through this middleware and a read-write transaction has the
+ * store to itself, so these stay true until the transaction ends: a claim or a settle that read
+ * its ops need not read them again to count what its writes change.
+ */
+type Seen = Map<unknown, Counted | undefined>;
+
+const countedOf = (row: unknown): Counted | undefined => {
+  if (row === undefined || row === null) return undefined;
+  const { status, userId } = row as Counted;
+  return { status, userId };
+};
+
+function remember(seen: Seen | undefined, keys: readonly unknown[], rows: readonly unknown[]): void {
+  if (seen) keys.forEach((key, i) => seen.set(key, countedOf(rows[i])));
+}
+
 // Chained with Dexie's own promises, never native await: the middlewares below (cache,
 // observability) read the transaction's zone, which only Dexie's promises carry across.
-function oldValues(table: DBCoreTable, req: DBCoreMutateRequest): Promise<Array<Counted | undefined>> {
+function readOld(table: DBCoreTable, trans: DBCoreTransaction, keys: readonly unknown[], seen: Seen | undefined): Promise<Array<Counted | undefined>> {
+  if (seen && keys.every((key) => seen.has(key))) return Dexie.Promise.resolve(keys.map((key) => seen.get(key)));
+  return table.getMany({ trans, keys: keys as unknown[] });
+}
+
+function oldValues(table: DBCoreTable, req: DBCoreMutateRequest, seen: Seen | undefined): Promise<Array<Counted | undefined>> {
   switch (req.type) {
     case 'add':
       return Dexie.Promise.resolve([]);
     case 'put':
-      return table.getMany({ trans: req.trans, keys: req.keys ?? req.values.map((v) => (v as SyncOperation).id) });
+      return readOld(table, req.trans, req.keys ?? req.values.map((v) => (v as SyncOperation).id), seen);
     case 'delete':
-      return table.getMany({ trans: req.trans, keys: req.keys });
+      return readOld(table, req.trans, req.keys, seen);
     case 'deleteRange':
       return table
         .query({ trans: req.trans, values: true, query: { index: table.schema.primaryKey, range: req.range } })
@@ -65,13 +89,33 @@ function deltasOf(req: DBCoreMutateRequest, before: Array<Counted | undefined>, 
   return deltas;
 }
 
-function apply(meta: DBCoreTable, trans: DBCoreTransaction, deltas: Map<string, number>): Promise<unknown> {
+type CountRows = Array<{ value?: unknown } | undefined>;
+
+function readCountRows(meta: DBCoreTable, trans: DBCoreTransaction, keys: string[]): Promise<Map<string, number>> {
+  if (keys.length === 0) return Dexie.Promise.resolve(new Map());
+  return meta.getMany({ trans, keys }).then((rows: CountRows) => new Map(keys.map((key, i) => [key, Number(rows[i]?.value ?? 0)])));
+}
+
+/** Writes `current + delta` for every changed count; `current` holds at least those keys. */
+function writeCounts(meta: DBCoreTable, trans: DBCoreTransaction, deltas: Map<string, number>, current: Map<string, number>): Promise<unknown> {
   const keys = [...deltas].filter(([, d]) => d !== 0).map(([key]) => key);
   if (keys.length === 0) return Dexie.Promise.resolve();
-  return meta.getMany({ trans, keys }).then((rows: Array<{ value?: unknown } | undefined>) => {
-    const values = keys.map((key, i) => ({ key, value: Math.max(0, Number(rows[i]?.value ?? 0) + deltas.get(key)!) }));
-    return meta.mutate({ type: 'put', trans, values, keys });
-  });
+  const values = keys.map((key) => ({ key, value: Math.max(0, current.get(key)! + deltas.get(key)!) }));
+  return meta.mutate({ type: 'put', trans, values, keys });
+}
+
+function apply(meta: DBCoreTable, trans: DBCoreTransaction, deltas: Map<string, number>): Promise<unknown> {
+  const keys = [...deltas].filter(([, d]) => d !== 0).map(([key]) => key);
+  return readCountRows(meta, trans, keys).then((current) => writeCounts(meta, trans, deltas, current));
+}
+
+// An add changes no old row, so the counts it can change are known before it runs: read them
+// beside the add (one wait instead of two); what failed is left out when they are written.
+function countedAdd(table: DBCoreTable, meta: DBCoreTable, req: DBCoreMutateRequest & { type: 'add' }): Promise<DBCoreMutateResponse> {
+  const keys = [...new Set(req.values.flatMap((v) => [countKey((v as Counted).status, null), countKey((v as Counted).status, (v as Counted).userId)]))];
+  return Dexie.Promise.all([table.mutate(req), readCountRows(meta, req.trans, keys)]).then(([res, current]) =>
+    writeCounts(meta, req.trans, deltasOf(req, [], res), current).then(() => res),
+  );
 }
 
 /** Keeps the outbox counts in `meta`; every transaction on the outbox also holds `meta`. */
@@ -85,6 +129,13 @@ export const outboxCountsMiddleware: Middleware<DBCore> = {
     // Writes of one transaction are counted one after another: two interleaved read-modify-writes
     // of a count would lose one of them.
     const queues = new WeakMap<DBCoreTransaction, Promise<unknown>>();
+    const seen = new WeakMap<DBCoreTransaction, Seen>();
+    const seenIn = (trans: DBCoreTransaction): Seen | undefined => {
+      if ((trans as unknown as IDBTransaction).mode !== 'readwrite') return undefined;
+      let known = seen.get(trans);
+      if (!known) seen.set(trans, (known = new Map()));
+      return known;
+    };
     return {
       ...down,
       transaction(stores, mode, options) {
@@ -97,13 +148,42 @@ export const outboxCountsMiddleware: Middleware<DBCore> = {
         const table = down.table(name);
         if (name !== OUTBOX) return table;
         const meta = down.table(META);
+        const key = (row: unknown) => (row as SyncOperation).id;
         return {
           ...table,
+          get(req) {
+            return table.get(req).then((row) => (remember(seenIn(req.trans), [req.key], [row]), row));
+          },
+          getMany(req) {
+            return table.getMany(req).then((rows) => (remember(seenIn(req.trans), req.keys, rows), rows));
+          },
+          query(req) {
+            return table.query(req).then((res) => {
+              // Rows it returned exist; what a range left out says nothing about other ids.
+              if (req.values) remember(seenIn(req.trans), res.result.map(key), res.result);
+              return res;
+            });
+          },
           mutate(req) {
+            const known = seenIn(req.trans);
+            const after = (res: DBCoreMutateResponse) => {
+              if (!known) return res;
+              if (req.type === 'deleteRange') known.clear();
+              else if (req.type === 'delete') remember(known, req.keys.filter((_, i) => res.failures[i] === undefined), []);
+              else {
+                const keys = req.keys ?? req.values.map((v) => (v as SyncOperation).id);
+                const ok = keys.map((_, i) => res.failures[i] === undefined);
+                remember(known, keys.filter((_, i) => ok[i]), req.values.filter((_, i) => ok[i]));
+              }
+              return res;
+            };
             const run = () =>
-              oldValues(table, req).then((before) =>
-                table.mutate(req).then((res) => apply(meta, req.trans, deltasOf(req, before, res)).then(() => res)),
-              );
+              (req.type === 'add'
+                ? countedAdd(table, meta, req)
+                : oldValues(table, req, known).then((before) =>
+                    table.mutate(req).then((res) => apply(meta, req.trans, deltasOf(req, before, res)).then(() => res)),
+                  )
+              ).then(after);
             const previous = queues.get(req.trans) ?? Dexie.Promise.resolve();
             const next = previous.then(run, run);
             queues.set(req.trans, next.catch(() => {}));

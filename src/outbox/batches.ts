@@ -21,7 +21,12 @@ import { settleByServer, type ServerSettled } from './serverWins.ts';
 import { jsonBytes, toWireOperation } from './wire.ts';
 import { WRITE_BACK_TABLES, writeBack, type Applied } from './writeBack.ts';
 
-export type ClaimOptions = { userId?: string; now?: Date };
+export type ClaimOptions = {
+  userId?: string;
+  now?: Date;
+  /** Told the claimed ops' ids and enqueue times once the claim is written (metrics), so nobody reads the batch back. */
+  onClaimed?: (ops: ReadonlyArray<{ id: string; timestamp: number }>) => void;
+};
 export type RecordOptions = {
   now?: Date;
   /** How many settled batches the history keeps (defaults: 100 completed, 1,000 failed or partial). */
@@ -32,8 +37,12 @@ export type RecordOptions = {
 const ENVELOPE_BYTES = 256;
 const PAGE_SIZE = 200;
 const MIN_PAGE_SIZE = 16;
-/** Most ops one claim, record or release transaction touches (a batch of 500 takes five). */
-export const OPS_PER_TRANSACTION = 100;
+/**
+ * Most ops one claim, record or release transaction touches (a batch of 500 takes twenty). A
+ * local write waits for the one running, so they are kept small: while a backlog drains, the
+ * write's tail is one chunk's time.
+ */
+export const OPS_PER_TRANSACTION = 25;
 
 /** The row back in the queue: no batch, optionally one more attempt spent. */
 function requeued(op: SyncOperation, patch: Partial<SyncOperation>): SyncOperation {
@@ -102,8 +111,8 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
         const chunk: SyncOperation[] = [];
         const holding: SyncOperation[] = [];
         causes ??= await refusedCards(db);
-        // A small batch need not read (and clone) a whole page of the backlog.
-        const pageSize = Math.min(PAGE_SIZE, Math.max(maxOps - taken.length, MIN_PAGE_SIZE));
+        // A small batch (or chunk) need not read (and clone) a whole page of the backlog.
+        const pageSize = Math.min(PAGE_SIZE, OPS_PER_TRANSACTION, Math.max(maxOps - taken.length, MIN_PAGE_SIZE));
         let exhausted = false;
         while (!full && !exhausted && chunk.length < OPS_PER_TRANSACTION) {
           const page = await db.syncOperations
@@ -177,6 +186,7 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
     throw error;
   }
   if (taken.length === 0) return null;
+  options.onClaimed?.(taken.map((op) => ({ id: op.id, timestamp: op.timestamp })));
   return { batchId, operations, bytes };
 }
 

@@ -55,19 +55,30 @@ function requireTransaction(db: VersesDb): Transaction {
   return tx;
 }
 
-/** Reserves `count` consecutive seqs in the current transaction; returns the first. */
-async function reserveSeqs(db: VersesDb, tx: Transaction, count: number): Promise<number> {
+function counterOf(db: VersesDb, tx: Transaction): Promise<SeqCounter> {
   const root = rootOf(tx);
   let counter = counters.get(root);
   if (!counter) {
     counter = db.meta.get(SEQ_META_KEY).then((row) => ({ next: (typeof row?.value === 'number' ? row.value : 0) + 1 }));
     counters.set(root, counter);
   }
-  const state = await counter;
+  return counter;
+}
+
+/**
+ * Starts reading the outbox's seq in the current transaction (as enqueueOperation's would), so a
+ * caller can read it beside its own reads and the enqueue later in the transaction need not wait.
+ */
+export function readSeqAhead(db: VersesDb): void {
+  void counterOf(db, requireTransaction(db)).catch(() => undefined); // the enqueue awaits (and reports) it
+}
+
+/** Reserves `count` consecutive seqs in the current transaction; returns the first and the last. */
+async function reserveSeqs(db: VersesDb, tx: Transaction, count: number): Promise<{ first: number; last: number }> {
+  const state = await counterOf(db, tx);
   const first = state.next;
   state.next += count;
-  await db.meta.put({ key: SEQ_META_KEY, value: first + count - 1 });
-  return first;
+  return { first, last: first + count - 1 };
 }
 
 function buildRow<T extends OperationType>(input: EnqueueInput<T>): Omit<SyncOperation, 'seq'> {
@@ -113,8 +124,9 @@ export async function enqueueOperations(db: VersesDb, inputs: ReadonlyArray<Enqu
   const tx = requireTransaction(db);
   const drafts = inputs.map((input) => buildRow(input));
   if (drafts.length === 0) return [];
-  const first = await reserveSeqs(db, tx, drafts.length);
+  const { first, last } = await reserveSeqs(db, tx, drafts.length);
   const rows: SyncOperation[] = drafts.map((draft, i) => ({ ...draft, seq: first + i }));
-  await db.syncOperations.bulkAdd(rows);
+  // Issued together (IndexedDB runs a transaction's requests in order): one wait, not two.
+  await Dexie.Promise.all([db.meta.put({ key: SEQ_META_KEY, value: last }), db.syncOperations.bulkAdd(rows)]);
   return rows;
 }

@@ -58,26 +58,27 @@ export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>): 
     }
   }
 
-  if (remoteIds.size > 0) {
-    const ids = [...remoteIds.keys()];
-    const found = await db.verseCards.bulkGet(ids);
-    const verses = new Map<string, { remoteId: string }>();
-    found.forEach((card, i) => {
-      if (card) verses.set(card.verseId, { remoteId: remoteIds.get(ids[i])! });
-    });
-    if (verses.size > 0) await db.verses.bulkUpdate(asUpdates(verses));
+  // Each card is read once, for its verse and for its own update, and each verse written once:
+  // this runs in every settle transaction, which local writes wait for.
+  const cardIds = [...new Set([...cards.keys(), ...remoteIds.keys(), ...texts.keys()])];
+  const found = cardIds.length > 0 ? await db.verseCards.bulkGet(cardIds) : [];
+  const stored = new Map(cardIds.map((id, i) => [id, found[i]]));
+  const verses: Changes<Verse> = new Map();
+  for (const [cardId, remoteId] of remoteIds) {
+    const card = stored.get(cardId);
+    if (card) merge(verses, card.verseId, { remoteId });
   }
-  if (texts.size > 0) {
-    // The ESV text belongs to the card's local verse row; the reference the user typed stays.
-    const ids = [...texts.keys()];
-    const found = await db.verseCards.bulkGet(ids);
-    const verses: Changes<Verse> = new Map();
-    found.forEach((card, i) => {
-      if (card) merge(verses, card.verseId, texts.get(ids[i])!);
-    });
-    if (verses.size > 0) await db.verses.bulkUpdate(asUpdates(verses));
+  // The ESV text belongs to the card's local verse row; the reference the user typed stays.
+  for (const [cardId, text] of texts) {
+    const card = stored.get(cardId);
+    if (card) merge(verses, card.verseId, text);
   }
-  if (cards.size > 0) await db.verseCards.bulkUpdate(asUpdates(cards));
+  if (verses.size > 0) await db.verses.bulkUpdate(asUpdates(verses));
+  const updated = [...cards].flatMap(([id, changes]) => {
+    const card = stored.get(id);
+    return card ? [{ ...card, ...changes }] : [];
+  });
+  if (updated.length > 0) await db.verseCards.bulkPut(updated);
   if (reviews.size > 0) await db.reviewLogs.bulkUpdate(asUpdates(reviews));
   if (aliases.size > 0) await db.aliases.bulkUpdate(asUpdates(aliases));
   if (profiles.size > 0) await db.profile.bulkUpdate(asUpdates(profiles));

@@ -6,7 +6,8 @@ import { referenceProblem } from '../../supabase/functions/_shared/reference.ts'
 import type { Priority } from '../../machines/types.ts';
 import type { VersesDb } from '../db/database.ts';
 import type { Alias, Profile, ReviewLog, Verse, VerseCard } from '../db/types.ts';
-import { enqueueOperation, enqueueOperations, OUTBOX_TABLES } from '../outbox/enqueue.ts';
+import { Dexie } from 'dexie';
+import { enqueueOperation, enqueueOperations, OUTBOX_TABLES, readSeqAhead } from '../outbox/enqueue.ts';
 import { OutboxError } from '../outbox/errors.ts';
 import { CodedError } from '../errors.ts';
 import { scheduleNextReview } from './reviewSchedule.ts';
@@ -151,14 +152,19 @@ export function createDataService(options: DataServiceOptions): DataService {
     if (checked.length === 0) return [];
 
     return write(['verses', 'verseCards', 'profile'], priority, (cards) => cards.length, async () => {
-      const profile = await db.profile.get(userId ?? LOCAL_PROFILE_ID);
-      const translation = profile?.translation ?? DEFAULT_TRANSLATION;
       const references = [...new Set(checked.map((item) => item.reference))];
-      const known = await db.verses
-        .where('[reference+translation]')
-        .anyOf(references.map((reference) => [reference, translation]))
-        .toArray();
-      const verses = new Map<string, Verse>(known.map((verse) => [verse.reference, verse]));
+      // The profile (which decides the translation), the catalogue's rows for these references in
+      // every translation, and the outbox's seq are read at once: one wait instead of three.
+      readSeqAhead(db);
+      const byReference = db.verses.where('[reference+translation]');
+      const range = (reference: string): [unknown[], unknown[]] => [[reference, Dexie.minKey], [reference, Dexie.maxKey]];
+      const [profile, candidates] = await Dexie.Promise.all([
+        db.profile.get(userId ?? LOCAL_PROFILE_ID),
+        // One reference reads its range in one request; several walk one cursor over their ranges.
+        (references.length === 1 ? byReference.between(...range(references[0])) : byReference.inAnyRange(references.map(range))).toArray(),
+      ]);
+      const translation = profile?.translation ?? DEFAULT_TRANSLATION;
+      const verses = new Map<string, Verse>(candidates.filter((verse) => verse.translation === translation).map((verse) => [verse.reference, verse]));
       const newVerses: Verse[] = [];
       for (const reference of references) {
         if (verses.has(reference)) continue;
@@ -181,8 +187,7 @@ export function createDataService(options: DataServiceOptions): DataService {
         if (userId !== undefined) card.userId = userId;
         return card;
       });
-      await db.verses.bulkAdd(newVerses);
-      await db.verseCards.bulkAdd(cards);
+      await Dexie.Promise.all([db.verses.bulkAdd(newVerses), db.verseCards.bulkAdd(cards)]);
       await enqueueOperations(
         db,
         cards.map((card) => {
