@@ -150,8 +150,13 @@ async function versionOf(pkg: string): Promise<string> {
   return (JSON.parse(await readFile(file, 'utf8')) as { version: string }).version;
 }
 
-/** Runs the whole browser section; `step` is called after each part. */
-export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task: string) => void = () => {}): Promise<BrowserResult> {
+type BenchPage = {
+  picked: { source: string; version: string };
+  call<K extends keyof BenchApi>(name: K, ...args: Parameters<BenchApi[K]>): Promise<Awaited<ReturnType<BenchApi[K]>>>;
+};
+
+// The page built, served by the stack and opened in Chromium for `fn`, then closed.
+async function withBenchPage<T>(env: BenchEnv, plan: BrowserPlan, fn: (page: BenchPage) => Promise<T>): Promise<T> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'verses-bench-page-'));
   const outDir = path.join(work, 'page');
   await buildPage(outDir);
@@ -189,14 +194,40 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
     const query = new URLSearchParams({ url: env.proxy.url, anonKey: env.stack.anonKey });
     await page.goto(`${env.stack.url}${PAGE_PATH}index.html?${query}`);
     await page.waitForFunction(() => (window as unknown as { bench?: unknown }).bench !== undefined);
-    const call = async <K extends keyof BenchApi>(name: K, ...args: Parameters<BenchApi[K]>): Promise<Awaited<ReturnType<BenchApi[K]>>> => {
+    const call: BenchPage['call'] = async (name, ...args) => {
       try {
-        return (await page.evaluate(([n, a]) => ((window as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench[n as string](...(a as unknown[]))), [name, args] as const)) as Awaited<ReturnType<BenchApi[K]>>;
+        return (await page.evaluate(([n, a]) => ((window as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench[n as string](...(a as unknown[]))), [name, args] as const)) as never;
       } catch (error) {
         throw new Error(`browser bench: ${name} failed: ${(error as Error).message}\npage errors: ${errors.slice(-5).join('\n')}`);
       }
     };
+    return await fn({ picked: { source: picked.source, version: picked.version }, call });
+  } finally {
+    await browser.close().catch(() => {});
+    env.setFallback(null);
+    await rm(work, { recursive: true, force: true });
+  }
+}
 
+// Enqueue cost at two queue lengths, `plan.enqueueRepeats` times.
+async function enqueueRuns(call: BenchPage['call'], plan: BrowserPlan, step: (task: string) => void): Promise<BrowserResult['enqueue']> {
+  const enqueue: BrowserResult['enqueue'] = [];
+  for (let i = 0; i < plan.enqueueRepeats; i++) {
+    const levels = await call('enqueue', plan.enqueueLevels, plan.enqueueSample);
+    enqueue.push({ levels, ratio: levels[1].perOpUs / levels[0].perOpUs });
+    step('browser: enqueue');
+  }
+  return enqueue;
+}
+
+/** Only the enqueue part of the browser section (`npm run bench -- --only enqueue`). */
+export async function benchBrowserEnqueue(env: BenchEnv, plan: BrowserPlan, step: (task: string) => void = () => {}): Promise<BrowserResult['enqueue']> {
+  return withBenchPage(env, plan, ({ call }) => enqueueRuns(call, plan, step));
+}
+
+/** Runs the whole browser section; `step` is called after each part. */
+export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task: string) => void = () => {}): Promise<BrowserResult> {
+  return withBenchPage(env, plan, async ({ picked, call }) => {
     // 1. Local writes: the floor, idle, draining.
     const floor = statsOf((await call('floor', plan.writes, plan.warmup)).samples);
     step('browser: floor');
@@ -221,12 +252,7 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
     step('browser: paced sessions');
 
     // 3. Enqueue cost at two queue lengths, three times.
-    const enqueue: BrowserResult['enqueue'] = [];
-    for (let i = 0; i < plan.enqueueRepeats; i++) {
-      const levels = await call('enqueue', plan.enqueueLevels, plan.enqueueSample);
-      enqueue.push({ levels, ratio: levels[1].perOpUs / levels[0].perOpUs });
-      step('browser: enqueue');
-    }
+    const enqueue = await enqueueRuns(call, plan, step);
 
     return {
       browser: { source: picked.source, version: picked.version },
@@ -256,11 +282,7 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
         pacedShortened: plan.pacedShortened,
       },
     };
-  } finally {
-    await browser.close().catch(() => {});
-    env.setFallback(null);
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }
 
 // ---- plans, figures, the markdown ------------------------------------------------------------
@@ -311,14 +333,29 @@ const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-
 const x = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${(v / base).toFixed(2)}×` : '–');
 const perRequest = (s: SyncRun) => (s.requests > 0 ? s.opsAcked / s.requests : 0);
 
+/** The Chromium enqueue target: per-op at the longer queue ≤ 1.5× at the shorter, in every run. */
+export function browserEnqueueTarget(enqueue: BrowserResult['enqueue']): { target: string; value: string; met: boolean } {
+  const spread = enqueue.map((e) => e.ratio);
+  const [lo, hi] = enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
+  return { target: `Chromium enqueue per-op at ${f(hi)} ≤ 1.5× at ${f(lo)} queued (every run)`, value: spread.map((s) => `${s.toFixed(2)}×`).join(', '), met: spread.every((s) => s <= 1.5) };
+}
+
 export function browserTargets(r: BrowserResult): Array<{ target: string; value: string; met: boolean }> {
-  const spread = r.enqueue.map((e) => e.ratio);
-  const [lo, hi] = r.enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
   return [
     { target: 'Chromium localWrite idle p99 ≤ 1.5× floor p99', value: `${f(r.idle.p99, 2)} / ${f(r.floor.p99, 2)} ms = ${x(r.idle.p99, r.floor.p99)}`, met: r.idle.p99 <= 1.5 * r.floor.p99 },
     { target: 'Chromium localWrite draining p99 ≤ 1.5× idle p99', value: `${f(r.draining.p99, 2)} / ${f(r.idle.p99, 2)} ms = ${x(r.draining.p99, r.idle.p99)}`, met: r.draining.p99 <= 1.5 * r.idle.p99 },
-    { target: `Chromium enqueue per-op at ${f(hi)} ≤ 1.5× at ${f(lo)} queued (every run)`, value: spread.map((s) => `${s.toFixed(2)}×`).join(', '), met: spread.every((s) => s <= 1.5) },
+    browserEnqueueTarget(r.enqueue),
   ];
+}
+
+/** The Chromium enqueue table: per-op µs at both queue lengths, one row per run. */
+export function browserEnqueueMarkdown(enqueue: BrowserResult['enqueue'], mode: string): string[] {
+  const md: string[] = [];
+  const [lo, hi] = enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
+  md.push(`Enqueue in Chromium (service offline, queue filled by imports of 1,000): mean µs of ${mode !== 'full' ? 'a few hundred' : '1,000'} single \`addVerseCard\` writes at ${f(lo)} and at ${f(hi)} queued, ${enqueue.length} times in this run to show the spread.`, '');
+  md.push(`| run | per-op µs at ${f(lo)} | per-op µs at ${f(hi)} | ratio |`, '| ---: | ---: | ---: | ---: |');
+  enqueue.forEach((e, i) => md.push(`| ${i + 1} | ${f(e.levels[0].perOpUs, 1)} | ${f(e.levels[1].perOpUs, 1)} | ${e.ratio.toFixed(2)}× |`));
+  return md;
 }
 
 export function browserMarkdown(r: BrowserResult, mode: string): string[] {
@@ -330,10 +367,7 @@ export function browserMarkdown(r: BrowserResult, mode: string): string[] {
     `Idle: BatchSyncService running on excellent, nothing queued. Draining: ${f(r.backlog)} ops queued offline start draining as the timed writes begin; ${f(r.draining.backlogLeftAtEnd)} ops were still queued after the last one.`, '');
   md.push('| figure | floor (bare Dexie) | verses-sync idle | verses-sync draining | idle ÷ floor | draining ÷ idle |', '| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const k of ['p50', 'p99', 'max', 'mean'] as const) md.push(`| ${k} (ms) | ${f(r.floor[k], 2)} | ${f(r.idle[k], 2)} | ${f(r.draining[k], 2)} | ${x(r.idle[k], r.floor[k])} | ${x(r.draining[k], r.idle[k])} |`);
-  const [lo, hi] = r.enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
-  md.push('', `Enqueue in Chromium (service offline, queue filled by imports of 1,000): mean µs of ${reduced ? 'a few hundred' : '1,000'} single \`addVerseCard\` writes at ${f(lo)} and at ${f(hi)} queued, ${r.enqueue.length} times in this run to show the spread.`, '');
-  md.push(`| run | per-op µs at ${f(lo)} | per-op µs at ${f(hi)} | ratio |`, '| ---: | ---: | ---: | ---: |');
-  r.enqueue.forEach((e, i) => md.push(`| ${i + 1} | ${f(e.levels[0].perOpUs, 1)} | ${f(e.levels[1].perOpUs, 1)} | ${e.ratio.toFixed(2)}× |`));
+  md.push('', ...browserEnqueueMarkdown(r.enqueue, mode));
 
   const p = r.peers;
   const names: Record<System, string> = { versesSync: 'verses-sync', replicache: `Replicache ${p.versions.replicache}`, tanstack: `TanStack DB ${p.versions['@tanstack/db']} + offline-transactions ${p.versions['@tanstack/offline-transactions']}` };
