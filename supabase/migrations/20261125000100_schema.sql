@@ -889,11 +889,14 @@ $$;
 -- A batch of RECORD_REVIEW ops, all new, on the caller's live cards: the reviews, the cards'
 -- counters and the ledger in one statement each, answered as the loop would. Raises on
 -- anything else (the caller then runs the loop).
+-- Planned afresh on every call: the generic plan plpgsql switches to after five calls reads
+-- every card of the user for a batch's reviews, so a batch's cost grew with the user's cards.
 create or replace function private.apply_record_reviews(p_user uuid, p_batch_id uuid, p_operations jsonb)
 returns jsonb
 language plpgsql
 security invoker
 set search_path = ''
+set plan_cache_mode = force_custom_plan
 as $$
 declare
   v_ids text[];
