@@ -367,9 +367,13 @@ begin
   end if;
   -- A resend is not probed for, as in apply_create_verses: its review or ledger insert raises.
   -- The cards, locked as the loop locks them; every one must be the caller's and live.
-  select count(*) into v_cards from (
-    select c.id from (select distinct d from unnest(v_card_ids) d) u join public.verse_cards c on c.id = u.d
-     where c.deleted_at is null for update of c) live;
+  -- Looked up card by card (a lateral probe by id, kept apart by offset 0): as a join, the
+  -- statistics of a user whose cards had just grown tenfold made it a nested loop of every card
+  -- of the user against every id.
+  select count(*) into v_cards
+    from (select distinct d from unnest(v_card_ids) d) u
+    cross join lateral (select c.id from public.verse_cards c
+                         where c.id = u.d and c.deleted_at is null offset 0 for update) live;
   if v_cards <> (select count(distinct c) from unnest(v_card_ids) c) then
     raise exception 'apply_record_reviews: a card needs the per-op path';
   end if;
