@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import type { Quality } from '../machines/types.ts';
 import { writeTimeChart, type ChartPoint } from './chart.ts';
 import { benchEnqueue, type EnqueueResult } from './enqueue.ts';
-import { startBenchEnv } from './env.ts';
+import { startBenchEnv, type BenchEnv } from './env.ts';
 import { benchLocalWrite, type LocalWriteResult } from './localWrite.ts';
 import { runGrouped, runPerOp, runVersesSync, type PathName, type RunResult } from './paths.ts';
 import { esvImportMarkdown, measureEsvImport } from './esv.ts';
@@ -18,7 +18,7 @@ import { allReferences, importWorkload, sessionWorkload } from './workloads.ts';
 import { pacedActions, runPacedSession, type PacedResult, type SessionPath } from './pacedSession.ts';
 import { RADIO_MODELS, radioCost } from './radio.ts';
 import { writeTimeline } from './timeline.ts';
-import { BROWSER_PLANS, benchBrowser, benchBrowserWrites, browserFigures, browserMarkdown, browserTargets, browserWritesFigures, browserWritesMarkdown, browserWritesTargets, type BrowserResult } from './browser.ts';
+import { BROWSER_PLANS, benchBrowser, benchBrowserEnqueue, benchBrowserWrites, browserEnqueueMarkdown, browserEnqueueTarget, browserFigures, browserMarkdown, browserTargets, browserWritesFigures, browserWritesMarkdown, browserWritesTargets, type BrowserResult } from './browser.ts';
 
 type Mode = 'full' | 'quick' | 'tiny';
 type Comparison = { quality: Quality; rttMs: number } & Record<PathName, RunResult>;
@@ -34,52 +34,116 @@ const PLANS = {
 };
 const HEADLINE_RTT = 100;
 
-const ONLY = ['browser', 'browser-writes'] as const;
-type Only = (typeof ONLY)[number];
+// `--only server`, `--only enqueue` (Node and Chromium), `--only browser` (the Chromium section) or
+// `--only browser-writes` (its local writes) runs that section alone, for working on it.
+const SECTIONS = ['server', 'enqueue', 'browser', 'browser-writes'] as const;
+type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]) {
   const mode: Mode = argv.includes('--tiny') ? 'tiny' : argv.includes('--quick') ? 'quick' : 'full';
   const i = argv.indexOf('--json');
   const o = argv.indexOf('--only');
   const only = o >= 0 ? argv[o + 1] : undefined;
-  if (only !== undefined && !ONLY.includes(only as Only)) throw new Error(`--only takes ${ONLY.join(' or ')}, got ${only ?? 'nothing'}`);
-  return { mode, json: i >= 0 ? argv[i + 1] : undefined, only: only as Only | undefined };
-}
-
-/** `--only browser` / `--only browser-writes`: the Chromium section (or its local writes) alone, to stdout and the JSON. */
-async function runBrowserOnly(mode: Mode, only: Only, json: string | undefined) {
-  const env = await startBenchEnv();
-  const started = Date.now();
-  try {
-    const plan = BROWSER_PLANS[mode];
-    const log = (task: string) => process.stderr.write(`${task}\n`);
-    const section = only === 'browser' ? await benchBrowser(env, plan, log) : await benchBrowserWrites(env, plan, log);
-    const full = only === 'browser' ? (section as BrowserResult) : undefined;
-    const targets = full ? browserTargets(full) : browserWritesTargets(section);
-    const figures = {
-      mode,
-      only,
-      database: env.stack.database.kind,
-      generatedAt: new Date().toISOString(),
-      durationSec: Math.round((Date.now() - started) / 1000),
-      ...(full ? browserFigures(full) : browserWritesFigures(section)),
-      targets,
-    };
-    const md = [`# verses-sync bench: ${only} only (${mode})`, '', ...(full ? browserMarkdown(full, mode) : browserWritesMarkdown(section, mode)), ''];
-    md.push('## Targets', '', '| target | value | met |', '| --- | --- | --- |', ...targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`), '');
-    process.stdout.write(`${md.join('\n')}\n`);
-    if (json) await writeFile(json, `${JSON.stringify(figures, null, 2)}\n`);
-  } finally {
-    await env.stop();
-  }
+  if (only !== undefined && !SECTIONS.includes(only as Section)) throw new Error(`--only takes one of ${SECTIONS.join(', ')}; got '${only}'`);
+  return { mode, json: i >= 0 ? argv[i + 1] : undefined, only: only as Section | undefined };
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
 const ratio = (x: number, base: number) => (base > 0 ? (x / base < 0.01 ? (x / base).toFixed(4) : (x / base).toFixed(3)) : '–');
 
+type Target = { target: string; value: string; met: boolean };
+
+function serverMarkdown(server: ServerResult): string[] {
+  const md: string[] = [];
+  md.push(`## Server apply throughput (CREATE_VERSE ops in batches of ${server.batchSize}, one batch at a time, no added latency)`, '');
+  md.push(`Each path ran ${server.rounds} rounds of ${fmt(server.ops)} ops; within a round the paths took turns batch by batch (function, Deno, RPC, raw, then again), each path as its own user; ops/s is the median round, the rounds in brackets; ÷ raw is of the medians.`, '');
+  const rounds = (xs: number[]) => xs.map((x) => fmt(x)).join(', ');
+  md.push('| path | ops/s (rounds) | ÷ raw |', '| --- | ---: | ---: |');
+  md.push(`| function over HTTP (JWT, JSON, zod, apply_batch RPC) | ${fmt(server.opsPerSec)} (${rounds(server.opsPerSecRounds)}) | ${ratio(server.opsPerSec, server.rawInsertOpsPerSec)} |`);
+  md.push(`| function under Deno as deployed (posted straight to it, no gateway) | ${fmt(server.denoOpsPerSec)} (${rounds(server.denoOpsPerSecRounds)}) | ${ratio(server.denoOpsPerSec, server.rawInsertOpsPerSec)} |`);
+  md.push(`| apply_batch RPC alone (the function's BatchStore, from this process) | ${fmt(server.rpcOpsPerSec)} (${rounds(server.rpcOpsPerSecRounds)}) | ${ratio(server.rpcOpsPerSec, server.rawInsertOpsPerSec)} |`);
+  md.push(`| raw multi-row INSERT of the same card + ledger rows | ${fmt(server.rawInsertOpsPerSec)} (${rounds(server.rawInsertOpsPerSecRounds)}) | 1.000 |`);
+  // Where one batch's time goes through the function (Node), each stage timed alone.
+  const sp = server.split;
+  md.push('', `Where a ${server.batchSize}-op batch's ${fmt(sp.totalMs, 1)} ms go through the function (Node; each stage timed alone in the bench's process, HTTP is the rest):`, '');
+  md.push('| JWT | JSON parse | zod (body + ops) | RPC (postgres.js + database) | answer JSON | HTTP, body read, admission |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
+  md.push(`| ${[sp.jwtMs, sp.jsonParseMs, sp.checkMs, sp.rpcMs, sp.answerMs, sp.httpMs].map((ms) => `${fmt(ms, 2)} ms`).join(' | ')} |`);
+  return md;
+}
+
+function serverTarget(server: ServerResult): Target {
+  return { target: 'server opsPerSec ≥ 50% of raw INSERTs', value: `${fmt(server.opsPerSec)} / ${fmt(server.rawInsertOpsPerSec)} = ${fmt((100 * server.opsPerSec) / server.rawInsertOpsPerSec, 1)}%`, met: server.opsPerSec >= 0.5 * server.rawInsertOpsPerSec };
+}
+
+function enqueueMarkdown(enqueue: EnqueueResult): string[] {
+  const md: string[] = [];
+  md.push(`## Enqueue cost and memory (service offline, so everything stays queued)`, '');
+  // Three rounds per level in this run, so the spread shows beside the median.
+  md.push(`Per-op µs: the median of three rounds (each the mean of ${fmt(Math.floor(enqueue.sampleWrites / 3))} single \`addVerseCard\` writes, the rounds in brackets) once the queue holds that many ops (filled by imports of 1,000). Floor: the same writes through dataService with no BatchSyncService running. Bulk: the imports that filled the queue up to that level (none for the first level).`, '');
+  md.push('| ops queued | per-op µs with orchestrator | per-op µs without (floor) | bulk import per-op µs |', '| ---: | ---: | ---: | ---: |');
+  const rounds = (xs: number[]) => xs.map((x) => fmt(x, 1)).join(', ');
+  for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} (${rounds(l.perOpUsRounds)}) | ${fmt(l.floorPerOpUs, 1)} (${rounds(l.floorPerOpUsRounds)}) | ${l.bulkPerOpUs === null ? 'no import needed' : fmt(l.bulkPerOpUs, 1)} |`);
+  md.push('', `Heap after gc with ${fmt(enqueue.levels[enqueue.levels.length - 1].queued)} ops queued: ${fmt(enqueue.heapMbWith, 1)} MB with the orchestrator, ${fmt(enqueue.heapMbWithout, 1)} MB without (fake-indexeddb's own storage); added by the orchestrator: **${fmt(enqueue.heapMbAdded, 1)} MB**.`);
+  return md;
+}
+
+function enqueueTargets(enqueue: EnqueueResult): Target[] {
+  const first = enqueue.levels[0];
+  const last = enqueue.levels[enqueue.levels.length - 1];
+  return [{ target: 'enqueue perOpUs100k ≤ 1.5× perOpUs1k', value: `${fmt(last.perOpUs, 1)} µs / ${fmt(first.perOpUs, 1)} µs = ${fmt(last.perOpUs / first.perOpUs, 2)}×`, met: last.perOpUs <= 1.5 * first.perOpUs }];
+}
+
+const targetsMarkdown = (targets: Target[]) => ['## Targets', '', '| target | value | met |', '| --- | --- | --- |', ...targets.map((x) => `| ${x.target} | ${x.value} | ${x.met ? 'yes' : '**no**'} |`), ''];
+
+// One section alone: its table and targets on stdout, its figures as JSON (no results files).
+async function runSection(only: Section, env: BenchEnv, mode: Mode, json: string | undefined) {
+  const plan = PLANS[mode];
+  const md: string[] = [`# verses-sync bench, ${only} section only (${mode})`, '', `${new Date().toISOString()} · Postgres: ${env.stack.database.kind === 'server' ? 'real server (DATABASE_URL, isolated database)' : 'PGlite in-process'}`, ''];
+  let figures: Record<string, unknown>;
+  let targets: Target[];
+  if (only === 'server') {
+    await env.stack.sql`insert into public.verses (reference, translation)
+      select r, 'ESV' from unnest(${allReferences()}::text[]) as r on conflict do nothing`;
+    const server = await benchServer(env, { ops: plan.serverOps, batchSize: mode === 'tiny' ? 50 : 500 });
+    md.push(...serverMarkdown(server), '');
+    figures = { server };
+    targets = [serverTarget(server)];
+  } else if (only === 'browser' || only === 'browser-writes') {
+    const log = (task: string) => process.stderr.write(`${task}\n`);
+    if (only === 'browser') {
+      const browser: BrowserResult = await benchBrowser(env, BROWSER_PLANS[mode], log);
+      md.push(...browserMarkdown(browser, mode), '');
+      figures = browserFigures(browser);
+      targets = browserTargets(browser);
+    } else {
+      const writes = await benchBrowserWrites(env, BROWSER_PLANS[mode], log);
+      md.push(...browserWritesMarkdown(writes, mode), '');
+      figures = browserWritesFigures(writes);
+      targets = browserWritesTargets(writes);
+    }
+  } else {
+    const enqueue = await benchEnqueue(env, { levels: plan.enqueueLevels, sampleWrites: plan.sampleWrites });
+    const browserEnqueue = await benchBrowserEnqueue(env, BROWSER_PLANS[mode]);
+    md.push(...enqueueMarkdown(enqueue), '', ...browserEnqueueMarkdown(browserEnqueue, mode), '');
+    figures = { enqueue, enqueueBrowser: browserEnqueue };
+    targets = [...enqueueTargets(enqueue), browserEnqueueTarget(browserEnqueue)];
+  }
+  md.push(...targetsMarkdown(targets));
+  process.stdout.write(`${md.join('\n')}\n`);
+  if (json) await writeFile(json, `${JSON.stringify({ mode, only, database: env.stack.database.kind, generatedAt: new Date().toISOString(), ...figures, targets }, null, 2)}\n`);
+}
+
 async function main() {
   const { mode, json, only } = parseArgs(process.argv.slice(2));
-  if (only) return runBrowserOnly(mode, only, json);
+  if (only) {
+    const env = await startBenchEnv();
+    try {
+      await runSection(only, env, mode, json);
+    } finally {
+      await env.stop();
+    }
+    return;
+  }
   const plan = PLANS[mode];
   const here = path.dirname(fileURLToPath(import.meta.url));
   const resultsDir = path.join(here, 'results');
@@ -244,9 +308,8 @@ async function main() {
     const lw = figures.localWrite;
     target('localWrite idle p99 ≤ 2 ms', `${fmt(lw.idleP99Ms, 3)} ms (floor ${fmt(lw.floorP99Ms, 3)} ms)`, lw.idleP99Ms <= 2);
     target('localWrite draining p99 ≤ 1.5× idle p99', `${fmt(lw.drainingP99Ms, 3)} ms = ${fmt(lw.drainingP99Ms / lw.idleP99Ms, 2)}× idle`, lw.drainingP99Ms <= 1.5 * lw.idleP99Ms);
-    target('server opsPerSec ≥ 50% of raw INSERTs', `${fmt(server.opsPerSec)} / ${fmt(server.rawInsertOpsPerSec)} = ${fmt((100 * server.opsPerSec) / server.rawInsertOpsPerSec, 1)}%`, server.opsPerSec >= 0.5 * server.rawInsertOpsPerSec);
+    figures.targets.push(serverTarget(server), ...enqueueTargets(enqueue));
     const e = figures.enqueue;
-    target('enqueue perOpUs100k ≤ 1.5× perOpUs1k', `${fmt(e.perOpUs100k, 1)} µs / ${fmt(e.perOpUs1k, 1)} µs = ${fmt(e.perOpUs100k / e.perOpUs1k, 2)}×`, e.perOpUs100k <= 1.5 * e.perOpUs1k);
     for (const t of browserTargets(browser)) target(t.target, t.value, t.met);
     target('enqueue heapMb100k ≤ 50', `${fmt(e.heapMb100k, 1)} MB`, e.heapMb100k <= 50);
 
@@ -307,31 +370,12 @@ async function main() {
     md.push(`| idle p99 (ms) | ${fmt(lw.idleP99Ms, 3)} | ${fmt(lw.floorP99Ms, 3)} | ${ratio(lw.idleP99Ms, lw.floorP99Ms)} |`);
     md.push(`| draining p50 (ms) | ${fmt(lw.drainingP50Ms, 3)} | ${fmt(lw.floorDrainingP50Ms, 3)} | ${ratio(lw.drainingP50Ms, lw.floorDrainingP50Ms)} |`);
     md.push(`| draining p99 (ms) | ${fmt(lw.drainingP99Ms, 3)} | ${fmt(lw.floorDrainingP99Ms, 3)} | ${ratio(lw.drainingP99Ms, lw.floorDrainingP99Ms)} |`);
-    md.push('', `## Server apply throughput (${fmt(server.ops)} CREATE_VERSE ops in batches of ${server.batchSize}, one batch at a time, no added latency)`, '');
-    md.push('| path | ops/s | ÷ raw |', '| --- | ---: | ---: |');
-    md.push(`| function over HTTP (JWT, JSON, zod, apply_batch RPC) | ${fmt(server.opsPerSec)} | ${ratio(server.opsPerSec, server.rawInsertOpsPerSec)} |`);
-    md.push(`| apply_batch RPC alone (the function's BatchStore, from this process) | ${fmt(server.rpcOpsPerSec)} | ${ratio(server.rpcOpsPerSec, server.rawInsertOpsPerSec)} |`);
-    md.push(`| function under Deno as deployed (posted straight to it, no gateway) | ${fmt(server.denoOpsPerSec)} | ${ratio(server.denoOpsPerSec, server.rawInsertOpsPerSec)} |`);
-    md.push(`| raw multi-row INSERT of the same card + ledger rows | ${fmt(server.rawInsertOpsPerSec)} | 1.000 |`);
-    // Server split: where one batch's time goes through the function (Node), each stage timed alone.
-    const sp = server.split;
-    md.push('', `Where a ${server.batchSize}-op batch's ${fmt(sp.totalMs, 1)} ms go through the function (Node; each stage timed alone in the bench's process, HTTP is the rest):`, '');
-    md.push('| JWT | JSON parse | zod (body + ops) | RPC (postgres.js + database) | answer JSON | HTTP, body read, admission |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
-    md.push(`| ${[sp.jwtMs, sp.jsonParseMs, sp.checkMs, sp.rpcMs, sp.answerMs, sp.httpMs].map((ms) => `${fmt(ms, 2)} ms`).join(' | ')} |`);
-    md.push('', `## Enqueue cost and memory (service offline, so everything stays queued)`, '');
-    // Enqueue: three rounds per level in this run, so the spread shows beside the median.
-    md.push(`Per-op µs: the median of three rounds (each the mean of ${fmt(Math.floor(enqueue.sampleWrites / 3))} single \`addVerseCard\` writes, the rounds in brackets) once the queue holds that many ops (filled by imports of 1,000). Floor: the same writes through dataService with no BatchSyncService running. Bulk: the imports that filled the queue up to that level (none for the first level).`, '');
-    md.push('| ops queued | per-op µs with orchestrator | per-op µs without (floor) | bulk import per-op µs |', '| ---: | ---: | ---: | ---: |');
-    const rounds = (xs: number[]) => xs.map((x) => fmt(x, 1)).join(', ');
-    for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} (${rounds(l.perOpUsRounds)}) | ${fmt(l.floorPerOpUs, 1)} (${rounds(l.floorPerOpUsRounds)}) | ${l.bulkPerOpUs === null ? 'no import needed' : fmt(l.bulkPerOpUs, 1)} |`);
-    md.push('', `Heap after gc with ${fmt(enqueue.levels[enqueue.levels.length - 1].queued)} ops queued: ${fmt(enqueue.heapMbWith, 1)} MB with the orchestrator, ${fmt(enqueue.heapMbWithout, 1)} MB without (fake-indexeddb's own storage); added by the orchestrator: **${fmt(enqueue.heapMbAdded, 1)} MB**.`, '');
+    md.push('', ...serverMarkdown(server), '', ...enqueueMarkdown(enqueue), '');
     md.push(...browserMarkdown(browser, mode), '');
     md.push(esvImportMarkdown(figures.esv), '');
     const perOpSample = esv.rows.find((r) => r.path === 'perOp' && r.extrapolatedFrom)?.extrapolatedFrom;
     md.push(`Measured: each path imported ${fmt(esv.verses)} references new to the catalogue through the function, on a stack with the local ESV-compatible server, which counted the queries it answered (the function's ESV budget and the server's limits lifted for the run, so these are the queries each path asks for)${perOpSample ? `; per-op on ${fmt(perOpSample)} of them, scaled` : ''}. Minutes: from the first to the last query when every query waits for the ESV's sliding limits.`, '');
-    md.push('## Targets', '', '| target | value | met |', '| --- | --- | --- |');
-    for (const x of figures.targets) md.push(`| ${x.target} | ${x.value} | ${x.met ? 'yes' : '**no**'} |`);
-    md.push('');
+    md.push(...targetsMarkdown(figures.targets));
     const table = md.join('\n');
     process.stdout.write(`${table}\n`);
     if (mode !== 'tiny') {

@@ -2,7 +2,7 @@
 -- instead of the per-op loop, answers and writes exactly what the loop would, and hands
 -- any batch with an op that would fail back to the loop, which answers each op alone.
 begin;
-select plan(21);
+select plan(22);
 
 create temp table batches (name text primary key, body jsonb not null);
 grant all on batches to authenticated;
@@ -153,6 +153,10 @@ select results_eq(
   'the cards'' counters and last review are the loop''s');
 select is((select count(*) from public.sync_ledger where batch_id = 'b0000000-0000-4000-8000-000000000750' and op_id = '0a000000-0000-4000-8000-000000000052'), 1::bigint,
   'the ledger holds the upper-case op under its canonical id');
+
+-- Review batches are planned for their own cards, not generically for all of a user's.
+select ok((select 'plan_cache_mode=force_custom_plan' = any (proconfig) from pg_proc where oid = 'private.apply_record_reviews(uuid, uuid, jsonb)'::regprocedure),
+  'apply_record_reviews is planned afresh on every call');
 
 select * from finish();
 rollback;

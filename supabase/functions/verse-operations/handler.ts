@@ -179,6 +179,16 @@ export function checkBatch(body: unknown, maxOperations: number = LIMITS.maxOper
   return { ok: true, batchId, operations, valid, rejected };
 }
 
+// True when the ids are canonical (as the RPC answers them) and the ops are in seq order (as it does).
+function answerStandsAlone(batchId: string, operations: ParsedBatch['operations']): boolean {
+  if (batchId !== batchId.toLowerCase()) return false;
+  for (let i = 0; i < operations.length; i++) {
+    if (operations[i].id !== operations[i].id.toLowerCase()) return false;
+    if (i > 0 && operations[i].seq < operations[i - 1].seq) return false;
+  }
+  return true;
+}
+
 // Postgres and driver errors that mean "try again later", not "your input is bad".
 function isTransientDbError(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
@@ -222,6 +232,7 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
     const { batchId, operations, valid, rejected } = checked;
 
     let applied: OperationResult[] = [];
+    let answer: string | undefined;
     let filled: FilledVerse[] = [];
     if (valid.length > 0) {
       const release = await admission.enter();
@@ -240,7 +251,13 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
         }
         const toApply = texts ? valid.filter((op) => !texts.rejected.has(op.id)) : valid;
         texts?.rejected.forEach((result, id) => rejected.set(id, result));
-        applied = toApply.length > 0 ? await options.store.applyBatch(auth.claims, batchId, toApply) : [];
+        // The RPC's answer is the response as it stands when every op went to it, under the ids
+        // and in the order they were sent, and nothing rides on it: passed on unparsed.
+        if (options.store.applyBatchAnswer && rejected.size === 0 && !texts?.filled.length && answerStandsAlone(batchId, operations)) {
+          answer = await options.store.applyBatchAnswer(auth.claims, batchId, toApply);
+        } else {
+          applied = toApply.length > 0 ? await options.store.applyBatch(auth.claims, batchId, toApply) : [];
+        }
         filled = texts?.filled ?? [];
         if (texts?.stored) {
           await options.store.esv!.enforceCap(options.esv!.storageCap).catch((error: unknown) =>
@@ -258,6 +275,7 @@ export function createHandler(options: HandlerOptions): (req: Request) => Promis
         release();
       }
     }
+    if (answer !== undefined) return new Response(answer, { status: 200, headers: { ...CORS_HEADERS, 'Content-Type': 'application/json' } });
     const appliedById = new Map(applied.map((result) => [result.id, result]));
     const results = [...operations]
       .sort((a, b) => a.seq - b.seq)

@@ -6,6 +6,8 @@ import type { Token } from './esv.ts';
 
 export type BatchStore = {
   applyBatch(claims: Claims, batchId: string, operations: WireOperation[]): Promise<OperationResult[]>;
+  /** The same, answered with the RPC's `{ batchId, results }` as JSON text, to pass on unparsed. */
+  applyBatchAnswer?(claims: Claims, batchId: string, operations: WireOperation[]): Promise<string>;
   /** The ESV's shared budget and the catalogue's record of its answers (the function's own rights). */
   esv?: EsvStore;
   close(): Promise<void>;
@@ -54,19 +56,23 @@ export function createBatchStore(url: string, options: StoreOptions = {}): Batch
   // The calls use only the tagged template and json, which Sql and TransactionSql share.
   const q = <T>(fn: (tx: postgres.TransactionSql) => Promise<T>) =>
     multiplexed ? (sql.begin(fn) as Promise<T>) : fn(sql as unknown as postgres.TransactionSql);
+  // The answer comes back as text: the handler passes it to the client as it is when it can.
+  const applyBatchAnswer: BatchStore['applyBatchAnswer'] & {} = (claims, batchId, operations) =>
+    q(async (tx) => {
+      // The same settings PostgREST makes, local to this transaction: RLS and auth.uid() see this
+      // user. The materialized CTE is evaluated, once, before the RPC runs on its one row.
+      const [row] = await tx`
+        with settings as materialized (
+          select set_config('role', 'authenticated', true),
+                 set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
+                 set_config('request.jwt.claim.sub', ${claims.sub}, true))
+        select public.apply_batch(${batchId}::uuid, ${tx.json(operations as never)})::text as answer from settings`;
+      return row.answer as string;
+    });
   return {
+    applyBatchAnswer,
     async applyBatch(claims, batchId, operations) {
-      return q(async (tx) => {
-        // The same settings PostgREST makes, local to this transaction: RLS and auth.uid() see this
-        // user. The materialized CTE is evaluated, once, before the RPC runs on its one row.
-        const [row] = await tx`
-          with settings as materialized (
-            select set_config('role', 'authenticated', true),
-                   set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
-                   set_config('request.jwt.claim.sub', ${claims.sub}, true))
-          select public.apply_batch(${batchId}::uuid, ${tx.json(operations as never)}) as result from settings`;
-        return (row.result as { results: OperationResult[] }).results;
-      });
+      return (JSON.parse(await applyBatchAnswer(claims, batchId, operations)) as { results: OperationResult[] }).results;
     },
     esv: {
       async takeToken(userId) {
