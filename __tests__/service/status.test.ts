@@ -15,7 +15,7 @@ function queue(tags: string[], context: Partial<QueueView['context']> = {}): Que
 const network = { context: { online: true, quality: 'excellent' as const } };
 
 test('pending, sending, waiting and dead letters are the outbox counts; quality and online are the network actor’s', () => {
-  const state = syncState(queue(['busy']), network, { context: { total: 7, queued: 4, sending: 2, waiting: 1, dead: 3 } });
+  const state = syncState(queue(['busy']), network, { context: { total: 7, queued: 4, sending: 2, waiting: 1, setAside: 0, dead: 3 } });
   expect(state).toMatchObject({ pending: 7, sending: 2, waiting: 1, deadLetters: 3, syncing: true, online: true, quality: 'excellent', paused: null });
   expect(state.lastSync).toBeUndefined();
 });
