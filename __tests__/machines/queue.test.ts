@@ -392,6 +392,94 @@ describe('queue machine: failing for a while', () => {
   });
 });
 
+describe('queue machine: a lone op the server keeps failing on is set aside', () => {
+  test('after HALVE_AFTER lone 5xx the op is set aside, the rest goes at once, and setAsideWake sends it alone when due', async () => {
+    let poisoned: string | undefined;
+    let healed = false;
+    const q = await startQueue({
+      respond: (i) => {
+        poisoned ??= i.operations[0]!.id;
+        return !healed && i.operations.some((o) => o.id === poisoned) ? httpFailure('server', { status: 500 }) : ack(i);
+      },
+    });
+    await q.enqueue('normal', 10); // a full window: sent at once
+    const setAsideOutcome = () => q.emitted.find((e) => e.type === 'batch.settled' && e.output.outcome && 'setAside' in e.output.outcome);
+    for (let i = 0; i < 40 && !setAsideOutcome(); i++) {
+      expect(q.schedule()).toBe('backoff');
+      await q.tick(q.state().context.retryDelayMs!);
+    }
+    // Halved 10 → 5 → 3 → 2 → 1 (HALVE_AFTER failures each), then HALVE_AFTER lone failures.
+    const sizes = q.transport.requests.map((r) => r.operations.length);
+    expect(sizes).toEqual([10, 10, 10, 5, 5, 5, 3, 3, 3, 2, 2, 2, 1, 1, 1, 9]);
+    expect(q.released.map((r) => r.setAside?.streakReached)).toEqual([...Array(14).fill(false), true]);
+    const settledAside = setAsideOutcome() as Extract<QueueEmitted, { type: 'batch.settled' }>;
+    const asideAt = q.released.at(-1)!.now!;
+    expect(settledAside.output.outcome).toMatchObject({ setAside: 1, setAsideUntil: asideAt + 45_000 });
+    // The rest went at once, not after a backoff, in one whole batch; the schedule is idle, the wake armed.
+    expect(q.transport.requests.at(-1)!.operations.map((o) => o.id)).not.toContain(poisoned);
+    expect(q.schedule()).toBe('idle');
+    expect(q.state().context).toMatchObject({ pending: 0, setAsideWakeAt: asideAt + 45_000, stuck: false, opsLimit: null });
+    expect(await q.outbox.counts()).toEqual({ queued: 0, inFlight: 0, dead: 0 });
+
+    // setAsideWake: nothing before it is due, then the op alone; failing again, its wait doubles.
+    await q.tick(asideAt + 45_000 - q.clock.now() - 1);
+    expect(q.transport.requests).toHaveLength(16);
+    await q.tick(1);
+    expect(q.transport.requests.at(-1)!.operations.map((o) => o.id)).toEqual([poisoned]);
+    const again = q.state().context.setAsideWakeAt!;
+    expect(again - q.clock.now()).toBe(90_000);
+    expect(q.schedule()).toBe('idle');
+
+    healed = true;
+    await q.tick(again - q.clock.now());
+    expect(q.transport.requests.at(-1)!.operations.map((o) => o.id)).toEqual([poisoned]);
+    expect(q.state().context).toMatchObject({ setAsideWakeAt: null, setAsideDue: false, pending: 0 });
+    expect((await q.outbox.rows()).ops).toEqual([]);
+    expect(q.schedule()).toBe('idle');
+  });
+});
+
+describe('queue machine: a set-aside op survives a reload', () => {
+  test('the wake time is plain data in the snapshot: restored, the queue still sends the op alone when it is due', async () => {
+    let poisoned: string | undefined;
+    let healed = false;
+    const q = await startQueue({
+      config: DEFAULT_BATCH_CONFIG.poor,
+      respond: (i) => {
+        poisoned ??= i.operations[0]!.id;
+        return !healed && i.operations.some((o) => o.id === poisoned) ? httpFailure('server', { status: 500 }) : ack(i);
+      },
+    });
+    await q.enqueue('normal', 3);
+    for (let i = 0; i < 40 && q.state().context.setAsideWakeAt === null; i++) await q.tick(q.state().context.retryDelayMs!);
+    const wakeAt = q.state().context.setAsideWakeAt!;
+    expect(q.schedule()).toBe('idle');
+    const json = JSON.stringify(q.actor.getPersistedSnapshot());
+    q.actor.stop();
+    healed = true;
+
+    const machine = queueMachine.provide({
+      ...queueEnvironment({ now: () => q.clock.now(), newBatchId: () => 'after-restore' }),
+      actors: {
+        retryBackoff: retryBackoffMachine.provide(retryBackoffRandomness(() => 0.5)),
+        batch: batchMachine.provide({ actors: { ...q.outbox.actors, uploadBatch: q.transport.uploadBatch } }),
+      },
+    });
+    const restored = createActor(machine, { clock: q.clock, snapshot: JSON.parse(json), input: { pending: 0, online: true, config: DEFAULT_BATCH_CONFIG.poor } });
+    restored.start();
+    // What the service does after a restore with changes waiting (see uploader.ts).
+    restored.send({ type: 'sync.now' });
+    await settle();
+    const sent = q.transport.requests.length;
+    expect(restored.getSnapshot().context.setAsideWakeAt).toBe(wakeAt);
+    q.clock.increment(wakeAt - q.clock.now());
+    await settle();
+    expect(q.transport.requests.slice(sent).map((r) => r.operations.map((o) => o.id))).toEqual([[poisoned]]);
+    expect(restored.getSnapshot().context.setAsideWakeAt).toBeNull();
+    restored.stop();
+  });
+});
+
 describe('queue machine: offline and resume', () => {
   test('offline pauses; back online with pending flushes at once; no stale pause', async () => {
     const q = await startQueue({ respond: ack });
