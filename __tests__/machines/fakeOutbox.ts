@@ -89,8 +89,10 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     Object.assign(stored, { retryCount, batchId: null, status: dead ? 'dead' : 'queued' });
     return dead;
   };
-  const kill = (stored: StoredOp, countAttempt: boolean) =>
-    Object.assign(stored, { retryCount: stored.retryCount + (countAttempt ? 1 : 0), batchId: null, status: 'dead' });
+  const kill = (stored: StoredOp, countAttempt: boolean) => {
+    delete stored.aside; // refused: a dead letter, no longer set aside
+    return Object.assign(stored, { retryCount: stored.retryCount + (countAttempt ? 1 : 0), batchId: null, status: 'dead' });
+  };
 
   const record = ({ batchId, results }: RecordResultsInput): RecordOutcome => {
     const batch = batches.get(batchId);

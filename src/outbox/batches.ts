@@ -394,7 +394,7 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
       const settled = ops.map((op) => {
         if (fatal) {
           dead++;
-          return toDeadLetter(op, { lastError });
+          return toDeadLetter(answeredFor(op), { lastError });
         }
         requeuedCount++;
         if (loneServerError && (input.setAside!.streakReached || op.setAside !== undefined)) {
