@@ -20,6 +20,18 @@ test('pending, sending, waiting and dead letters are the outbox counts; quality 
   expect(state.lastSync).toBeUndefined();
 });
 
+test('set-aside changes: counted, with when the first is retried and a sentence for a person without ids', () => {
+  const at = new Date(2026, 11, 2, 14, 5).getTime();
+  const state = syncState(queue([], { setAsideWakeAt: at }), network, { context: { total: 3, queued: 3, sending: 0, waiting: 0, setAside: 1, dead: 0 } });
+  const time = new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  expect(state).toMatchObject({ pending: 3, setAside: 1, setAsideUntil: new Date(at) });
+  expect(state.setAsideMessage).toBe(`1 change the server keeps failing on is set aside; it is retried at ${time} and the rest keeps syncing.`);
+  const two = syncState(queue([], { setAsideWakeAt: at }), network, { context: { total: 2, queued: 2, sending: 0, waiting: 0, setAside: 2, dead: 0 } });
+  expect(two.setAsideMessage).toMatch(/^2 changes the server keeps failing on are set aside; they are retried at /);
+  // None set aside (a wake time left over from a snapshot counts for nothing).
+  expect(syncState(queue([], { setAsideWakeAt: at }), network, undefined)).toMatchObject({ setAside: 0, setAsideUntil: null, setAsideMessage: null });
+});
+
 test('before the first count the counts are zero', () => {
   expect(selectCounts({ context: undefined })).toBe(NO_COUNTS);
   expect(syncState(queue([]), network, undefined)).toMatchObject({ pending: 0, sending: 0, waiting: 0, deadLetters: 0 });
