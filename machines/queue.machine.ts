@@ -369,7 +369,9 @@ export const queueMachine = queueSetup
       },
       sendsAgain: ({ context, event }: Args) => {
         const output = outputOf(event);
-        return output !== null && (context.flushAgain || context.hidden || pendingAfter(context, output) >= context.config.size);
+        // A set-aside op the server took at last: its card's ops, held behind it, follow at once.
+        const setAsideTaken = context.setAsideDue && output?.status === 'completed';
+        return output !== null && (context.flushAgain || context.hidden || setAsideTaken || pendingAfter(context, output) >= context.config.size);
       },
       waitDrawn: ({ context, event }: Args) =>
         event.type === 'xstate.snapshot.retry-backoff' && event.snapshot.context.delayMs !== null && context.nextRetryAt === null,
