@@ -244,7 +244,7 @@ async function main() {
     }
     md.push('', `## Paced study session (${fmt(plan.pacedMs / 60_000, 0)} min: an action every 2–6 s, 90% reviews, 10% new cards, one profile edit; ${vs.ops} ops) at 100 ms RTT, default options`, '');
     md.push('A simulated clock: the session\'s minutes pass in seconds; every request is real and sits on the timeline when it was sent, for as long as it took. ' +
-      'per-op = one request per op at once; grouped = the seed\'s queue on excellent (20 ops or 2 s from the first); verses-sync = BatchSyncService with its defaults (latency budget 30 s, idle gap 10 s, the real latency probe). ' +
+      'per-op = one request per op at once; grouped = the seed\'s queue on excellent (20 ops or 2 s from the first); verses-sync = BatchSyncService with its defaults (latency budget 30 s, idle gap 10 s, the network measured by the round trips of its batches: no probe). ' +
       'Requests count every request, probes included; per hour = the session\'s figure scaled to an hour of the same study.', '');
     md.push('| figure | per-op | grouped | verses-sync | verses-sync ÷ per-op |', '| --- | ---: | ---: | ---: | ---: |');
     const prow = (name: string, get: (r: PacedResult) => number, digits = 0) =>

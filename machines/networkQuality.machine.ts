@@ -1,7 +1,9 @@
 // Connection quality from round trips and the Network Information API; decides the batch config.
-// The round trips are the batches' own (sent in as 'latency.sampled'); a probe of its own runs when
-// the connection comes up and, later, only when ops wait and no estimate is recent: a request made
-// only to measure wakes the radio as much as a batch does.
+// The round trips are the batches' own (sent in as 'latency.sampled'). Nothing is measured on
+// connecting: until the first batch's round trip arrives, the quality is assumed from the browser's
+// own estimate (Network Information API) or, without one, 'good'. A probe of its own runs only when
+// asked ('probe.now') or when ops wait and the estimate has gone stale: a request made only to
+// measure wakes the radio as much as a batch does.
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import { DEFAULT_BATCH_CONFIG, type BatchConfig, type Quality } from './types.ts';
 
@@ -19,6 +21,11 @@ export type NetworkQualityInput = {
   /** Consecutive samples that must agree before the quality changes (default 2). */
   hysteresis?: number;
   connection?: ConnectionInfo;
+  /**
+   * Probe on every connect, as before any batch (default false: the first batch's round trip
+   * measures). For a caller whose probe is the only estimate (a test or a bench holding one quality).
+   */
+  probeOnConnect?: boolean;
 };
 
 export type NetworkQualityContext = {
@@ -36,6 +43,9 @@ export type NetworkQualityContext = {
   /** A quality the last samples agree on that differs from `quality`, and how many agree. */
   candidate: Quality | null;
   candidateCount: number;
+  /** A round trip (a batch's or a probe's) has been measured since the machine started. */
+  measured: boolean;
+  probeOnConnect: boolean;
 };
 
 export type NetworkQualityEvent =
@@ -49,6 +59,8 @@ export type NetworkQualityEvent =
   | { type: 'ops.waiting' };
 
 export type QualityChangedEvent = { type: 'quality.changed'; online: boolean; quality: Quality; batchConfig: BatchConfig };
+
+export const DEFAULT_THRESHOLDS = { excellentMs: 100, goodMs: 500 };
 
 const RANK: Record<Quality, number> = { poor: 0, good: 1, excellent: 2 };
 const worst = (a: Quality, b: Quality): Quality => (RANK[a] <= RANK[b] ? a : b);
@@ -72,6 +84,17 @@ export function classifySample(
   return worst(byLatency, connectionCap(connection));
 }
 
+/**
+ * The quality assumed before anything is measured: the browser's estimate where it gives one (its
+ * rtt by the thresholds, capped by effectiveType and saveData), else 'good' — the seed table's middle
+ * row, so a study session's first batch is not cut at poor's 3 ops, and a first batch too big for a
+ * slow link times out into a poor sample and smaller batches.
+ */
+export function assumedQuality(connection: ConnectionInfo, thresholds: { excellentMs: number; goodMs: number }): Quality {
+  if (connection.rtt !== undefined) return classifySample(connection.rtt, thresholds, connection);
+  return worst('good', connectionCap(connection));
+}
+
 const changed = (context: NetworkQualityContext, online: boolean, quality: Quality): QualityChangedEvent => ({
   type: 'quality.changed',
   online,
@@ -91,6 +114,13 @@ const QUALITY_DESCRIPTIONS: Record<Quality, string> = {
   good: 'An ordinary connection: batches of the good size; backlogs grow them.',
   excellent: 'Fast: the largest batches.',
 };
+
+// The first sample (a batch's round trip or a probe's answer) sets the quality at once, no hysteresis.
+const FIRST_SAMPLE = [
+  { guard: { type: 'sampleIs' as const, params: { quality: 'poor' as const } }, target: '#networkQuality.online.poor', actions: 'take first sample' as const },
+  { guard: { type: 'sampleIs' as const, params: { quality: 'good' as const } }, target: '#networkQuality.online.good', actions: 'take first sample' as const },
+  { target: '#networkQuality.online.excellent', actions: 'take first sample' as const },
+];
 
 const qualityState = (quality: Quality) => {
   const others = (['poor', 'good', 'excellent'] as const).filter((q) => q !== quality);
@@ -149,6 +179,7 @@ export const networkQualityMachine = setup({
   },
   guards: {
     isOnline: ({ context }) => context.online,
+    probesOnConnect: ({ context }) => context.probeOnConnect,
     isQuality: ({ context }, params: { quality: Quality }) => context.quality === params.quality,
     sampleIs: ({ context, event }, params: { quality: Quality }) =>
       classifySample(latencyOf(event), context.thresholds, context.connection) === params.quality,
@@ -172,7 +203,7 @@ export const networkQualityMachine = setup({
     'take first sample': enqueueActions(({ context, event, enqueue }) => {
       const latencyMs = latencyOf(event);
       const quality = classifySample(latencyMs, context.thresholds, context.connection);
-      enqueue.assign({ quality, batchConfig: context.configs[quality], lastLatencyMs: latencyMs, candidate: null, candidateCount: 0 });
+      enqueue.assign({ quality, batchConfig: context.configs[quality], lastLatencyMs: latencyMs, candidate: null, candidateCount: 0, measured: true });
       enqueue.emit(changed(context, true, quality));
     }),
     // Later samples change the quality only when `hysteresis` of them in a row agree.
@@ -180,18 +211,22 @@ export const networkQualityMachine = setup({
       const latencyMs = latencyOf(event);
       const sample = classifySample(latencyMs, context.thresholds, context.connection);
       if (sample === context.quality) {
-        enqueue.assign({ lastLatencyMs: latencyMs ?? context.lastLatencyMs, candidate: null, candidateCount: 0 });
+        enqueue.assign({ lastLatencyMs: latencyMs ?? context.lastLatencyMs, candidate: null, candidateCount: 0, measured: true });
         return;
       }
       const count = sample === context.candidate ? context.candidateCount + 1 : 1;
       if (count >= context.hysteresis) {
-        enqueue.assign({ quality: sample, batchConfig: context.configs[sample], lastLatencyMs: latencyMs ?? context.lastLatencyMs, candidate: null, candidateCount: 0 });
+        enqueue.assign({ quality: sample, batchConfig: context.configs[sample], lastLatencyMs: latencyMs ?? context.lastLatencyMs, candidate: null, candidateCount: 0, measured: true });
         enqueue.emit(changed(context, true, sample));
       } else {
-        enqueue.assign({ lastLatencyMs: latencyMs ?? context.lastLatencyMs, candidate: sample, candidateCount: count });
+        enqueue.assign({ lastLatencyMs: latencyMs ?? context.lastLatencyMs, candidate: sample, candidateCount: count, measured: true });
       }
     }),
-    'go online': assign({ online: true }),
+    // Announces being online with the quality held (assumed, or the last measured).
+    'go online': enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ online: true });
+      enqueue.emit(changed(context, true, context.quality));
+    }),
     'go offline': enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ online: false, candidate: null, candidateCount: 0 });
       enqueue.emit(changed(context, false, context.quality));
@@ -205,20 +240,25 @@ export const networkQualityMachine = setup({
       good: { ...DEFAULT_BATCH_CONFIG.good, ...input.config?.good },
       excellent: { ...DEFAULT_BATCH_CONFIG.excellent, ...input.config?.excellent },
     };
+    const connection = { ...input.connection };
+    const thresholds = input.thresholds ?? DEFAULT_THRESHOLDS;
+    // Until a round trip says otherwise: the browser's estimate, or 'good'.
+    const quality = assumedQuality(connection, thresholds);
     return {
       online: input.online,
-      // Until a probe says otherwise, assume the worst.
-      quality: 'poor',
-      batchConfig: configs.poor,
+      quality,
+      batchConfig: configs[quality],
       configs,
       lastLatencyMs: null,
-      connection: { ...input.connection },
+      connection,
       probeIntervalMs: input.probeIntervalMs ?? 120_000,
       probeTimeoutMs: input.probeTimeoutMs ?? 10_000,
-      thresholds: input.thresholds ?? { excellentMs: 100, goodMs: 500 },
+      thresholds,
       hysteresis: Math.max(1, input.hysteresis ?? 2),
       candidate: null,
       candidateCount: 0,
+      measured: false,
+      probeOnConnect: input.probeOnConnect === true,
     };
   },
   initial: 'offline',
@@ -239,18 +279,24 @@ export const networkQualityMachine = setup({
       on: {
         'network.offline': { target: 'offline', actions: 'go offline' },
       },
-      initial: 'probing',
+      initial: 'unmeasured',
       states: {
+        unmeasured: {
+          description:
+            "Connected, nothing measured since: the quality held (the last measured, else the browser's estimate or good) sizes batches until the next batch's round trip sets it at once. No request is made only to measure.",
+          always: { guard: 'probesOnConnect', target: 'probing' },
+          on: {
+            'latency.sampled': FIRST_SAMPLE,
+            'probe.now': 'probing',
+            'network.info': { actions: 'apply connection info' },
+          },
+        },
         probing: {
-          description: 'Just connected: the first probe sets the quality at once.',
+          description: 'Asked to measure before any batch did (or probing on connect was chosen): the first probe sets the quality at once.',
           invoke: {
             id: 'probe',
             src: 'probeLatency',
-            onDone: [
-              { guard: { type: 'sampleIs', params: { quality: 'poor' } }, target: 'poor', actions: 'take first sample' },
-              { guard: { type: 'sampleIs', params: { quality: 'good' } }, target: 'good', actions: 'take first sample' },
-              { target: 'excellent', actions: 'take first sample' },
-            ],
+            onDone: FIRST_SAMPLE,
             onError: { target: 'poor', actions: 'take first sample' },
           },
           after: { probeTimeout: { target: 'poor', actions: 'take first sample' } },

@@ -2,7 +2,7 @@
 // forwards the outside world's events to them, tells the queue when the network
 // changes, and refreshes the session when the queue pauses for auth.
 import { enqueueActions, fromCallback, fromPromise, raise, sendTo, setup } from 'xstate';
-import { networkQualityMachine, type ConnectionInfo, type NetworkQualityInput } from './networkQuality.machine.ts';
+import { assumedQuality, DEFAULT_THRESHOLDS, networkQualityMachine, type ConnectionInfo, type NetworkQualityInput } from './networkQuality.machine.ts';
 import { queueMachine, type QueueInput } from './queue.machine.ts';
 import { DEFAULT_BATCH_CONFIG, type BatchConfig, type Priority, type Quality } from './types.ts';
 
@@ -82,12 +82,13 @@ export const syncMachine = setup({
     for (const quality of Object.keys(configs) as Quality[]) {
       configs[quality] = { ...configs[quality], ...input.network?.config?.[quality] };
     }
+    // The network machine's own starting estimate (assumed until a round trip is measured), so the
+    // root and the queue never start from a quality the network actor does not hold.
+    const quality = assumedQuality({ ...input.connection }, input.network?.thresholds ?? DEFAULT_THRESHOLDS);
     return {
       online: input.online,
-      // The network machine's own starting estimate (it assumes the worst until a sample), so the
-      // root and the queue never start from a quality the network actor does not hold.
-      quality: 'poor',
-      batchConfig: configs.poor,
+      quality,
+      batchConfig: configs[quality],
       pendingAtStart: input.pending,
       queueInput: input.queue,
       networkInput,

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { createVersesDb, loadActorSnapshot, loadActorSnapshotVersion, saveActorSnapshot } from '../../src/db/index.ts';
 import { createLatencyProbe } from '../../src/network/probe.ts';
-import type { SyncState } from '../../src/service/BatchSyncService.ts';
+import { BatchSyncService, type SyncState } from '../../src/service/BatchSyncService.ts';
+import { createDataService } from '../../src/service/dataService.ts';
 import { SNAPSHOT_VERSION } from '../../src/service/snapshots.ts';
 import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
 import { eventually, useDevices, type TestDevice } from '../helpers/client.ts';
@@ -157,4 +158,32 @@ test('the latency probe measures a round trip to the function and fails without 
   expect(ms).toBeGreaterThanOrEqual(0);
   const nowhere = createSupabaseClient({ url: 'http://127.0.0.1:9', anonKey: stack().anonKey, accessToken: async () => null, webSocket: WebSocket });
   await expect(createLatencyProbe(nowhere)()).rejects.toThrow(/latency probe failed/);
+});
+
+test('with default options nothing is sent only to measure: no request before a change waits, and the first batch measures the network', async () => {
+  const userId = randomUUID();
+  const token = await stack().tokenFor(userId);
+  const requests: string[] = [];
+  const counting: typeof fetch = (input, init) => {
+    requests.push(init?.method ?? 'GET');
+    return fetch(input, init);
+  };
+  const client = createSupabaseClient({ url: stack().url, anonKey: stack().anonKey, accessToken: async () => token, webSocket: WebSocket, fetch: counting });
+  const db = createVersesDb(`defaults-${randomUUID()}`);
+  // Default network, queue and probe; only the browser's events are absent in Node.
+  const sync = new BatchSyncService({ db, client, getUserId: () => userId, networkEvents: 'none', pageEvents: 'none', online: true });
+  const data = createDataService({ db, getUserId: () => userId, onEnqueued: sync.notifyEnqueued });
+  await sync.start();
+  try {
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(requests).toEqual([]);
+    expect(sync.getState()).toMatchObject({ online: true, quality: 'good', qualityMeasured: false });
+    await data.addVerseCard('Micah 6:8');
+    expect(await sync.forceSyncAll()).toEqual({ success: 1, failed: 0 });
+    expect(requests).toEqual(['POST']);
+    await eventually(() => expect(sync.getState().qualityMeasured).toBe(true));
+  } finally {
+    await sync.stop();
+    db.close();
+  }
 });

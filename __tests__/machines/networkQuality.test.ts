@@ -9,11 +9,13 @@ import {
 import { DEFAULT_BATCH_CONFIG } from '../../machines/types.ts';
 import { afterExecutors, createCoverage, createFakeProbe, settle, toTestMachine } from './fakes.ts';
 
+// Most tests here are about the probe itself, so they start as a caller whose probe is the only
+// estimate does (probeOnConnect); the default (no probe on connect) has its own tests below.
 function start(input: NetworkQualityInput) {
   const clock = new SimulatedClock();
   const probe = createFakeProbe();
   const machine = networkQualityMachine.provide({ actors: { probeLatency: probe.probeLatency } });
-  const actor = createActor(machine, { input, clock });
+  const actor = createActor(machine, { input: { probeOnConnect: true, ...input }, clock });
   const changes: QualityChangedEvent[] = [];
   actor.on('quality.changed', (event) => changes.push(event));
   actor.start();
@@ -33,6 +35,52 @@ function start(input: NetworkQualityInput) {
 
 const qualityOf = (actor: { getSnapshot(): SnapshotFrom<typeof networkQualityMachine> }) => actor.getSnapshot().context.quality;
 
+describe('networkQuality machine, by default (no probe on connect)', () => {
+  test('nothing is measured on connecting: the quality is assumed good until the first batch round trip sets it at once', async () => {
+    const { actor, probe, changes, tick } = start({ online: true, probeOnConnect: false });
+    expect(actor.getSnapshot().matches({ online: 'unmeasured' })).toBe(true);
+    expect(qualityOf(actor)).toBe('good');
+    expect(actor.getSnapshot().context.batchConfig).toEqual(DEFAULT_BATCH_CONFIG.good);
+    expect(actor.getSnapshot().context.measured).toBe(false);
+    // Ops waiting, and an hour passing, make no request only to measure: the batch will measure.
+    actor.send({ type: 'ops.waiting' });
+    await tick(3_600_000);
+    expect(probe.calls).toHaveLength(0);
+    // One batch round trip sets the quality at once (no hysteresis for the first sample).
+    actor.send({ type: 'latency.sampled', latencyMs: 40 });
+    await settle(2);
+    expect(actor.getSnapshot().matches({ online: { excellent: 'fresh' } })).toBe(true);
+    expect(actor.getSnapshot().context.measured).toBe(true);
+    expect(changes.map((c) => [c.online, c.quality])).toEqual([[true, 'good'], [true, 'excellent']]);
+    expect(probe.calls).toHaveLength(0);
+  });
+
+  test("the assumed quality is the browser's estimate where it gives one", async () => {
+    expect(qualityOf(start({ online: true, probeOnConnect: false, connection: { effectiveType: '2g' } }).actor)).toBe('poor');
+    expect(qualityOf(start({ online: true, probeOnConnect: false, connection: { rtt: 50, effectiveType: '4g' } }).actor)).toBe('excellent');
+    expect(qualityOf(start({ online: true, probeOnConnect: false, connection: { rtt: 800 } }).actor)).toBe('poor');
+    const info = start({ online: true, probeOnConnect: false });
+    info.actor.send({ type: 'network.info', effectiveType: '3g', rtt: 300 });
+    expect(qualityOf(info.actor)).toBe('good');
+    info.actor.send({ type: 'network.info', saveData: true });
+    expect(qualityOf(info.actor)).toBe('poor');
+    expect(info.probe.calls).toHaveLength(0);
+  });
+
+  test('probe.now measures before any batch did; reconnecting keeps the last measured quality and probes nothing', async () => {
+    const { actor, probe, answer } = start({ online: true, probeOnConnect: false });
+    actor.send({ type: 'probe.now' });
+    expect(probe.calls).toHaveLength(1);
+    await answer(900);
+    expect(qualityOf(actor)).toBe('poor');
+    actor.send({ type: 'network.offline' });
+    actor.send({ type: 'network.online' });
+    expect(actor.getSnapshot().matches({ online: 'unmeasured' })).toBe(true);
+    expect(qualityOf(actor)).toBe('poor');
+    expect(probe.calls).toHaveLength(1);
+  });
+});
+
 describe('networkQuality machine', () => {
   test('starts offline with the offline tag, and probes once on coming online', async () => {
     const { actor, probe, changes, answer } = start({ online: false });
@@ -43,7 +91,11 @@ describe('networkQuality machine', () => {
     expect(probe.calls).toHaveLength(1);
     await answer(50);
     expect(actor.getSnapshot().matches({ online: 'excellent' })).toBe(true);
-    expect(changes).toEqual([{ type: 'quality.changed', online: true, quality: 'excellent', batchConfig: DEFAULT_BATCH_CONFIG.excellent }]);
+    // Coming online is announced with the quality held (assumed good), then the probe's answer.
+    expect(changes).toEqual([
+      { type: 'quality.changed', online: true, quality: 'good', batchConfig: DEFAULT_BATCH_CONFIG.good },
+      { type: 'quality.changed', online: true, quality: 'excellent', batchConfig: DEFAULT_BATCH_CONFIG.excellent },
+    ]);
     expect(actor.getSnapshot().context.lastLatencyMs).toBe(50);
   });
 
@@ -81,7 +133,7 @@ describe('networkQuality machine', () => {
     await sample(900);
     await sample(900);
     expect(actor.getSnapshot().matches({ online: 'poor' })).toBe(true);
-    expect(changes.map((c) => c.quality)).toEqual(['excellent', 'poor']);
+    expect(changes.map((c) => c.quality)).toEqual(['good', 'excellent', 'poor']);
   });
 
   test('no request only to measure: a stale estimate is measured again only when ops wait', async () => {
@@ -162,7 +214,11 @@ describe('networkQuality machine', () => {
 describe('networkQuality model-based', () => {
   test('every state and transition is reached by the generated paths, against the real machine', async () => {
     const base = { hysteresis: 2, probeIntervalMs: 30_000, probeTimeoutMs: 10_000 };
-    const inputs: NetworkQualityInput[] = [{ ...base, online: false }, { ...base, online: true }];
+    const inputs: NetworkQualityInput[] = [
+      { ...base, online: false },
+      { ...base, online: true },
+      { ...base, online: true, probeOnConnect: true },
+    ];
     const testMachine = toTestMachine(networkQualityMachine);
     const latencies = [50, 300, 900];
     const model = createTestModel(testMachine, {

@@ -48,7 +48,9 @@ function build(options: {
     },
   });
   const timeoutMs = options.timeoutMs ?? 10;
-  const actor = createActor(machine, { input: { online: true, pending: 0, network: { config: { excellent: { timeoutMs }, good: { timeoutMs }, poor: { timeoutMs } } } } });
+  // probeOnConnect: these tests set the quality through the fake probe's latency, measured on connect.
+  const network = { probeOnConnect: true, config: { excellent: { timeoutMs }, good: { timeoutMs }, poor: { timeoutMs } } };
+  const actor = createActor(machine, { input: { online: true, pending: 0, network } });
   actor.start();
   const queue = () => actor.system.get(SYSTEM_IDS.queue)!;
   const enqueue = (n: number) => {

@@ -181,6 +181,19 @@ test('the network-quality badge follows the connection', async () => {
   expect(screen.getByRole('alert').textContent).toContain(OFFLINE_MESSAGE);
 });
 
+test('with the default estimate the badge says the quality is assumed until the first batch measures it', async () => {
+  // No probe given: the service's default, where the batches' own round trips measure.
+  const d = await openDevice({ probeLatency: undefined });
+  renderStatus(d);
+  expect(await screen.findByText('Network: good')).toBeTruthy();
+  expect(screen.getByText(/assumed until a sync measures it/)).toBeTruthy();
+  await act(() => d.data.addVerseCard('Romans 12:2'));
+  await waitFor(() => expect(enabled(syncButton())).toBe(true));
+  act(() => syncButton().click());
+  expect(await screen.findByText('Network: excellent')).toBeTruthy();
+  expect(screen.queryByText(/assumed until a sync measures it/)).toBeNull();
+});
+
 test('dead letters list the server reason; Retry sends the operation again, Discard drops it', async () => {
   const d = await openDevice();
   d.server.refuse((op) =>

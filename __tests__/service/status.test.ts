@@ -62,10 +62,12 @@ test('one starting quality: before any sample the root, the queue and the networ
   });
   const created = createActor(machine, { input: { online: true, pending: 0 } });
   // Before start: the root's own context already holds the network machine's starting estimate.
-  expect(created.getSnapshot().context.quality).toBe('poor');
+  // Nothing measured yet and no browser estimate: 'good' is assumed (the first batch measures).
+  expect(created.getSnapshot().context.quality).toBe('good');
   const root = created.start();
   const network = root.system.get(SYSTEM_IDS.network).getSnapshot().context;
-  expect(network.quality).toBe('poor');
+  expect(network.quality).toBe('good');
+  expect(network.measured).toBe(false);
   expect(root.getSnapshot().context).toMatchObject({ quality: network.quality, batchConfig: network.batchConfig });
   expect(root.system.get(SYSTEM_IDS.queue).getSnapshot().context.config).toEqual(network.batchConfig);
   root.stop();

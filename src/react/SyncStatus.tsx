@@ -179,7 +179,7 @@ export function SyncStatus() {
   const headingId = useId();
   const deadId = useId();
   const followerId = useId();
-  const { online, syncing, pending, sending, waiting, lastSync, quality, refused, isLeader } = status;
+  const { online, syncing, pending, sending, waiting, lastSync, quality, qualityMeasured, refused, isLeader } = status;
   const retry = retryText(status, now);
   return (
     <section className="sync-status" aria-labelledby={headingId}>
@@ -209,7 +209,8 @@ export function SyncStatus() {
           <span className="quality-badge quality-other-tab" data-quality="other-tab">
             Network: measured by the syncing tab
           </span>
-        )}{' '}
+        )}
+        {isLeader && online && quality && !qualityMeasured && <span className="quality-assumed"> (assumed until a sync measures it)</span>}{' '}
         <button
           type="button"
           onClick={syncNow}

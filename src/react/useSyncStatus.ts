@@ -18,6 +18,7 @@ import {
   selectOnline,
   selectPaused,
   selectQuality,
+  selectQualityMeasured,
   selectSetAsideWakeAt,
   selectStuck,
   selectSyncing,
@@ -32,6 +33,8 @@ export type SyncStatusView = {
   online: boolean;
   /** The uploader's network quality; null in a follower tab (the other tab measures it). */
   quality: Quality | null;
+  /** False while the quality is assumed (no round trip measured yet); false in a follower tab. */
+  qualityMeasured: boolean;
   /** A batch is being claimed, sent or recorded (by whichever tab uploads). */
   syncing: boolean;
   /** Why nothing is being sent, if so (known to the uploading tab only). */
@@ -96,6 +99,7 @@ export function useSyncStatus(): SyncStatusView {
   // The same selectors as the service's getState(): one status model.
   const actorOnline = useSelector(network ?? undefined, selectOnline as (s: unknown) => boolean | null);
   const actorQuality = useSelector(network ?? undefined, selectQuality as (s: unknown) => Quality | null);
+  const actorMeasured = useSelector(network ?? undefined, selectQualityMeasured as (s: unknown) => boolean);
   const busy = useSelector(queue ?? undefined, selectSyncing as (s: unknown) => boolean);
   const paused = useSelector(queue ?? undefined, selectPaused as (s: unknown) => 'offline' | 'auth' | null);
   const actorLastSyncAt = useSelector(queue ?? undefined, selectLastSyncAt as (s: unknown) => number | null);
@@ -121,6 +125,7 @@ export function useSyncStatus(): SyncStatusView {
     isLeader,
     online: isLeader && actorOnline !== null ? actorOnline : browserIsOnline,
     quality: isLeader ? actorQuality : null,
+    qualityMeasured: isLeader ? actorMeasured : false,
     syncing: isLeader ? busy : batchInFlight > 0,
     paused,
     pending: counts.total,

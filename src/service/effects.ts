@@ -48,6 +48,7 @@ export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
   const transport = createTransport({ client: options.client, timeoutMs: options.requestTimeoutMs });
   const probe = options.probeLatency ?? createLatencyProbe(options.client);
   const sampleBatches = options.probeLatency === undefined;
+  const now = options.queue?.now ?? Date.now;
   const batch = batchMachine.provide({
     actors: {
       coalesceQueued: fromPromise(async () => (options.coalesce === false ? { removed: 0 } : coalesceQueued(db))),
@@ -57,12 +58,13 @@ export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
         return claimed;
       }),
       uploadBatch: fromPromise(async ({ input, signal }: { input: UploadBatchInput; signal: AbortSignal }) => {
-        const started = performance.now();
+        // Timed on the queue's clock, the one every timer of the service reads (a simulated one in tests).
+        const started = now();
         const result = await transport.upload(input, signal);
         // The network estimate comes from the batches themselves, so no request is made only to measure.
         const answered = result.ok || result.failure.status !== undefined;
         if (sampleBatches && answered && !input.keepalive && input.operations.length <= SAMPLE_MAX_OPS) {
-          hooks.latencySampled(Math.round(performance.now() - started));
+          hooks.latencySampled(Math.round(now() - started));
         }
         return result;
       }),
@@ -77,7 +79,7 @@ export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
   return syncMachine.provide({
     actors: {
       queue: queueMachine.provide({
-        ...queueEnvironment({ now: options.queue?.now ?? Date.now, newBatchId: options.queue?.newBatchId ?? (() => crypto.randomUUID()) }),
+        ...queueEnvironment({ now, newBatchId: options.queue?.newBatchId ?? (() => crypto.randomUUID()) }),
         actors: { batch, retryBackoff: retryBackoffMachine.provide(retryBackoffRandomness(options.queue?.random ?? Math.random)) },
       }),
       networkQuality: networkQualityMachine.provide({ actors: { probeLatency: fromPromise(() => probe()) } }),

@@ -15,7 +15,10 @@ export type SyncState = {
   syncing: boolean;
   lastSync?: Date;
   online: boolean;
+  /** The network quality batches are sized by: measured, or assumed until a round trip is (see qualityMeasured). */
   quality: Quality;
+  /** False until a batch's (or an asked-for probe's) round trip has been measured: the quality is assumed. */
+  qualityMeasured: boolean;
   deadLetters: number;
   /** Why nothing is being sent, if so. */
   paused: 'offline' | 'auth' | null;
@@ -43,7 +46,7 @@ export type QueueView = {
   hasTag(tag: string): boolean;
 };
 /** The parts of the network actor's snapshot the status reads. */
-export type NetworkView = { context: { online: boolean; quality: Quality } };
+export type NetworkView = { context: { online: boolean; quality: Quality; measured?: boolean } };
 /** The outbox watcher's snapshot (its context is undefined until the first count). */
 export type OutboxView = { context: OutboxCounts | undefined };
 
@@ -52,6 +55,7 @@ export const NO_COUNTS: OutboxCounts = Object.freeze({ total: 0, queued: 0, send
 export const selectCounts = (s: OutboxView | undefined): OutboxCounts => s?.context ?? NO_COUNTS;
 export const selectOnline = (s: NetworkView | undefined): boolean | null => (s ? s.context.online : null);
 export const selectQuality = (s: NetworkView | undefined): Quality | null => (s ? s.context.quality : null);
+export const selectQualityMeasured = (s: NetworkView | undefined): boolean => s?.context.measured === true;
 export const selectSyncing = (s: QueueView | undefined): boolean => s?.hasTag('busy') ?? false;
 export const selectPaused = (s: QueueView | undefined): 'offline' | 'auth' | null =>
   s?.hasTag('offline') ? 'offline' : s?.hasTag('auth') ? 'auth' : null;
@@ -96,6 +100,7 @@ export function syncState(queue: QueueView, network: NetworkView, outbox: Outbox
     ...(lastSyncAt ? { lastSync: new Date(lastSyncAt) } : {}),
     online: network.context.online,
     quality: network.context.quality,
+    qualityMeasured: selectQualityMeasured(network),
     deadLetters: counts.dead,
     paused: selectPaused(queue),
     lastError: failureView(selectLastError(queue)),

@@ -38,7 +38,9 @@ export async function startUploader(options: BatchSyncServiceOptions, deps: Uplo
     online: options.online ?? (typeof navigator === 'undefined' || (navigator as { onLine?: boolean }).onLine !== false),
     pending,
     connection: options.connection,
-    network: options.network,
+    // A probe given in the options is the only estimate (batches are not sampled): it measures on
+    // every connect. Without one, the first batch's round trip does.
+    network: options.probeLatency ? { probeOnConnect: true, ...options.network } : options.network,
     queue: { requestTimeoutMs: options.requestTimeoutMs, ...queueSettings(options.queue) },
   };
   const root = (restored && startRoot(options, deps, input, restored)) || startRoot(options, deps, input, undefined)!;
