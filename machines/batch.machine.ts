@@ -10,7 +10,6 @@ import type {
   RecordResultsInput,
   ReleaseBatchInput,
   ReleaseOutcome,
-  SetAsideRequest,
   TransportFailure,
   UploadBatchInput,
   UploadResult,
@@ -26,10 +25,6 @@ export type BatchInput = {
   storageTimeoutMs?: number;
   /** Sent while the page hides or closes: the upload uses fetch keepalive. */
   keepalive?: boolean;
-  /** The queue's clock when the batch started (epoch ms): whether a set-aside op is due, and from when it waits. */
-  now?: number;
-  /** How a lone op failing with a 5xx is set aside (see ReleaseBatchInput). */
-  setAside?: SetAsideRequest;
 };
 
 export type BatchStatus = 'empty' | 'completed' | 'partial' | 'failed';
@@ -50,8 +45,6 @@ export type BatchContext = {
   requestTimeoutMs: number;
   storageTimeoutMs: number;
   keepalive: boolean;
-  now?: number;
-  setAside?: SetAsideRequest;
   claimed: ClaimedBatch | null;
   results: OperationResult[];
   status: BatchStatus | null;
@@ -155,8 +148,6 @@ export const batchMachine = setup({
     requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
     storageTimeoutMs: input.storageTimeoutMs ?? 15_000,
     keepalive: input.keepalive ?? false,
-    ...(input.now !== undefined ? { now: input.now } : {}),
-    ...(input.setAside ? { setAside: input.setAside } : {}),
     claimed: null,
     results: [],
     status: null,
@@ -180,12 +171,7 @@ export const batchMachine = setup({
       invoke: {
         id: 'claimBatch',
         src: 'claimBatch',
-        input: ({ context }) => ({
-          batchId: context.batchId,
-          maxOps: context.maxOps,
-          maxBytes: context.maxBytes,
-          ...(context.now !== undefined ? { now: context.now } : {}),
-        }),
+        input: ({ context }) => ({ batchId: context.batchId, maxOps: context.maxOps, maxBytes: context.maxBytes }),
         onDone: [{ guard: 'nothingClaimed', target: 'empty' }, { target: 'sending', actions: 'keep claimed ops' }],
         onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'claimBatch' } } },
       },
@@ -234,12 +220,7 @@ export const batchMachine = setup({
       invoke: {
         id: 'releaseBatch',
         src: 'releaseBatch',
-        input: ({ context }) => ({
-          batchId: context.batchId,
-          failure: context.failure ?? fail('server', 'unknown failure'),
-          ...(context.setAside ? { setAside: context.setAside } : {}),
-          ...(context.now !== undefined ? { now: context.now } : {}),
-        }),
+        input: ({ context }) => ({ batchId: context.batchId, failure: context.failure ?? fail('server', 'unknown failure') }),
         onDone: { target: 'failed', actions: 'keep outcome' },
         onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'releaseBatch' } } },
       },
