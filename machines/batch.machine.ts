@@ -10,6 +10,7 @@ import type {
   RecordResultsInput,
   ReleaseBatchInput,
   ReleaseOutcome,
+  SetAsideRequest,
   TransportFailure,
   UploadBatchInput,
   UploadResult,
@@ -25,6 +26,10 @@ export type BatchInput = {
   storageTimeoutMs?: number;
   /** Sent while the page hides or closes: the upload uses fetch keepalive. */
   keepalive?: boolean;
+  /** The queue's clock when the batch started (epoch ms): whether a set-aside op is due, and from when it waits. */
+  now?: number;
+  /** How a lone op failing with a 5xx is set aside (see ReleaseBatchInput). */
+  setAside?: SetAsideRequest;
 };
 
 export type BatchStatus = 'empty' | 'completed' | 'partial' | 'failed';
@@ -45,6 +50,8 @@ export type BatchContext = {
   requestTimeoutMs: number;
   storageTimeoutMs: number;
   keepalive: boolean;
+  now?: number;
+  setAside?: SetAsideRequest;
   claimed: ClaimedBatch | null;
   results: OperationResult[];
   status: BatchStatus | null;
@@ -148,6 +155,8 @@ export const batchMachine = setup({
     requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
     storageTimeoutMs: input.storageTimeoutMs ?? 15_000,
     keepalive: input.keepalive ?? false,
+    ...(input.now !== undefined ? { now: input.now } : {}),
+    ...(input.setAside ? { setAside: input.setAside } : {}),
     claimed: null,
     results: [],
     status: null,
@@ -171,7 +180,12 @@ export const batchMachine = setup({
       invoke: {
         id: 'claimBatch',
         src: 'claimBatch',
-        input: ({ context }) => ({ batchId: context.batchId, maxOps: context.maxOps, maxBytes: context.maxBytes }),
+        input: ({ context }) => ({
+          batchId: context.batchId,
+          maxOps: context.maxOps,
+          maxBytes: context.maxBytes,
+          ...(context.now !== undefined ? { now: context.now } : {}),
+        }),
         onDone: [{ guard: 'nothingClaimed', target: 'empty' }, { target: 'sending', actions: 'keep claimed ops' }],
         onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'claimBatch' } } },
       },
@@ -220,7 +234,12 @@ export const batchMachine = setup({
       invoke: {
         id: 'releaseBatch',
         src: 'releaseBatch',
-        input: ({ context }) => ({ batchId: context.batchId, failure: context.failure ?? fail('server', 'unknown failure') }),
+        input: ({ context }) => ({
+          batchId: context.batchId,
+          failure: context.failure ?? fail('server', 'unknown failure'),
+          ...(context.setAside ? { setAside: context.setAside } : {}),
+          ...(context.now !== undefined ? { now: context.now } : {}),
+        }),
         onDone: { target: 'failed', actions: 'keep outcome' },
         onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'releaseBatch' } } },
       },

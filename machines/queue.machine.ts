@@ -83,6 +83,12 @@ export type QueueContext = {
   opsLimit: number | null;
   /** One op alone still gets a 5xx: the server cannot take it; it is retried, and shown as stuck. */
   stuck: boolean;
+  /** Consecutive 5xx answers to that lone op (HALVE_AFTER of them set it aside). */
+  loneFailuresInRow: number;
+  /** When the first set-aside op is due (epoch ms), as the last batch's outcome said; null while none is. */
+  setAsideWakeAt: number | null;
+  /** A set-aside op is due: the next batch carries it alone. */
+  setAsideDue: boolean;
   /** The wait retryBackoff drew for the retry now scheduled, and when that retry is due. */
   retryDelayMs: number | null;
   nextRetryAt: number | null;
@@ -130,6 +136,9 @@ export type QueueEmitted =
  */
 export const HALVE_AFTER = 3;
 
+/** How many ops the batch's release set aside (a lone op the server kept failing on). */
+const setAsideBy = (output: BatchOutput | null): number => (output?.outcome && 'setAside' in output.outcome ? (output.outcome.setAside ?? 0) : 0);
+
 const RETRYABLE: ReadonlySet<FailureKind> = new Set(['network', 'timeout', 'server', 'rateLimited']);
 
 const outputOf = (event: QueueEvent): BatchOutput | null => (event.type === 'xstate.done.actor.batch' ? event.output : null);
@@ -163,6 +172,13 @@ function settle(context: QueueContext, output: BatchOutput, now: number): Partia
   const doubled = context.opsLimit === null ? null : context.opsLimit * 2 >= context.config.size ? null : context.opsLimit * 2;
   const opsLimit = halve ? Math.max(1, Math.ceil(output.opCount / 2)) : succeeded && output.opCount > 0 ? doubled : context.opsLimit;
   const acknowledged = output.status === 'completed' || output.status === 'partial';
+  // A format-2 snapshot saved before set-asides existed lacks these fields.
+  const lone = serverError && output.opCount === 1 && context.opsLimit === 1;
+  const setAside = setAsideBy(output) > 0;
+  const wakeAt = context.setAsideWakeAt ?? null;
+  // Without an outcome (nothing claimed, a storage failure) the last one known stands, unless its
+  // time came and went: then the claim found nothing due, and waking again would find nothing either.
+  const setAsideWakeAt = outcome ? (outcome.setAsideUntil ?? null) : wakeAt !== null && wakeAt > now ? wakeAt : null;
   return {
     pending: pendingAfter(context, output),
     inFlight: null,
@@ -175,8 +191,12 @@ function settle(context: QueueContext, output: BatchOutput, now: number): Partia
     lastError: retryable ? plainFailure(failure) : answered ? null : context.lastError,
     failingSince: retryable ? (context.failingSince ?? now) : answered ? null : context.failingSince,
     serverFailuresInRow: halve ? 0 : streak,
-    opsLimit,
-    stuck: serverError ? output.opCount === 1 && context.opsLimit === 1 : answered ? false : context.stuck,
+    // With the op the server chokes on set aside, the rest goes in whole batches again.
+    opsLimit: setAside ? null : opsLimit,
+    stuck: setAside ? false : serverError ? lone : answered ? false : context.stuck,
+    loneFailuresInRow: setAside ? 0 : lone ? (context.loneFailuresInRow ?? 0) + 1 : 0,
+    setAsideWakeAt,
+    setAsideDue: setAsideWakeAt !== null && setAsideWakeAt <= now,
     batchesSent: context.batchesSent + (acknowledged ? 1 : 0),
     batchesFailed: context.batchesFailed + (output.status === 'failed' ? 1 : 0),
     opsAcked: context.opsAcked + (outcome && 'succeeded' in outcome ? outcome.succeeded : 0),
@@ -231,6 +251,7 @@ export function queueEnvironment(env: QueueEnvironment) {
     delays: {
       latencyBudget: ({ context }: Args) => Math.max(0, (context.dueAt ?? now()) - now()),
       idleGap: ({ context }: Args) => Math.max(0, context.lastEnqueuedAt + context.config.timeoutMs - now()),
+      setAsideWake: ({ context }: Args) => Math.max(0, (context.setAsideWakeAt ?? now()) - now()),
     },
     actions: {
       'count enqueued': queueSetup.createAction(
@@ -274,7 +295,8 @@ export function queueEnvironment(env: QueueEnvironment) {
         enqueueActions(({ context, enqueue }) => {
           const { size, maxBatchOps } = context.config;
           // Backlog mode: more waiting than one window's worth, so the batch may grow.
-          const maxOps = Math.min(context.pending > size ? Math.max(size, maxBatchOps) : size, context.opsLimit ?? Infinity);
+          // A due set-aside op travels alone (the outbox claims it so).
+          const maxOps = context.setAsideDue ? 1 : Math.min(context.pending > size ? Math.max(size, maxBatchOps) : size, context.opsLimit ?? Infinity);
           enqueue.assign({
             inFlight: { batchId: newBatchId(), maxOps },
             batchStartedAt: now(),
@@ -333,8 +355,10 @@ export const queueMachine = queueSetup
       comesOnline: ({ event }: Args) => event.type === 'network.changed' && event.online,
       batchOut: ({ context }: Args) => context.inFlight !== null,
       batchIsDue: stateIn('#queue.schedule.flushing'),
+      hasSetAside: ({ context }: Args) => (context.setAsideWakeAt ?? null) !== null,
       // How a batch ended, in the order the schedule asks (all before the batch is settled):
       isAuthFailure: ({ event }: Args) => failureOf(outputOf(event))?.kind === 'auth',
+      setsAside: ({ event }: Args) => setAsideBy(outputOf(event)) > 0,
       isRetryable: ({ event }: Args) => {
         const failure = failureOf(outputOf(event));
         return failure !== undefined && RETRYABLE.has(failure.kind);
@@ -345,7 +369,9 @@ export const queueMachine = queueSetup
       },
       sendsAgain: ({ context, event }: Args) => {
         const output = outputOf(event);
-        return output !== null && (context.flushAgain || context.hidden || pendingAfter(context, output) >= context.config.size);
+        // A set-aside op the server took at last: its card's ops, held behind it, follow at once.
+        const setAsideTaken = context.setAsideDue && output?.status === 'completed';
+        return output !== null && (context.flushAgain || context.hidden || setAsideTaken || pendingAfter(context, output) >= context.config.size);
       },
       waitDrawn: ({ context, event }: Args) =>
         event.type === 'xstate.snapshot.retry-backoff' && event.snapshot.context.delayMs !== null && context.nextRetryAt === null,
@@ -386,6 +412,7 @@ export const queueMachine = queueSetup
           enqueue.emit({ type: 'queue.drained' });
         }),
       ),
+      'wake set-aside': queueSetup.createAction(enqueueActions(({ enqueue }) => enqueue.assign({ setAsideDue: true }))),
       'forget retry': queueSetup.createAction(enqueueActions(({ enqueue }) => enqueue.assign({ nextRetryAt: null, retryDelayMs: null }))),
     },
   })
@@ -414,6 +441,9 @@ export const queueMachine = queueSetup
       serverFailuresInRow: 0,
       opsLimit: null,
       stuck: false,
+      loneFailuresInRow: 0,
+      setAsideWakeAt: null,
+      setAsideDue: false,
       retryDelayMs: null,
       nextRetryAt: null,
       lastSyncAt: null,
@@ -449,6 +479,9 @@ export const queueMachine = queueSetup
                   maxOps: context.inFlight?.maxOps ?? 0,
                   maxBytes: keepalive ? Math.min(maxBatchBytes, KEEPALIVE_BATCH_BYTES) : maxBatchBytes,
                   requestTimeoutMs: context.requestTimeoutMs,
+                  now: context.batchStartedAt,
+                  // A lone op failing with a 5xx for the HALVE_AFTER-th time in a row waits apart from the rest, from the backoff cap.
+                  setAside: { baseMs: context.backoff.capMs, streakReached: (context.loneFailuresInRow ?? 0) >= HALVE_AFTER - 1 },
                   ...(keepalive ? { keepalive } : {}),
                 };
               },
@@ -475,8 +508,9 @@ export const queueMachine = queueSetup
             always: [{ guard: 'isOffline', target: 'paused.offline' }, { guard: 'hasWork', target: 'flushing' }, { target: 'idle' }],
           },
           idle: {
-            description: 'Nothing waits to be sent.',
+            description: 'Nothing waits to be sent, or only ops set aside until their time: then it wakes when the first is due.',
             entry: 'forget due',
+            after: { setAsideWake: { guard: 'hasSetAside', target: 'flushing', actions: 'wake set-aside' } },
             on: {
               'op.enqueued': [
                 { guard: 'isImmediate', target: 'flushing', actions: 'count enqueued' },
@@ -516,11 +550,13 @@ export const queueMachine = queueSetup
           },
           flushing: {
             description:
-              'A batch is due or out. When it ends: a 401 pauses for auth, a retryable failure backs off, nothing left goes idle, ' +
+              'A batch is due or out. When it ends: a 401 pauses for auth, a lone op set aside sends the rest at once, ' +
+              'a retryable failure backs off, nothing left goes idle, ' +
               'a full window (or Sync Now, an immediate op, a hidden page) sends again, anything else collects.',
             on: {
               'xstate.done.actor.batch': [
                 { guard: 'isAuthFailure', target: 'paused.auth', actions: 'report failure' },
+                { guard: 'setsAside', target: 'resuming', actions: 'report failure' },
                 { guard: 'isRetryable', target: 'backoff' },
                 { guard: 'drained', target: 'idle', actions: ['report failure', 'announce drained'] },
                 { guard: 'sendsAgain', target: 'flushing', actions: 'report failure' },

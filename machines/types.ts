@@ -95,19 +95,35 @@ export type RecordOutcome = {
   held: number;
   /** Ops moved to dead letters (permanent per-op errors, or the server's retryable answers for the op exhausted). */
   dead: number;
-  /** Ops still queued in the outbox afterwards. */
+  /** Ops still queued in the outbox afterwards (set-aside ones not counted: they wait for their time). */
   pending: number;
+  /** While ops are set aside: when the first of them is due (epoch ms). */
+  setAsideUntil?: number;
 };
 
 /** What releasing a failed batch did: its ops are queued again or dead. */
-export type ReleaseOutcome = { requeued: number; dead: number; pending: number };
+export type ReleaseOutcome = {
+  requeued: number;
+  dead: number;
+  pending: number;
+  /** Ops this release set aside (a lone op the server kept failing on); absent when none. */
+  setAside?: number;
+  /** While ops are set aside: when the first of them is due (epoch ms). */
+  setAsideUntil?: number;
+};
 
 /** What coalescing did to the queued ops before a claim (cancelled and merged ones leave the outbox). */
 export type CoalesceResult = { removed: number };
 
 // Inputs of the injected promise actors (the `input` a machine passes them).
-export type ClaimBatchInput = { batchId: string; maxOps: number; maxBytes: number };
+/** `now`: the queue's clock (epoch ms), which decides whether a set-aside op is due. */
+export type ClaimBatchInput = { batchId: string; maxOps: number; maxBytes: number; now?: number };
 /** `keepalive`: the page is hiding or closing; the request must outlive it (fetch keepalive). */
 export type UploadBatchInput = { batchId: string; operations: WireOperation[]; keepalive?: boolean };
 export type RecordResultsInput = { batchId: string; results: OperationResult[] };
-export type ReleaseBatchInput = { batchId: string; failure: TransportFailure };
+/**
+ * `setAside`: a lone op failing with a 5xx is set aside when `streakReached` (its HALVE_AFTER-th such
+ * failure in a row) or when it was set aside before; its first wait is `baseMs`. `now`: the queue's clock.
+ */
+export type ReleaseBatchInput = { batchId: string; failure: TransportFailure; setAside?: SetAsideRequest; now?: number };
+export type SetAsideRequest = { baseMs: number; streakReached: boolean };

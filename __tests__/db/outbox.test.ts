@@ -6,6 +6,7 @@ import { createVersesDb, type SyncOperation, type VersesDb } from '../../src/db/
 import {
   claimBatch,
   countPending,
+  countUnsynced,
   discardDeadLetter,
   enqueueOperation,
   enqueueOperations,
@@ -695,5 +696,91 @@ describe('countPending', () => {
     const n = await db.transaction('r', db.syncOperations, () => countPending(db));
     expect(n).toBe(2);
     expect(Dexie.currentTransaction).toBeFalsy();
+  });
+});
+
+describe('set-aside ops (a lone op the server keeps failing on)', () => {
+  const T0 = AT.getTime();
+  const review = (verseCardId: string) =>
+    db.transaction('rw', db.syncOperations, db.meta, () =>
+      enqueueOperation(db, {
+        type: 'RECORD_REVIEW',
+        payload: { reviewId: randomUUID(), verseCardId, correct: true, reviewDate: AT.toISOString() },
+        userId: USER_A,
+      }),
+    );
+  const cardId = (op: SyncOperation) => op.payload.verseCardId as string;
+  const claimAt = (at: number, maxOps = 100) => claimBatch(db, { batchId: randomUUID(), maxOps, maxBytes: 512 * 1024, now: at }, { userId: USER_A });
+  const serverError = { kind: 'server' as const, message: 'the server failed', status: 500 };
+  const CAP = 60_000;
+
+  test('set aside after the streak: skipped with its card\'s later ops until due, then claimed alone; success clears it; counts stay right', async () => {
+    const poisoned = await enqueueVerse({ userId: USER_A });
+    const poisonedReview = await review(cardId(poisoned));
+    const others = await enqueueMany(3, { userId: USER_A });
+    const otherReview = await review(cardId(others[0]!));
+
+    // Alone, a 5xx before the streak is reached only requeues it.
+    const lone = await claimAt(T0, 1);
+    expect(lone!.operations.map((o) => o.id)).toEqual([poisoned.id]);
+    expect(await releaseBatch(db, { batchId: lone!.batchId, failure: serverError, setAside: { baseMs: CAP, streakReached: false }, now: T0 })).toEqual({ requeued: 1, dead: 0, pending: 6 });
+    expect((await db.syncOperations.get(poisoned.id))!.setAside).toBeUndefined();
+
+    // The streak reached: set aside, still queued, no retry spent, not a dead letter.
+    const again = await claimAt(T0, 1);
+    const released = await releaseBatch(
+      db,
+      { batchId: again!.batchId, failure: serverError, setAside: { baseMs: CAP, streakReached: true }, now: T0 },
+      { random: () => 0.5 },
+    );
+    expect(released).toEqual({ requeued: 1, dead: 0, pending: 5, setAside: 1, setAsideUntil: T0 + 45_000 });
+    expect(await db.syncOperations.get(poisoned.id)).toMatchObject({ status: 'queued', retryCount: 0, setAside: { count: 1, baseMs: CAP }, nextAttemptAt: T0 + 45_000 });
+    expect(await countUnsynced(db, USER_A)).toEqual({ total: 6, queued: 6, sending: 0, waiting: 0, setAside: 1 });
+    expect(await countPending(db, USER_A)).toBe(5);
+
+    // Not yet due: the other cards' ops go, the poisoned card's review waits behind its create.
+    const rest = await claimAt(T0 + 44_999);
+    expect(rest!.operations.map((o) => o.id)).toEqual([...others.map((o) => o.id), otherReview.id]);
+    await recordResults(db, { batchId: rest!.batchId, results: rest!.operations.map((o) => ok(o.id)) });
+    expect(await claimAt(T0 + 44_999)).toBeNull();
+
+    // Due: it goes alone, even with room for its review. Failing alone again, its wait doubles.
+    const due = await claimAt(T0 + 45_000);
+    expect(due!.operations.map((o) => o.id)).toEqual([poisoned.id]);
+    const twice = await releaseBatch(db, { batchId: due!.batchId, failure: serverError, setAside: { baseMs: CAP, streakReached: false }, now: T0 + 45_000 }, { random: () => 1 });
+    expect(twice).toMatchObject({ setAside: 1, setAsideUntil: T0 + 45_000 + 2 * CAP });
+    // A 503 (the whole server away) or a network failure of a due one keeps it as it is.
+    const third = await claimAt(T0 + 45_000 + 2 * CAP);
+    const kept = await releaseBatch(db, { batchId: third!.batchId, failure: { ...serverError, status: 503 }, setAside: { baseMs: CAP, streakReached: true } });
+    expect(kept).toEqual({ requeued: 1, dead: 0, pending: 1, setAsideUntil: T0 + 45_000 + 2 * CAP });
+    // The longest wait is SET_ASIDE_MAX_FACTOR times the first.
+    for (let i = 0; i < 8; i++) {
+      const at = (await db.syncOperations.get(poisoned.id))!.nextAttemptAt!;
+      const b = await claimAt(at);
+      await releaseBatch(db, { batchId: b!.batchId, failure: serverError, setAside: { baseMs: CAP, streakReached: false }, now: at }, { random: () => 1 });
+      expect((await db.syncOperations.get(poisoned.id))!.nextAttemptAt! - at).toBe(Math.min(CAP * 2 ** (i + 2), 32 * CAP));
+    }
+
+    // Healed: the answer clears it, and its card's review follows.
+    const at = (await db.syncOperations.get(poisoned.id))!.nextAttemptAt!;
+    const last = await claimAt(at);
+    expect(last!.operations.map((o) => o.id)).toEqual([poisoned.id]);
+    const recorded = await recordResults(db, { batchId: last!.batchId, results: [ok(poisoned.id)] });
+    expect(recorded).toEqual({ status: 'completed', succeeded: 1, requeued: 0, held: 0, dead: 0, pending: 1 });
+    expect(await countUnsynced(db, USER_A)).toEqual({ total: 1, queued: 1, sending: 0, waiting: 0, setAside: 0 });
+    expect((await claimAt(at))!.operations.map((o) => o.id)).toEqual([poisonedReview.id]);
+    expect(await listDeadLetters(db)).toEqual([]);
+  });
+
+  test('a lone op answered with a retryable per-op error leaves set-aside (the server answered for it)', async () => {
+    const op = await enqueueVerse({ userId: USER_A });
+    const b = await claimAt(T0, 1);
+    await releaseBatch(db, { batchId: b!.batchId, failure: serverError, setAside: { baseMs: CAP, streakReached: true }, now: T0 });
+    const due = await claimAt(T0 + 32 * CAP);
+    expect(await recordResults(db, { batchId: due!.batchId, results: [fail(op.id, true)] })).toMatchObject({ requeued: 1, pending: 1 });
+    const row = (await db.syncOperations.get(op.id))!;
+    expect(row.setAside).toBeUndefined();
+    expect(row.nextAttemptAt).toBeUndefined();
+    expect(row.retryCount).toBe(1);
   });
 });

@@ -11,13 +11,13 @@ test('the watcher counts what waits, and recounts after each write to the outbox
   const { service } = serviceFor(db());
   await service.addVerseCard('John 3:16');
   const watcher = createActor(outboxWatcher, { input: watchOutbox(db(), () => USER_A) }).start();
-  await eventually(() => expect(watcher.getSnapshot().context).toEqual({ total: 1, queued: 1, sending: 0, waiting: 0, dead: 0 }));
+  await eventually(() => expect(watcher.getSnapshot().context).toEqual({ total: 1, queued: 1, sending: 0, waiting: 0, setAside: 0, dead: 0 }));
   await service.addVerseCards([{ reference: 'John 3:17' }, { reference: 'John 3:18' }]);
   await eventually(() => expect(watcher.getSnapshot().context?.queued).toBe(3));
   // An op the server refused is a dead letter, not pending.
   const [op] = await db().syncOperations.toArray();
   await db().syncOperations.update(op.id, { status: 'dead' });
-  await eventually(() => expect(watcher.getSnapshot().context).toEqual({ total: 2, queued: 2, sending: 0, waiting: 0, dead: 1 }));
+  await eventually(() => expect(watcher.getSnapshot().context).toEqual({ total: 2, queued: 2, sending: 0, waiting: 0, setAside: 0, dead: 1 }));
   watcher.stop();
 });
 

@@ -35,7 +35,7 @@ export function createDexieOutbox(options: OutboxOptions = {}): OutboxUnderTest 
       releaseBatch: (input) => releaseBatch(db, input),
       enqueue,
       async setQueued(count) {
-        const queued = (await db.syncOperations.toArray()).filter((op) => op.status === 'queued').sort((a, b) => a.seq - b.seq);
+        const queued = (await db.syncOperations.toArray()).filter((op) => op.status === 'queued' && !op.setAside).sort((a, b) => a.seq - b.seq);
         // Keeps the oldest `count`, as the fake does.
         await db.syncOperations.bulkDelete(queued.slice(count).map((op) => op.id));
         await enqueue(count - queued.length);
@@ -43,9 +43,10 @@ export function createDexieOutbox(options: OutboxOptions = {}): OutboxUnderTest 
       async rows() {
         return db.transaction('r', db.syncOperations, db.syncBatches, async () => {
           const ops = (await db.syncOperations.toArray()).sort((a, b) => a.seq - b.seq);
-          const batches = await db.syncBatches.toArray();
+          // In claim order (by id, 'b10' would come before 'b2').
+          const batches = (await db.syncBatches.toArray()).sort((a, b) => a.seq - b.seq);
           return {
-            ops: ops.map((op) => ({ id: op.id, seq: op.seq, status: op.status, batchId: op.batchId ?? null, retryCount: op.retryCount })),
+            ops: ops.map((op) => ({ id: op.id, seq: op.seq, status: op.status, batchId: op.batchId ?? null, retryCount: op.retryCount, setAside: op.setAside !== undefined })),
             batches: batches.map((b) => ({ id: b.id, status: b.status, opIds: [...b.opIds] })),
           };
         });

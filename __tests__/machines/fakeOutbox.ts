@@ -22,7 +22,15 @@ import {
 
 export { predictRecord, type HeldCall, type OutboxActorName, type OutboxOptions, type OutboxUnderTest } from './outboxUnderTest.ts';
 
-type StoredOp = { op: WireOperation; status: OpStatus; batchId: string | null; retryCount: number; bytes: number };
+/** `aside`: set aside (see SyncOperation.setAside): how often in a row, from what first wait, due when. */
+type StoredOp = {
+  op: WireOperation;
+  status: OpStatus;
+  batchId: string | null;
+  retryCount: number;
+  bytes: number;
+  aside?: { count: number; baseMs: number; until: number };
+};
 
 /** What each fake op weighs against maxBatchBytes. */
 export const OP_BYTES = 100;
@@ -44,20 +52,31 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
   const maxRetries = options.maxRetries ?? MODEL_MAX_RETRIES;
 
   const list = () => [...ops.values()].sort((a, b) => a.op.seq - b.op.seq);
-  const queuedCount = () => list().filter((o) => o.status === 'queued').length;
+  // As the Dexie outbox counts: set-aside ops wait for their time.
+  const queuedCount = () => list().filter((o) => o.status === 'queued' && !o.aside).length;
+  const setAsideUntil = () => {
+    const until = list().flatMap((o) => (o.status === 'queued' && o.aside ? [o.aside.until] : []));
+    return until.length > 0 ? { setAsideUntil: Math.min(...until) } : {};
+  };
   const inFlightOf = (batchId: string) => list().filter((o) => o.batchId === batchId && o.status === 'inFlight');
 
-  const claim = ({ batchId, maxOps, maxBytes }: ClaimBatchInput): ClaimedBatch | null => {
+  const claim = ({ batchId, maxOps, maxBytes, now = 0 }: ClaimBatchInput): ClaimedBatch | null => {
     if (batches.has(batchId)) throw new Error(`batch id '${batchId}' was used before; claim with a fresh id`);
     const taken: StoredOp[] = [];
     let bytes = 0;
-    for (const stored of list()) {
-      if (stored.status !== 'queued') continue;
+    // A due set-aside op goes alone; the others stay (fake ops belong to no card, so nothing waits behind them).
+    const due = list()
+      .filter((o) => o.status === 'queued' && o.aside && o.aside.until <= now)
+      .sort((a, b) => a.aside!.until - b.aside!.until)[0];
+    if (due) taken.push(due);
+    for (const stored of due ? [] : list()) {
+      if (stored.status !== 'queued' || stored.aside) continue;
       if (taken.length >= maxOps || (taken.length > 0 && bytes + stored.bytes > maxBytes)) break;
       taken.push(stored);
       bytes += stored.bytes;
     }
     if (taken.length === 0) return null;
+    if (due) bytes = due.bytes;
     for (const stored of taken) Object.assign(stored, { status: 'inFlight', batchId });
     batches.set(batchId, { id: batchId, status: 'syncing', opIds: taken.map((s) => s.op.id) });
     return { batchId, operations: taken.map((s) => s.op), bytes };
@@ -70,8 +89,10 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     Object.assign(stored, { retryCount, batchId: null, status: dead ? 'dead' : 'queued' });
     return dead;
   };
-  const kill = (stored: StoredOp, countAttempt: boolean) =>
-    Object.assign(stored, { retryCount: stored.retryCount + (countAttempt ? 1 : 0), batchId: null, status: 'dead' });
+  const kill = (stored: StoredOp, countAttempt: boolean) => {
+    delete stored.aside; // refused: a dead letter, no longer set aside
+    return Object.assign(stored, { retryCount: stored.retryCount + (countAttempt ? 1 : 0), batchId: null, status: 'dead' });
+  };
 
   const record = ({ batchId, results }: RecordResultsInput): RecordOutcome => {
     const batch = batches.get(batchId);
@@ -79,13 +100,14 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     const mine = inFlightOf(batchId);
     if (mine.length === 0) {
       const status = batch.status === 'completed' || batch.status === 'partial' ? batch.status : 'failed';
-      return { status, succeeded: 0, requeued: 0, held: 0, dead: 0, pending: queuedCount() };
+      return { status, succeeded: 0, requeued: 0, held: 0, dead: 0, pending: queuedCount(), ...setAsideUntil() };
     }
     const byId = new Map(results.map((r) => [r.id, r]));
     let succeeded = 0;
     let requeued = 0;
     let dead = 0;
     for (const stored of mine) {
+      delete stored.aside; // the server answered for it
       const result = byId.get(stored.op.id);
       if (result?.success) {
         ops.delete(stored.op.id);
@@ -101,15 +123,17 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     }
     const status = requeued + dead === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
     batch.status = status;
-    return { status, succeeded, requeued, held: 0, dead, pending: queuedCount() };
+    return { status, succeeded, requeued, held: 0, dead, pending: queuedCount(), ...setAsideUntil() };
   };
 
-  const release = ({ batchId, failure }: ReleaseBatchInput): ReleaseOutcome => {
+  const release = ({ batchId, failure, setAside, now = 0 }: ReleaseBatchInput): ReleaseOutcome => {
     const batch = batches.get(batchId);
-    if (!batch) return { requeued: 0, dead: 0, pending: queuedCount() };
+    if (!batch) return { requeued: 0, dead: 0, pending: queuedCount(), ...setAsideUntil() };
     const mine = inFlightOf(batchId);
     let requeued = 0;
     let dead = 0;
+    let asideCount = 0;
+    const loneServerError = failure.kind === 'server' && failure.status !== 503 && mine.length === 1 && setAside !== undefined;
     for (const stored of mine) {
       if (failure.kind === 'fatal') {
         kill(stored, false);
@@ -118,10 +142,18 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
         // A failure of the whole request never spends an op's retries.
         requeue(stored, false);
         requeued += 1;
+        if (loneServerError && (setAside.streakReached || stored.aside)) {
+          // The Dexie outbox's wait with random() = 0.5: three quarters of the doubled wait.
+          const count = (stored.aside?.count ?? 0) + 1;
+          const baseMs = stored.aside?.baseMs ?? setAside.baseMs;
+          const wait = Math.min(baseMs * 2 ** (count - 1), baseMs * 32);
+          stored.aside = { count, baseMs, until: now + Math.round(wait * 0.75) };
+          asideCount += 1;
+        }
       }
     }
     if (mine.length > 0 || batch.status === 'syncing' || batch.status === 'pending') batch.status = 'failed';
-    return { requeued, dead, pending: queuedCount() };
+    return { requeued, dead, pending: queuedCount(), ...(asideCount > 0 ? { setAside: asideCount } : {}), ...setAsideUntil() };
   };
 
   const enqueue = async (count: number) => {
@@ -139,13 +171,13 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
       releaseBatch: async (input) => release(input),
       enqueue,
       async setQueued(count) {
-        const queued = list().filter((o) => o.status === 'queued');
+        const queued = list().filter((o) => o.status === 'queued' && !o.aside);
         for (const stored of queued.slice(count)) ops.delete(stored.op.id);
         await enqueue(Math.max(0, count - queued.length));
       },
       async rows() {
         return {
-          ops: list().map((s) => ({ id: s.op.id, seq: s.op.seq, status: s.status, batchId: s.batchId, retryCount: s.retryCount })),
+          ops: list().map((s) => ({ id: s.op.id, seq: s.op.seq, status: s.status, batchId: s.batchId, retryCount: s.retryCount, setAside: s.aside !== undefined })),
           batches: [...batches.values()].map((b) => ({ ...b, opIds: [...b.opIds] })),
         };
       },

@@ -17,7 +17,8 @@ export type OpStatus = 'queued' | 'inFlight' | 'dead' | 'held';
 export type BatchRowStatus = 'pending' | 'syncing' | 'completed' | 'partial' | 'failed';
 
 /** One operation as the outbox holds it (the fields the tests check). */
-export type OpRow = { id: string; seq: number; status: OpStatus; batchId: string | null; retryCount: number };
+/** `setAside`: waits apart until its time (SyncOperation.setAside). */
+export type OpRow = { id: string; seq: number; status: OpStatus; batchId: string | null; retryCount: number; setAside: boolean };
 /** One `syncBatches` row. */
 export type BatchRow = { id: string; status: BatchRowStatus; opIds: string[] };
 export type OutboxRows = { ops: OpRow[]; batches: BatchRow[] };
@@ -153,7 +154,7 @@ export function withHarness(storage: OutboxStorage, options: OutboxOptions = {})
     async counts() {
       const { ops } = await this.rows();
       return {
-        queued: ops.filter((o) => o.status === 'queued').length,
+        queued: ops.filter((o) => o.status === 'queued' && !o.setAside).length,
         inFlight: ops.filter((o) => o.status === 'inFlight').length,
         dead: ops.filter((o) => o.status === 'dead').length,
       };

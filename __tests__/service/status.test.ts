@@ -15,9 +15,21 @@ function queue(tags: string[], context: Partial<QueueView['context']> = {}): Que
 const network = { context: { online: true, quality: 'excellent' as const } };
 
 test('pending, sending, waiting and dead letters are the outbox counts; quality and online are the network actor’s', () => {
-  const state = syncState(queue(['busy']), network, { context: { total: 7, queued: 4, sending: 2, waiting: 1, dead: 3 } });
+  const state = syncState(queue(['busy']), network, { context: { total: 7, queued: 4, sending: 2, waiting: 1, setAside: 0, dead: 3 } });
   expect(state).toMatchObject({ pending: 7, sending: 2, waiting: 1, deadLetters: 3, syncing: true, online: true, quality: 'excellent', paused: null });
   expect(state.lastSync).toBeUndefined();
+});
+
+test('set-aside changes: counted, with when the first is retried and a sentence for a person without ids', () => {
+  const at = new Date(2026, 11, 2, 14, 5).getTime();
+  const state = syncState(queue([], { setAsideWakeAt: at }), network, { context: { total: 3, queued: 3, sending: 0, waiting: 0, setAside: 1, dead: 0 } });
+  const time = new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  expect(state).toMatchObject({ pending: 3, setAside: 1, setAsideUntil: new Date(at) });
+  expect(state.setAsideMessage).toBe(`1 change the server keeps failing on is set aside; it is retried at ${time} and the rest keeps syncing.`);
+  const two = syncState(queue([], { setAsideWakeAt: at }), network, { context: { total: 2, queued: 2, sending: 0, waiting: 0, setAside: 2, dead: 0 } });
+  expect(two.setAsideMessage).toMatch(/^2 changes the server keeps failing on are set aside; they are retried at /);
+  // None set aside (a wake time left over from a snapshot counts for nothing).
+  expect(syncState(queue([], { setAsideWakeAt: at }), network, undefined)).toMatchObject({ setAside: 0, setAsideUntil: null, setAsideMessage: null });
 });
 
 test('before the first count the counts are zero', () => {

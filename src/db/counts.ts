@@ -10,15 +10,21 @@ const OUTBOX = 'syncOperations';
 const META = 'meta';
 const PREFIX = 'outbox.count';
 
-/** The meta key of a status's count: every user's ops, or one user's ('' for ops with no user). */
-export function countKey(status: OperationStatus, userId?: string | null): string {
-  return userId === null ? `${PREFIX}.${status}` : `${PREFIX}.${status}.${userId ?? ''}`;
+/** What is counted: the statuses, and 'setAside' (queued ops set aside; they are counted as queued too). */
+export type CountedKind = OperationStatus | 'setAside';
+
+/** The meta key of a count: every user's ops, or one user's ('' for ops with no user). */
+export function countKey(kind: CountedKind, userId?: string | null): string {
+  return userId === null ? `${PREFIX}.${kind}` : `${PREFIX}.${kind}.${userId ?? ''}`;
 }
 
-type Counted = Pick<SyncOperation, 'status' | 'userId'>;
+type Counted = Pick<SyncOperation, 'status' | 'userId' | 'setAside'>;
 
 function addTo(deltas: Map<string, number>, op: Counted, by: number): void {
-  for (const key of [countKey(op.status, null), countKey(op.status, op.userId)]) deltas.set(key, (deltas.get(key) ?? 0) + by);
+  const kinds: CountedKind[] = op.status === 'queued' && op.setAside ? ['queued', 'setAside'] : [op.status];
+  for (const kind of kinds) {
+    for (const key of [countKey(kind, null), countKey(kind, op.userId)]) deltas.set(key, (deltas.get(key) ?? 0) + by);
+  }
 }
 
 /** The counts of a set of ops, as meta rows (for an upgrade that fills them). */

@@ -85,6 +85,14 @@ const SCHEMA_V4 = {
  */
 const SCHEMA_V5 = {};
 
+/**
+ * Version 6: a (sparse) index on nextAttemptAt, so the claim finds the set-aside ops (and the
+ * earliest due one) without reading the queue.
+ */
+const SCHEMA_V6 = {
+  syncOperations: 'id, &seq, [status+seq], [status+userId], [status+type], batchId, localRecordId, userId, nextAttemptAt',
+};
+
 /** Opens (lazily) the verses-sync database under `name`. */
 export function createVersesDb(name: string = DEFAULT_DB_NAME, options?: DexieOptions): VersesDb {
   const db = new Dexie(name, options) as VersesDb;
@@ -106,6 +114,7 @@ export function createVersesDb(name: string = DEFAULT_DB_NAME, options?: DexieOp
       const ops = await tx.table<SyncOperation, string>('syncOperations').toArray();
       await tx.table<MetaRow, string>('meta').bulkPut(countRows(ops));
     });
+  db.version(6).stores(SCHEMA_V6);
   db.use(outboxCountsMiddleware);
   return db;
 }

@@ -68,6 +68,9 @@ export type Profile = {
  */
 export type OperationStatus = 'queued' | 'inFlight' | 'dead' | 'held';
 
+/** How often an op was set aside in a row, and the wait the first time (see SyncOperation.setAside). */
+export type SetAside = { count: number; baseMs: number };
+
 /** Why an operation last failed. Plain data only: an Error instance would not survive structured clone. */
 export type StoredError = {
   code: string;
@@ -95,8 +98,14 @@ export type SyncOperation = {
   /** Set while inFlight: the batch that claimed it. */
   batchId?: string;
   lastError?: StoredError;
-  /** Epoch milliseconds; reserved for per-operation backoff (claimBatch does not read it). */
+  /** Epoch milliseconds: while set aside, the op (and its card's later ops) is not claimed before this. */
   nextAttemptAt?: number;
+  /**
+   * Set aside: alone, the op kept getting a server error (5xx), so it waits until nextAttemptAt while
+   * the other cards' ops are sent. Still queued, never a dead letter; `count` set-asides in a row, the
+   * wait doubling from `baseMs`. Cleared once the server answers for it.
+   */
+  setAside?: SetAside;
   /** While 'held': the id of the dead operation it waits on. */
   heldBy?: string;
   /**

@@ -29,6 +29,8 @@ export type ClaimOptions = {
 };
 export type RecordOptions = {
   now?: Date;
+  /** The jitter of a set-aside op's wait (default Math.random). */
+  random?: () => number;
   /** How many settled batches the history keeps (defaults: 100 completed, 1,000 failed or partial). */
   history?: Partial<HistoryBounds>;
 };
@@ -61,6 +63,38 @@ function held(op: SyncOperation, causeId: string, patch: Partial<SyncOperation> 
   return { ...rest, ...patch, status: 'held', heldBy: causeId };
 }
 
+/** The longest a set-aside op waits, as a multiple of its first wait (the backoff cap). */
+export const SET_ASIDE_MAX_FACTOR = 32;
+
+/** Back in the queue as it was, out of set-aside: the server answered for it. */
+function answeredFor(op: SyncOperation): SyncOperation {
+  const { setAside: _setAside, nextAttemptAt: _nextAttemptAt, ...rest } = op;
+  return rest;
+}
+
+/**
+ * Set aside once more: the wait doubles from its first (the backoff cap), at most
+ * SET_ASIDE_MAX_FACTOR times it, and lands in its upper half (jitter, so devices spread out).
+ */
+function setAside(op: SyncOperation, baseMs: number, now: number, random: () => number): Partial<SyncOperation> {
+  const count = (op.setAside?.count ?? 0) + 1;
+  const base = op.setAside?.baseMs ?? baseMs;
+  const wait = Math.min(base * 2 ** (count - 1), base * SET_ASIDE_MAX_FACTOR);
+  return { setAside: { count, baseMs: base }, nextAttemptAt: now + Math.round(wait / 2 + random() * (wait / 2)) };
+}
+
+/** The queued ops set aside, earliest due first (the index on nextAttemptAt holds only those and few others). */
+async function setAsideOps(db: VersesDb): Promise<SyncOperation[]> {
+  const ops = await db.syncOperations.orderBy('nextAttemptAt').toArray();
+  return ops.filter((op) => op.status === 'queued' && op.setAside !== undefined);
+}
+
+/** When the first set-aside op is due, as an outcome field (absent while none is set aside). */
+async function setAsideUntil(db: VersesDb): Promise<{ setAsideUntil?: number }> {
+  const first = (await setAsideOps(db))[0];
+  return first?.nextAttemptAt !== undefined ? { setAsideUntil: first.nextAttemptAt } : {};
+}
+
 async function inFlightOf(db: VersesDb, batchId: string): Promise<SyncOperation[]> {
   // Filter in memory: a Dexie filter() walks a cursor, which is far slower than getAll.
   const ops = await db.syncOperations.where('batchId').equals(batchId).toArray();
@@ -87,7 +121,8 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
   const maxOps = Math.min(input.maxOps, LIMITS.maxOperations);
   const maxBytes = Math.min(input.maxBytes, LIMITS.maxBodyBytes - ENVELOPE_BYTES);
   const { userId } = options;
-  const now = options.now ?? new Date();
+  const now = options.now ?? (input.now !== undefined ? new Date(input.now) : new Date());
+  const mine = (op: SyncOperation) => op.userId === undefined || op.userId === userId;
 
   // Chunks of at most OPS_PER_TRANSACTION ops, one transaction each, so a local write waits for one
   // chunk, not for a whole 500-op claim. A crash between chunks leaves ops inFlight under
@@ -99,6 +134,10 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
   let full = false;
   let batch: SyncBatch | undefined;
   let causes: Map<string, string> | undefined;
+  // Set-aside ops are never part of a larger batch: one that is due goes alone; the others, and
+  // the later ops of their cards (which must not overtake them), stay queued.
+  let asideIds: Set<string> | undefined;
+  let asideCards: Map<string, number> | undefined;
   try {
     while (!full) {
       const more = await db.transaction('rw', db.syncOperations, db.syncBatches, db.meta, async () => {
@@ -111,6 +150,24 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
         const chunk: SyncOperation[] = [];
         const holding: SyncOperation[] = [];
         causes ??= await refusedCards(db);
+        if (!asideIds) {
+          const asides = (await setAsideOps(db)).filter(mine);
+          asideIds = new Set(asides.map((op) => op.id));
+          asideCards = new Map();
+          for (const op of asides) {
+            const card = cardOf(op);
+            if (card !== undefined) asideCards.set(card, Math.min(asideCards.get(card) ?? Infinity, op.seq));
+          }
+          const due = asides.find((op) => (op.nextAttemptAt ?? 0) <= now.getTime());
+          if (due) {
+            const wire = toWireOperation(due);
+            bytes += jsonBytes(wire);
+            operations.push(wire);
+            chunk.push(due);
+            taken.push(due);
+            full = true;
+          }
+        }
         // A small batch (or chunk) need not read (and clone) a whole page of the backlog.
         const pageSize = Math.min(PAGE_SIZE, OPS_PER_TRANSACTION, Math.max(maxOps - taken.length, MIN_PAGE_SIZE));
         let exhausted = false;
@@ -125,7 +182,8 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
             if (chunk.length >= OPS_PER_TRANSACTION) break; // the rest of the page is read again by the next chunk
             read++;
             afterSeq = op.seq;
-            if (op.userId !== undefined && op.userId !== userId) continue; // another user's: stays queued
+            if (!mine(op)) continue; // another user's: stays queued
+            if (asideIds.has(op.id) || op.seq > (asideCards!.get(cardOf(op) ?? '') ?? Infinity)) continue; // set aside, or behind one
             // Sent now it could only fail with CARD_NOT_FOUND: it waits with the refused create instead.
             const cause = op.type === 'CREATE_VERSE' ? undefined : causes.get(cardOf(op) ?? '');
             if (cause !== undefined) {
@@ -222,9 +280,9 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
     const ids = inFlight.slice(start, start + OPS_PER_TRANSACTION).map((op) => op.id);
     const last = start + OPS_PER_TRANSACTION >= inFlight.length;
     await db.transaction('rw', ['syncOperations', 'syncBatches', 'notices', ...WRITE_BACK_TABLES], async () => {
-      const ops = (await db.syncOperations.bulkGet(ids)).filter(
-        (op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId,
-      );
+      const ops = (await db.syncOperations.bulkGet(ids))
+        .filter((op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId)
+        .map(answeredFor);
       const applied: Applied[] = [];
       const settledByServer: ServerSettled[] = [];
       const settled: SyncOperation[] = [];
@@ -287,7 +345,7 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
     });
   }
   // Counted outside the settle transactions: a local write never waits for the count.
-  return { status, succeeded, requeued: requeuedCount, held: heldCount, dead, pending: await countPending(db, batch.userId) };
+  return { status, succeeded, requeued: requeuedCount, held: heldCount, dead, pending: await countPending(db, batch.userId), ...(await setAsideUntil(db)) };
 }
 
 const FAILURE_CODES: Record<FailureKind, string> = {
@@ -303,7 +361,9 @@ const FAILURE_CODES: Record<FailureKind, string> = {
  * Gives a failed batch's operations back to the queue, or, for a 'fatal' failure
  * (the request itself refused), moves them all to dead letters. A failure of the
  * whole request (network, timeout, 5xx, 429, 401) never spends an op's maxRetries
- * and never kills an op: the queue retries it for as long as it takes.
+ * and never kills an op: the queue retries it for as long as it takes. A lone op that keeps
+ * getting a 5xx (`input.setAside`) is set aside instead: it waits until its nextAttemptAt while
+ * the other cards' ops are claimed, and its wait doubles each time it fails alone again.
  * The batch row becomes 'failed'. An unknown batch id changes nothing (safe to
  * call after a claim that timed out).
  */
@@ -323,8 +383,12 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
   });
   // Unknown batch: the claim found nothing or never committed. Releasing is
   // then a no-op, so a machine may always release after a claim timeout.
-  if (!batch) return { requeued: 0, dead: 0, pending: await countPending(db) };
+  if (!batch) return { requeued: 0, dead: 0, pending: await countPending(db), ...(await setAsideUntil(db)) };
   const fatal = failure.kind === 'fatal';
+  // A 503 says the whole server is away, no op's fault (as the queue's halving reads it).
+  const loneServerError = failure.kind === 'server' && failure.status !== 503 && inFlight.length === 1 && input.setAside !== undefined;
+  const nowMs = input.now ?? now.getTime();
+  let setAsideCount = 0;
   const lastError = storedError(failure.code ?? FAILURE_CODES[failure.kind] ?? 'REQUEST_FAILED', failure.message, !fatal, now);
   let requeuedCount = 0;
   let dead = 0;
@@ -340,9 +404,13 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
       const settled = ops.map((op) => {
         if (fatal) {
           dead++;
-          return toDeadLetter(op, { lastError });
+          return toDeadLetter(answeredFor(op), { lastError });
         }
         requeuedCount++;
+        if (loneServerError && (input.setAside!.streakReached || op.setAside !== undefined)) {
+          setAsideCount++;
+          return requeued(op, { lastError, ...setAside(op, input.setAside!.baseMs, nowMs, options.random ?? Math.random) });
+        }
         return requeued(op, { lastError });
       });
       if (settled.length > 0) await db.syncOperations.bulkPut(settled);
@@ -353,7 +421,13 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
       await pruneHistoryAfter(db, batch.seq, options.history);
     });
   }
-  return { requeued: requeuedCount, dead, pending: await countPending(db, batch.userId) };
+  return {
+    requeued: requeuedCount,
+    dead,
+    pending: await countPending(db, batch.userId),
+    ...(setAsideCount > 0 ? { setAside: setAsideCount } : {}),
+    ...(await setAsideUntil(db)),
+  };
 }
 
 /**

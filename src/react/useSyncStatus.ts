@@ -19,8 +19,10 @@ import {
   selectPaused,
   selectQuality,
   selectQualityMeasured,
+  selectSetAsideWakeAt,
   selectStuck,
   selectSyncing,
+  setAsideMessage,
 } from '../service/status.ts';
 import { useSyncContext } from './SyncProvider.tsx';
 
@@ -52,6 +54,10 @@ export type SyncStatusView = {
   /** One change alone still gets a server error; it is retried on its own (lastError says why). */
   stuck: boolean;
   nextRetryAt: Date | null;
+  /** Of the pending, set aside: each alone kept getting a server error; retried later while the rest syncs. */
+  setAside: number;
+  /** What a person reads about them (null while none is set aside); the retry time is known to the uploading tab. */
+  setAsideMessage: string | null;
   /** Operations that can never succeed as they are, with the server's reason in `lastError`. */
   deadLetters: SyncOperation[];
   /** The same dead letters, one per cause, each with the changes that wait on it. */
@@ -101,6 +107,7 @@ export function useSyncStatus(): SyncStatusView {
   const nextRetryAt = useSelector(queue ?? undefined, selectNextRetryAt as (s: unknown) => number | null);
   const stuck = useSelector(queue ?? undefined, selectStuck as (s: unknown) => boolean);
   const failingSinceAt = useSelector(queue ?? undefined, selectFailingSince as (s: unknown) => number | null);
+  const setAsideWakeAt = useSelector(queue ?? undefined, selectSetAsideWakeAt as (s: unknown) => number | null);
   const counts = useSelector(outbox ?? undefined, selectCounts as (s: unknown) => OutboxCounts);
   const browserIsOnline = useSyncExternalStore(subscribeOnline, browserOnline, () => true);
   const refused = useLiveQuery(() => listRefusedChanges(db, userId), [db, userId], NO_REFUSED);
@@ -129,6 +136,8 @@ export function useSyncStatus(): SyncStatusView {
     failingSince,
     stuck: isLeader ? stuck : false,
     nextRetryAt: retryAt,
+    setAside: counts.setAside,
+    setAsideMessage: setAsideMessage(counts.setAside, isLeader && setAsideWakeAt ? new Date(setAsideWakeAt) : null),
     deadLetters,
     refused,
     notices,

@@ -28,6 +28,12 @@ export type SyncState = {
   failingSince: Date | null;
   /** One change alone still gets a server error (batches were halved down to it): it is retried, with lastError as its reason. */
   stuck: boolean;
+  /** Of the pending, set aside: each alone kept getting a server error; retried later while the rest syncs. */
+  setAside: number;
+  /** When the first set-aside change is retried; null while none is set aside. */
+  setAsideUntil: Date | null;
+  /** What a person reads about the set-aside changes (null while none is). */
+  setAsideMessage: string | null;
   nextRetryAt: Date | null;
 };
 
@@ -36,7 +42,7 @@ export type FailureView = Pick<TransportFailure, 'kind' | 'message' | 'status' |
 
 /** The parts of the queue's snapshot the status reads. */
 export type QueueView = {
-  context: Pick<QueueContext, 'lastSyncAt' | 'lastError' | 'failingSince' | 'stuck' | 'nextRetryAt'>;
+  context: Pick<QueueContext, 'lastSyncAt' | 'lastError' | 'failingSince' | 'stuck' | 'nextRetryAt'> & Partial<Pick<QueueContext, 'setAsideWakeAt'>>;
   hasTag(tag: string): boolean;
 };
 /** The parts of the network actor's snapshot the status reads. */
@@ -44,7 +50,7 @@ export type NetworkView = { context: { online: boolean; quality: Quality; measur
 /** The outbox watcher's snapshot (its context is undefined until the first count). */
 export type OutboxView = { context: OutboxCounts | undefined };
 
-export const NO_COUNTS: OutboxCounts = Object.freeze({ total: 0, queued: 0, sending: 0, waiting: 0, dead: 0 });
+export const NO_COUNTS: OutboxCounts = Object.freeze({ total: 0, queued: 0, sending: 0, waiting: 0, setAside: 0, dead: 0 });
 
 export const selectCounts = (s: OutboxView | undefined): OutboxCounts => s?.context ?? NO_COUNTS;
 export const selectOnline = (s: NetworkView | undefined): boolean | null => (s ? s.context.online : null);
@@ -59,6 +65,15 @@ export const selectLastError = (s: QueueView | undefined): TransportFailure | nu
 export const selectFailingSince = (s: QueueView | undefined): number | null => s?.context.failingSince ?? null;
 export const selectStuck = (s: QueueView | undefined): boolean => s?.context.stuck === true;
 export const selectNextRetryAt = (s: QueueView | undefined): number | null => s?.context.nextRetryAt ?? null;
+export const selectSetAsideWakeAt = (s: QueueView | undefined): number | null => s?.context.setAsideWakeAt ?? null;
+
+/** The sentence for set-aside changes: how many, when they are retried, and that the rest goes on. */
+export function setAsideMessage(count: number, retryAt: Date | null): string | null {
+  if (count <= 0) return null;
+  const what = count === 1 ? '1 change the server keeps failing on is set aside' : `${count} changes the server keeps failing on are set aside`;
+  const when = retryAt ? `retried at ${retryAt.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : 'retried later';
+  return `${what}; ${count === 1 ? 'it is' : 'they are'} ${when} and the rest keeps syncing.`;
+}
 
 /** A failure as the status shows it: kind, message and, when known, the HTTP status and code. */
 export function failureView(failure: TransportFailure | null): FailureView | null {
@@ -92,5 +107,8 @@ export function syncState(queue: QueueView, network: NetworkView, outbox: Outbox
     failingSince: dateOf(selectFailingSince(queue)),
     stuck: selectStuck(queue),
     nextRetryAt: dateOf(selectNextRetryAt(queue)),
+    setAside: counts.setAside,
+    setAsideUntil: counts.setAside > 0 ? dateOf(selectSetAsideWakeAt(queue)) : null,
+    setAsideMessage: setAsideMessage(counts.setAside, counts.setAside > 0 ? dateOf(selectSetAsideWakeAt(queue)) : null),
   };
 }

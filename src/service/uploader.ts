@@ -25,7 +25,7 @@ export type Uploader = {
   stop(): void;
 };
 
-type QueueRef = AnyActorRef & { getSnapshot(): { matches(value: { schedule: string }): boolean } };
+type QueueRef = AnyActorRef & { getSnapshot(): { matches(value: { schedule: string }): boolean; context: { setAsideWakeAt?: number | null } } };
 
 /** Starts the machines on this tab; undefined when the service stopped meanwhile. */
 export async function startUploader(options: BatchSyncServiceOptions, deps: UploaderDeps): Promise<Uploader | undefined> {
@@ -55,7 +55,8 @@ export async function startUploader(options: BatchSyncServiceOptions, deps: Uplo
   // A reload in the middle of a backoff keeps its attempt and its retry time: the restored snapshot
   // holds no timer, so arm it for what is left of the wait instead of retrying at once.
   if (restored && queue.getSnapshot().matches({ schedule: 'backoff' })) queue.send({ type: 'retry.rearm' });
-  else if (restored && pending > 0) root.send({ type: 'sync.now' });
+  // Set-aside ops are not pending, but their wake is a timer the snapshot does not hold: a batch re-arms it.
+  else if (restored && (pending > 0 || (queue.getSnapshot().context.setAsideWakeAt ?? null) !== null)) root.send({ type: 'sync.now' });
   return {
     root,
     stop() {

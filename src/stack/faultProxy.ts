@@ -41,6 +41,8 @@ export type FaultProxy = {
   setRate(rate: number): void;
   /** While on, every request is answered 500 or dropped (the server is down); a script still wins. */
   setOutage(on: boolean): void;
+  /** While set, every request whose body `match`es is answered 500 (one change the server chokes on); null heals it. */
+  failWhen(match: ((body: string) => boolean) | null): void;
   counts(): Record<FaultKind, number>;
   close(): Promise<void>;
 };
@@ -62,6 +64,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const random = seededRandom(options.seed ?? 1);
   let rate = options.rate ?? 0.3;
   let outage = false;
+  let poison: ((body: string) => boolean) | null = null;
   const kinds = options.kinds ?? FAULT_KINDS;
   const queue: FaultKind[] = [];
   const log: FaultLogEntry[] = [];
@@ -105,9 +108,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const fault = req.method === 'OPTIONS' ? 'pass' : choose();
-      log.push({ n: ++n, at: Date.now(), method: req.method ?? '', path: req.url ?? '', fault });
       const body = Buffer.concat(chunks);
+      const fault = req.method === 'OPTIONS' ? 'pass' : poison?.(body.toString('utf8')) ? 'error500' : choose();
+      log.push({ n: ++n, at: Date.now(), method: req.method ?? '', path: req.url ?? '', fault });
       const json = (status: number, payload: unknown, extra: Record<string, string> = {}) => {
         // Injected answers carry CORS headers like the function's, so a browser sees the status.
         res.writeHead(status, {
@@ -163,6 +166,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     setOutage: (on) => {
       outage = on;
+    },
+    failWhen: (match) => {
+      poison = match;
     },
     counts() {
       const counts = Object.fromEntries(['pass', ...FAULT_KINDS].map((k) => [k, 0])) as Record<FaultKind, number>;
