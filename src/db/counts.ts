@@ -45,8 +45,8 @@ type Seen = Map<unknown, Counted | undefined>;
 
 const countedOf = (row: unknown): Counted | undefined => {
   if (row === undefined || row === null) return undefined;
-  const { status, userId } = row as Counted;
-  return { status, userId };
+  const { status, userId, setAside } = row as Counted;
+  return setAside ? { status, userId, setAside: { ...setAside } } : { status, userId };
 };
 
 function remember(seen: Seen | undefined, keys: readonly unknown[], rows: readonly unknown[]): void {
@@ -118,7 +118,7 @@ function apply(meta: DBCoreTable, trans: DBCoreTransaction, deltas: Map<string, 
 // An add changes no old row, so the counts it can change are known before it runs: read them
 // beside the add (one wait instead of two); what failed is left out when they are written.
 function countedAdd(table: DBCoreTable, meta: DBCoreTable, req: DBCoreMutateRequest & { type: 'add' }): Promise<DBCoreMutateResponse> {
-  const keys = [...new Set(req.values.flatMap((v) => [countKey((v as Counted).status, null), countKey((v as Counted).status, (v as Counted).userId)]))];
+  const keys = countRows(req.values as Counted[]).map((row) => row.key);
   return Dexie.Promise.all([table.mutate(req), readCountRows(meta, req.trans, keys)]).then(([res, current]) =>
     writeCounts(meta, req.trans, deltasOf(req, [], res), current).then(() => res),
   );
