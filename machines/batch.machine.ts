@@ -30,6 +30,8 @@ export type BatchInput = {
   now?: number;
   /** How a lone op failing with a 5xx is set aside (see ReleaseBatchInput). */
   setAside?: SetAsideRequest;
+  /** This batch tests the others: ops set aside on trial stay out of it (see ClaimBatchInput). */
+  trial?: boolean;
 };
 
 export type BatchStatus = 'empty' | 'completed' | 'partial' | 'failed';
@@ -52,6 +54,7 @@ export type BatchContext = {
   keepalive: boolean;
   now?: number;
   setAside?: SetAsideRequest;
+  trial: boolean;
   claimed: ClaimedBatch | null;
   results: OperationResult[];
   status: BatchStatus | null;
@@ -157,6 +160,7 @@ export const batchMachine = setup({
     keepalive: input.keepalive ?? false,
     ...(input.now !== undefined ? { now: input.now } : {}),
     ...(input.setAside ? { setAside: input.setAside } : {}),
+    trial: input.trial ?? false,
     claimed: null,
     results: [],
     status: null,
@@ -185,6 +189,7 @@ export const batchMachine = setup({
           maxOps: context.maxOps,
           maxBytes: context.maxBytes,
           ...(context.now !== undefined ? { now: context.now } : {}),
+          ...(context.trial ? { trial: true } : {}),
         }),
         onDone: [{ guard: 'nothingClaimed', target: 'empty' }, { target: 'sending', actions: 'keep claimed ops' }],
         onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'claimBatch' } } },

@@ -89,6 +89,12 @@ export type QueueContext = {
   setAsideWakeAt: number | null;
   /** A set-aside op is due: the next batch carries it alone. */
   setAsideDue: boolean;
+  /**
+   * A lone op was just set aside on trial: the next batch leaves it out and tests the others. If
+   * the server takes them, the op stays set aside; if not, it gets its place back (an outage, not
+   * the op). Set aside again after it was confirmed, it is no trial.
+   */
+  trialBatch: boolean;
   /** The wait retryBackoff drew for the retry now scheduled, and when that retry is due. */
   retryDelayMs: number | null;
   nextRetryAt: number | null;
@@ -197,6 +203,8 @@ function settle(context: QueueContext, output: BatchOutput, now: number): Partia
     loneFailuresInRow: setAside ? 0 : lone ? (context.loneFailuresInRow ?? 0) + 1 : 0,
     setAsideWakeAt,
     setAsideDue: setAsideWakeAt !== null && setAsideWakeAt <= now,
+    // A due op alone set aside again was confirmed before; any other lone op set aside is on trial.
+    trialBatch: setAside && !context.setAsideDue,
     batchesSent: context.batchesSent + (acknowledged ? 1 : 0),
     batchesFailed: context.batchesFailed + (output.status === 'failed' ? 1 : 0),
     opsAcked: context.opsAcked + (outcome && 'succeeded' in outcome ? outcome.succeeded : 0),
@@ -295,8 +303,8 @@ export function queueEnvironment(env: QueueEnvironment) {
         enqueueActions(({ context, enqueue }) => {
           const { size, maxBatchOps } = context.config;
           // Backlog mode: more waiting than one window's worth, so the batch may grow.
-          // A due set-aside op travels alone (the outbox claims it so).
-          const maxOps = context.setAsideDue ? 1 : Math.min(context.pending > size ? Math.max(size, maxBatchOps) : size, context.opsLimit ?? Infinity);
+          // A due set-aside op travels alone (the outbox claims it so), unless this batch tests the others.
+          const maxOps = context.setAsideDue && !context.trialBatch ? 1 : Math.min(context.pending > size ? Math.max(size, maxBatchOps) : size, context.opsLimit ?? Infinity);
           enqueue.assign({
             inFlight: { batchId: newBatchId(), maxOps },
             batchStartedAt: now(),
@@ -444,6 +452,7 @@ export const queueMachine = queueSetup
       loneFailuresInRow: 0,
       setAsideWakeAt: null,
       setAsideDue: false,
+      trialBatch: false,
       retryDelayMs: null,
       nextRetryAt: null,
       lastSyncAt: null,
@@ -480,6 +489,7 @@ export const queueMachine = queueSetup
                   maxBytes: keepalive ? Math.min(maxBatchBytes, KEEPALIVE_BATCH_BYTES) : maxBatchBytes,
                   requestTimeoutMs: context.requestTimeoutMs,
                   now: context.batchStartedAt,
+                  ...(context.trialBatch ? { trial: true } : {}),
                   // A lone op failing with a 5xx for the HALVE_AFTER-th time in a row waits apart from the rest, from the backoff cap.
                   setAside: { baseMs: context.backoff.capMs, streakReached: (context.loneFailuresInRow ?? 0) >= HALVE_AFTER - 1 },
                   ...(keepalive ? { keepalive } : {}),

@@ -95,9 +95,9 @@ export type RecordOutcome = {
   held: number;
   /** Ops moved to dead letters (permanent per-op errors, or the server's retryable answers for the op exhausted). */
   dead: number;
-  /** Ops still queued in the outbox afterwards (set-aside ones not counted: they wait for their time). */
+  /** Ops still queued in the outbox afterwards (set-aside ones not counted once confirmed: they wait for their time). */
   pending: number;
-  /** While ops are set aside: when the first of them is due (epoch ms). */
+  /** While ops are set aside (confirmed): when the first of them is due (epoch ms). */
   setAsideUntil?: number;
 };
 
@@ -106,9 +106,12 @@ export type ReleaseOutcome = {
   requeued: number;
   dead: number;
   pending: number;
-  /** Ops this release set aside (a lone op the server kept failing on); absent when none. */
+  /**
+   * Ops this release set aside (a lone op the server kept failing on); absent when none. A first
+   * set-aside is on trial: the op is still pending until the next batch, without it, is answered.
+   */
   setAside?: number;
-  /** While ops are set aside: when the first of them is due (epoch ms). */
+  /** While ops are set aside (confirmed): when the first of them is due (epoch ms). */
   setAsideUntil?: number;
 };
 
@@ -116,8 +119,12 @@ export type ReleaseOutcome = {
 export type CoalesceResult = { removed: number };
 
 // Inputs of the injected promise actors (the `input` a machine passes them).
-/** `now`: the queue's clock (epoch ms), which decides whether a set-aside op is due. */
-export type ClaimBatchInput = { batchId: string; maxOps: number; maxBytes: number; now?: number };
+/**
+ * `now`: the queue's clock (epoch ms), which decides whether a set-aside op is due. `trial`: the
+ * batch right after an op was set aside on trial; it leaves that op out, so its answer says whether
+ * the server takes the others (any other claim gives an op on trial its place back).
+ */
+export type ClaimBatchInput = { batchId: string; maxOps: number; maxBytes: number; now?: number; trial?: boolean };
 /** `keepalive`: the page is hiding or closing; the request must outlive it (fetch keepalive). */
 export type UploadBatchInput = { batchId: string; operations: WireOperation[]; keepalive?: boolean };
 export type RecordResultsInput = { batchId: string; results: OperationResult[] };

@@ -44,7 +44,8 @@ async function fromRows(userId?: string) {
   const mine = (o: SyncOperation) => userId === undefined || o.userId === undefined || o.userId === userId;
   const of = (status: SyncOperation['status']) => ops.filter((o) => o.status === status);
   const queued = of('queued').filter(mine).length;
-  const setAside = of('queued').filter(mine).filter((o) => o.setAside !== undefined).length;
+  // Set aside on trial is still pending; confirmed, it waits apart.
+  const setAside = of('queued').filter(mine).filter((o) => o.setAside?.confirmed === true).length;
   const sending = of('inFlight').length;
   const waiting = of('held').length;
   return { pending: queued - setAside, unsynced: { total: queued + sending + waiting, queued, sending, waiting, setAside }, dead: of('dead').length };
@@ -108,6 +109,23 @@ test('every kind of outbox write keeps the counts equal to the rows', async () =
   await db.syncOperations.clear();
   await expectCountsMatchRows();
   expect(await countPending(db)).toBe(0);
+});
+
+test('an op set aside on trial, confirmed, and given its place back keeps the counts equal to the rows', async () => {
+  await enqueue(USER_A, 4);
+  const serverError = { kind: 'server' as const, message: 'the server failed', status: 500 };
+  const setAside = { baseMs: 60_000, streakReached: true };
+  for (const [n, confirm] of [[1, true], [2, false]] as const) {
+    const lone = await claimBatch(db, { batchId: `lone${n}`, maxOps: 1, maxBytes: 1 << 20 }, { userId: USER_A });
+    await releaseBatch(db, { batchId: lone!.batchId, failure: serverError, setAside });
+    await expectCountsMatchRows();
+    expect((await countUnsynced(db, USER_A)).setAside).toBe(n - 1); // on trial: not yet apart
+    const trial = await claimBatch(db, { batchId: `trial${n}`, maxOps: 1, maxBytes: 1 << 20, trial: true }, { userId: USER_A });
+    if (confirm) await recordResults(db, { batchId: trial!.batchId, results: trial!.operations.map((o) => ({ id: o.id, success: true })) });
+    else await releaseBatch(db, { batchId: trial!.batchId, failure: serverError });
+    await expectCountsMatchRows();
+    expect((await countUnsynced(db, USER_A)).setAside).toBe(1);
+  }
 });
 
 test('rows read earlier in the transaction, then changed by the caller and written, are counted from what was stored', async () => {

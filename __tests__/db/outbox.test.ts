@@ -710,7 +710,13 @@ describe('set-aside ops (a lone op the server keeps failing on)', () => {
       }),
     );
   const cardId = (op: SyncOperation) => op.payload.verseCardId as string;
-  const claimAt = (at: number, maxOps = 100) => claimBatch(db, { batchId: randomUUID(), maxOps, maxBytes: 512 * 1024, now: at }, { userId: USER_A });
+  const claimAt = (at: number, maxOps = 100, trial = false) =>
+    claimBatch(db, { batchId: randomUUID(), maxOps, maxBytes: 512 * 1024, now: at, ...(trial ? { trial } : {}) }, { userId: USER_A });
+  /** Sets the op at the head of the queue aside on trial: claimed alone, its HALVE_AFTER-th lone 5xx. */
+  const setAsideOnTrial = async (at: number) => {
+    const b = await claimAt(at, 1);
+    return releaseBatch(db, { batchId: b!.batchId, failure: serverError, setAside: { baseMs: CAP, streakReached: true }, now: at }, { random: () => 0.5 });
+  };
   const serverError = { kind: 'server' as const, message: 'the server failed', status: 500 };
   const CAP = 60_000;
 
@@ -726,22 +732,25 @@ describe('set-aside ops (a lone op the server keeps failing on)', () => {
     expect(await releaseBatch(db, { batchId: lone!.batchId, failure: serverError, setAside: { baseMs: CAP, streakReached: false }, now: T0 })).toEqual({ requeued: 1, dead: 0, pending: 6 });
     expect((await db.syncOperations.get(poisoned.id))!.setAside).toBeUndefined();
 
-    // The streak reached: set aside, still queued, no retry spent, not a dead letter.
-    const again = await claimAt(T0, 1);
-    const released = await releaseBatch(
-      db,
-      { batchId: again!.batchId, failure: serverError, setAside: { baseMs: CAP, streakReached: true }, now: T0 },
-      { random: () => 0.5 },
-    );
-    expect(released).toEqual({ requeued: 1, dead: 0, pending: 5, setAside: 1, setAsideUntil: T0 + 45_000 });
+    // The streak reached: set aside on trial, still queued and pending, no retry spent, not a dead letter.
+    const released = await setAsideOnTrial(T0);
+    expect(released).toEqual({ requeued: 1, dead: 0, pending: 6, setAside: 1 });
     expect(await db.syncOperations.get(poisoned.id)).toMatchObject({ status: 'queued', retryCount: 0, setAside: { count: 1, baseMs: CAP }, nextAttemptAt: T0 + 45_000 });
-    expect(await countUnsynced(db, USER_A)).toEqual({ total: 6, queued: 6, sending: 0, waiting: 0, setAside: 1 });
-    expect(await countPending(db, USER_A)).toBe(5);
+    expect((await db.syncOperations.get(poisoned.id))!.setAside!.confirmed).toBeUndefined();
+    expect(await countUnsynced(db, USER_A)).toEqual({ total: 6, queued: 6, sending: 0, waiting: 0, setAside: 0 });
+    expect(await countPending(db, USER_A)).toBe(6);
 
-    // Not yet due: the other cards' ops go, the poisoned card's review waits behind its create.
-    const rest = await claimAt(T0 + 44_999);
+    // The trial batch: the other cards' ops go, the poisoned card's review waits behind its create.
+    const rest = await claimAt(T0 + 1, 100, true);
     expect(rest!.operations.map((o) => o.id)).toEqual([...others.map((o) => o.id), otherReview.id]);
-    await recordResults(db, { batchId: rest!.batchId, results: rest!.operations.map((o) => ok(o.id)) });
+    // The server took them: the op stays set aside, confirmed, and waits for its time.
+    expect(await recordResults(db, { batchId: rest!.batchId, results: rest!.operations.map((o) => ok(o.id)) })).toMatchObject({
+      pending: 1,
+      setAsideUntil: T0 + 45_000,
+    });
+    expect((await db.syncOperations.get(poisoned.id))!.setAside).toEqual({ count: 1, baseMs: CAP, confirmed: true });
+    expect(await countUnsynced(db, USER_A)).toEqual({ total: 2, queued: 2, sending: 0, waiting: 0, setAside: 1 });
+    expect(await countPending(db, USER_A)).toBe(1);
     expect(await claimAt(T0 + 44_999)).toBeNull();
 
     // Due: it goes alone, even with room for its review. Failing alone again, its wait doubles.
@@ -753,6 +762,7 @@ describe('set-aside ops (a lone op the server keeps failing on)', () => {
     const third = await claimAt(T0 + 45_000 + 2 * CAP);
     const kept = await releaseBatch(db, { batchId: third!.batchId, failure: { ...serverError, status: 503 }, setAside: { baseMs: CAP, streakReached: true } });
     expect(kept).toEqual({ requeued: 1, dead: 0, pending: 1, setAsideUntil: T0 + 45_000 + 2 * CAP });
+    expect((await db.syncOperations.get(poisoned.id))!.setAside).toEqual({ count: 2, baseMs: CAP, confirmed: true });
     // The longest wait is SET_ASIDE_MAX_FACTOR times the first.
     for (let i = 0; i < 8; i++) {
       const at = (await db.syncOperations.get(poisoned.id))!.nextAttemptAt!;
@@ -774,13 +784,80 @@ describe('set-aside ops (a lone op the server keeps failing on)', () => {
 
   test('a lone op answered with a retryable per-op error leaves set-aside (the server answered for it)', async () => {
     const op = await enqueueVerse({ userId: USER_A });
-    const b = await claimAt(T0, 1);
-    await releaseBatch(db, { batchId: b!.batchId, failure: serverError, setAside: { baseMs: CAP, streakReached: true }, now: T0 });
+    const other = await enqueueVerse({ userId: USER_A });
+    await setAsideOnTrial(T0);
+    const trial = await claimAt(T0, 100, true);
+    expect(trial!.operations.map((o) => o.id)).toEqual([other.id]);
+    await recordResults(db, { batchId: trial!.batchId, results: [ok(other.id)] });
     const due = await claimAt(T0 + 32 * CAP);
+    expect(due!.operations.map((o) => o.id)).toEqual([op.id]);
     expect(await recordResults(db, { batchId: due!.batchId, results: [fail(op.id, true)] })).toMatchObject({ requeued: 1, pending: 1 });
     const row = (await db.syncOperations.get(op.id))!;
     expect(row.setAside).toBeUndefined();
     expect(row.nextAttemptAt).toBeUndefined();
     expect(row.retryCount).toBe(1);
+  });
+
+  test.each([
+    ['a 5xx', serverError],
+    ['a network failure', { kind: 'network' as const, message: 'network error' }],
+  ])('the trial batch failing too (%s) gives the op its place back: the server fails on everything, not on it', async (_, failure) => {
+    const first = await enqueueVerse({ userId: USER_A });
+    const later = await enqueueMany(3, { userId: USER_A });
+    await setAsideOnTrial(T0);
+    const trial = await claimAt(T0 + 1, 100, true);
+    expect(trial!.operations.map((o) => o.id)).toEqual(later.map((o) => o.id));
+    expect(await releaseBatch(db, { batchId: trial!.batchId, failure, now: T0 + 2 })).toMatchObject({ pending: 4 });
+    const row = (await db.syncOperations.get(first.id))!;
+    expect(row.setAside).toBeUndefined();
+    expect(row.nextAttemptAt).toBeUndefined();
+    expect(row.lastError?.code).toBe('SERVER_ERROR');
+    expect(await countUnsynced(db, USER_A)).toMatchObject({ queued: 4, setAside: 0 });
+    // In its place: first in the next batch, ahead of the ops that were tried without it.
+    expect((await claimAt(T0 + 3))!.operations.map((o) => o.id)).toEqual([first.id, ...later.map((o) => o.id)]);
+  });
+
+  test('the trial batch answered with nothing taken gives the op its place back too', async () => {
+    const first = await enqueueVerse({ userId: USER_A });
+    const later = await enqueueVerse({ userId: USER_A });
+    await setAsideOnTrial(T0);
+    const trial = await claimAt(T0 + 1, 100, true);
+    await recordResults(db, { batchId: trial!.batchId, results: [fail(later.id, false)] });
+    expect((await db.syncOperations.get(first.id))!.setAside).toBeUndefined();
+    expect((await claimAt(T0 + 2))!.operations.map((o) => o.id)).toEqual([first.id]);
+  });
+
+  test('any claim but the trial batch gives an op on trial its place back (a reload, another tab)', async () => {
+    const first = await enqueueVerse({ userId: USER_A });
+    const later = await enqueueMany(2, { userId: USER_A });
+    await setAsideOnTrial(T0);
+    expect((await claimAt(T0 + 1))!.operations.map((o) => o.id)).toEqual([first.id, ...later.map((o) => o.id)]);
+    expect((await db.syncOperations.get(first.id))!.setAside).toBeUndefined();
+  });
+
+  test('a trial batch with nothing else to send carries the op itself, back in its place', async () => {
+    const first = await enqueueVerse({ userId: USER_A });
+    const ownReview = await review(cardId(first));
+    await setAsideOnTrial(T0);
+    // Its card's review may not overtake it, and there is nothing else: the op goes, with its review.
+    const trial = await claimAt(T0 + 1, 100, true);
+    expect(trial!.operations.map((o) => o.id)).toEqual([first.id, ownReview.id]);
+    expect((await db.syncOperations.get(first.id))!).toMatchObject({ status: 'inFlight' });
+    expect((await db.syncOperations.get(first.id))!.setAside).toBeUndefined();
+  });
+
+  test('a confirmed op set aside stays so through an outage; only an op on trial goes back', async () => {
+    const poisoned = await enqueueVerse({ userId: USER_A });
+    const others = await enqueueMany(2, { userId: USER_A });
+    await setAsideOnTrial(T0);
+    const trial = await claimAt(T0, 1, true);
+    await recordResults(db, { batchId: trial!.batchId, results: [ok(others[0]!.id)] });
+    // The outage: the next op fails alone too and is set aside on trial; its trial batch has nothing else.
+    await setAsideOnTrial(T0 + 10);
+    const next = await claimAt(T0 + 11, 100, true);
+    expect(next!.operations.map((o) => o.id)).toEqual([others[1]!.id]);
+    await releaseBatch(db, { batchId: next!.batchId, failure: serverError, now: T0 + 12 });
+    expect((await db.syncOperations.get(poisoned.id))!.setAside).toEqual({ count: 1, baseMs: CAP, confirmed: true });
+    expect((await db.syncOperations.get(others[1]!.id))!.setAside).toBeUndefined();
   });
 });

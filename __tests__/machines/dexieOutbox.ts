@@ -46,7 +46,7 @@ export function createDexieOutbox(options: OutboxOptions = {}): OutboxUnderTest 
           // In claim order (by id, 'b10' would come before 'b2').
           const batches = (await db.syncBatches.toArray()).sort((a, b) => a.seq - b.seq);
           return {
-            ops: ops.map((op) => ({ id: op.id, seq: op.seq, status: op.status, batchId: op.batchId ?? null, retryCount: op.retryCount, setAside: op.setAside !== undefined })),
+            ops: ops.map((op) => ({ id: op.id, seq: op.seq, status: op.status, batchId: op.batchId ?? null, retryCount: op.retryCount, setAside: op.setAside ? (op.setAside.confirmed ? 'confirmed' : 'trial') : false })),
             batches: batches.map((b) => ({ id: b.id, status: b.status, opIds: [...b.opIds] })),
           };
         });

@@ -22,14 +22,14 @@ import {
 
 export { predictRecord, type HeldCall, type OutboxActorName, type OutboxOptions, type OutboxUnderTest } from './outboxUnderTest.ts';
 
-/** `aside`: set aside (see SyncOperation.setAside): how often in a row, from what first wait, due when. */
+/** `aside`: set aside (see SyncOperation.setAside): how often in a row, from what first wait, due when, on trial or confirmed. */
 type StoredOp = {
   op: WireOperation;
   status: OpStatus;
   batchId: string | null;
   retryCount: number;
   bytes: number;
-  aside?: { count: number; baseMs: number; until: number };
+  aside?: { count: number; baseMs: number; until: number; confirmed: boolean };
 };
 
 /** What each fake op weighs against maxBatchBytes. */
@@ -52,22 +52,36 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
   const maxRetries = options.maxRetries ?? MODEL_MAX_RETRIES;
 
   const list = () => [...ops.values()].sort((a, b) => a.op.seq - b.op.seq);
-  // As the Dexie outbox counts: set-aside ops wait for their time.
-  const queuedCount = () => list().filter((o) => o.status === 'queued' && !o.aside).length;
+  // As the Dexie outbox counts: confirmed set-aside ops wait for their time; ops on trial are pending.
+  const confirmed = (o: StoredOp) => o.status === 'queued' && o.aside?.confirmed === true;
+  const onTrial = () => list().filter((o) => o.status === 'queued' && o.aside && !o.aside.confirmed);
+  const queuedCount = () => list().filter((o) => o.status === 'queued' && !confirmed(o)).length;
   const setAsideUntil = () => {
-    const until = list().flatMap((o) => (o.status === 'queued' && o.aside ? [o.aside.until] : []));
+    const until = list().flatMap((o) => (confirmed(o) ? [o.aside!.until] : []));
     return until.length > 0 ? { setAsideUntil: Math.min(...until) } : {};
+  };
+  /** After a batch: ops on trial (not in it) are confirmed when the server took some of it, else back in their place. */
+  const settleTrials = (serverTookOthers: boolean, except: readonly string[]) => {
+    for (const stored of onTrial()) {
+      if (except.includes(stored.op.id)) continue;
+      if (serverTookOthers) stored.aside!.confirmed = true;
+      else delete stored.aside;
+    }
   };
   const inFlightOf = (batchId: string) => list().filter((o) => o.batchId === batchId && o.status === 'inFlight');
 
-  const claim = ({ batchId, maxOps, maxBytes, now = 0 }: ClaimBatchInput): ClaimedBatch | null => {
+  const claim = ({ batchId, maxOps, maxBytes, now = 0, trial = false }: ClaimBatchInput): ClaimedBatch | null => {
     if (batches.has(batchId)) throw new Error(`batch id '${batchId}' was used before; claim with a fresh id`);
+    // Only the trial batch leaves ops on trial out; any other claim gives them their place back.
+    if (!trial) for (const stored of onTrial()) delete stored.aside;
     const taken: StoredOp[] = [];
     let bytes = 0;
-    // A due set-aside op goes alone; the others stay (fake ops belong to no card, so nothing waits behind them).
-    const due = list()
-      .filter((o) => o.status === 'queued' && o.aside && o.aside.until <= now)
-      .sort((a, b) => a.aside!.until - b.aside!.until)[0];
+    // A due set-aside op goes alone (not in the trial batch); the others stay (fake ops belong to no card, so nothing waits behind them).
+    const due = trial
+      ? undefined
+      : list()
+          .filter((o) => confirmed(o) && o.aside!.until <= now)
+          .sort((a, b) => a.aside!.until - b.aside!.until)[0];
     if (due) taken.push(due);
     for (const stored of due ? [] : list()) {
       if (stored.status !== 'queued' || stored.aside) continue;
@@ -75,6 +89,8 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
       taken.push(stored);
       bytes += stored.bytes;
     }
+    // Nothing else to test the server with: the ops on trial go themselves, back in their place.
+    if (taken.length === 0 && trial && onTrial().length > 0) return claim({ batchId, maxOps, maxBytes, now });
     if (taken.length === 0) return null;
     if (due) bytes = due.bytes;
     for (const stored of taken) Object.assign(stored, { status: 'inFlight', batchId });
@@ -123,6 +139,7 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
     }
     const status = requeued + dead === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
     batch.status = status;
+    settleTrials(succeeded > 0, batch.opIds);
     return { status, succeeded, requeued, held: 0, dead, pending: queuedCount(), ...setAsideUntil() };
   };
 
@@ -147,12 +164,13 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
           const count = (stored.aside?.count ?? 0) + 1;
           const baseMs = stored.aside?.baseMs ?? setAside.baseMs;
           const wait = Math.min(baseMs * 2 ** (count - 1), baseMs * 32);
-          stored.aside = { count, baseMs, until: now + Math.round(wait * 0.75) };
+          stored.aside = { count, baseMs, until: now + Math.round(wait * 0.75), confirmed: stored.aside?.confirmed ?? false };
           asideCount += 1;
         }
       }
     }
     if (mine.length > 0 || batch.status === 'syncing' || batch.status === 'pending') batch.status = 'failed';
+    settleTrials(false, batch.opIds);
     return { requeued, dead, pending: queuedCount(), ...(asideCount > 0 ? { setAside: asideCount } : {}), ...setAsideUntil() };
   };
 
@@ -177,7 +195,7 @@ export function createFakeOutbox(options: OutboxOptions = {}): OutboxUnderTest {
       },
       async rows() {
         return {
-          ops: list().map((s) => ({ id: s.op.id, seq: s.op.seq, status: s.status, batchId: s.batchId, retryCount: s.retryCount, setAside: s.aside !== undefined })),
+          ops: list().map((s) => ({ id: s.op.id, seq: s.op.seq, status: s.status, batchId: s.batchId, retryCount: s.retryCount, setAside: s.aside ? (s.aside.confirmed ? 'confirmed' : 'trial') : false })),
           batches: [...batches.values()].map((b) => ({ ...b, opIds: [...b.opIds] })),
         };
       },

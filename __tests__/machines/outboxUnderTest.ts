@@ -17,8 +17,8 @@ export type OpStatus = 'queued' | 'inFlight' | 'dead' | 'held';
 export type BatchRowStatus = 'pending' | 'syncing' | 'completed' | 'partial' | 'failed';
 
 /** One operation as the outbox holds it (the fields the tests check). */
-/** `setAside`: waits apart until its time (SyncOperation.setAside). */
-export type OpRow = { id: string; seq: number; status: OpStatus; batchId: string | null; retryCount: number; setAside: boolean };
+/** `setAside`: waits apart until its time (SyncOperation.setAside), once confirmed; until then on trial. */
+export type OpRow = { id: string; seq: number; status: OpStatus; batchId: string | null; retryCount: number; setAside: false | 'trial' | 'confirmed' };
 /** One `syncBatches` row. */
 export type BatchRow = { id: string; status: BatchRowStatus; opIds: string[] };
 export type OutboxRows = { ops: OpRow[]; batches: BatchRow[] };
@@ -154,7 +154,7 @@ export function withHarness(storage: OutboxStorage, options: OutboxOptions = {})
     async counts() {
       const { ops } = await this.rows();
       return {
-        queued: ops.filter((o) => o.status === 'queued' && !o.setAside).length,
+        queued: ops.filter((o) => o.status === 'queued' && o.setAside !== 'confirmed').length,
         inFlight: ops.filter((o) => o.status === 'inFlight').length,
         dead: ops.filter((o) => o.status === 'dead').length,
       };

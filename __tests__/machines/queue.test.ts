@@ -429,9 +429,12 @@ describe('queue machine: a lone op the server keeps failing on is set aside', ()
     expect(q.released.map((r) => r.setAside?.streakReached)).toEqual([...Array(14).fill(false), true]);
     const settledAside = setAsideOutcome() as Extract<QueueEmitted, { type: 'batch.settled' }>;
     const asideAt = q.released.at(-1)!.now!;
-    expect(settledAside.output.outcome).toMatchObject({ setAside: 1, setAsideUntil: asideAt + 45_000 });
-    // The rest went at once, not after a backoff, in one whole batch; the schedule is idle, the wake armed.
+    // On trial: still pending, no wake yet; the next batch tests the others.
+    expect(settledAside.output.outcome).toEqual({ requeued: 1, dead: 0, pending: 10, setAside: 1 });
+    // The rest went at once, not after a backoff, in one whole trial batch; the server took it, so the
+    // op stays set aside: the schedule is idle, the wake armed.
     expect(q.transport.requests.at(-1)!.operations.map((o) => o.id)).not.toContain(poisoned);
+    expect(q.emitted.filter((e) => e.type === 'batch.settled').at(-1)).toMatchObject({ output: { outcome: { pending: 0, setAsideUntil: asideAt + 45_000 } } });
     expect(q.schedule()).toBe('idle');
     expect(q.state().context).toMatchObject({ pending: 0, setAsideWakeAt: asideAt + 45_000, stuck: false, opsLimit: null });
     expect(await q.outbox.counts()).toEqual({ queued: 0, inFlight: 0, dead: 0 });
@@ -451,6 +454,38 @@ describe('queue machine: a lone op the server keeps failing on is set aside', ()
     expect(q.state().context).toMatchObject({ setAsideWakeAt: null, setAsideDue: false, pending: 0 });
     expect((await q.outbox.rows()).ops).toEqual([]);
     expect(q.schedule()).toBe('idle');
+  });
+});
+
+describe('queue machine: an outage sets nothing aside', () => {
+  test('every request failing, a lone op set aside on trial gets its place back when its trial batch fails too; back up, all goes in order', async () => {
+    let down = true;
+    const acked: string[] = [];
+    const q = await startQueue({
+      respond: (i) => {
+        if (down) return httpFailure('server', { status: 500 });
+        acked.push(...i.operations.map((o) => o.id));
+        return ack(i);
+      },
+    });
+    await q.enqueue('normal', 10);
+    const trials = () => q.emitted.filter((e) => e.type === 'batch.settled' && e.output.outcome && 'setAside' in e.output.outcome).length;
+    for (let i = 0; i < 60 && trials() < 2; i++) await q.tick(q.state().context.retryDelayMs ?? q.state().context.config.timeoutMs);
+    expect(trials()).toBe(2);
+    const sizes = q.transport.requests.map((r) => r.operations.length);
+    // Halved to one op, set aside on trial after HALVE_AFTER lone failures; its trial batch (the other 9) fails too.
+    expect(sizes.slice(0, 16)).toEqual([10, 10, 10, 5, 5, 5, 3, 3, 3, 2, 2, 2, 1, 1, 1, 9]);
+    const first = q.transport.requests[0]!.operations.map((o) => o.id);
+    expect(q.transport.requests[15]!.operations.map((o) => o.id)).toEqual(first.slice(1));
+    // Nothing waits apart: the op is back at the head of the queue, and the stretch starts over from whole batches.
+    expect(q.transport.requests[16]!.operations.map((o) => o.id)).toEqual(first);
+    expect((await q.outbox.rows()).ops.filter((o) => o.setAside !== false)).toEqual([]);
+
+    down = false;
+    for (let i = 0; i < 10 && (await q.outbox.counts()).queued > 0; i++) await q.tick(q.state().context.retryDelayMs ?? q.state().context.config.timeoutMs);
+    // Every op once the server is back, in the order they were written.
+    expect(acked).toEqual(first);
+    expect(q.state().context).toMatchObject({ pending: 0, setAsideWakeAt: null, trialBatch: false });
   });
 });
 
@@ -630,40 +665,52 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
     // A failing stretch (5xx in a row, halved batches, a set-aside op): only what moves it along is offered,
     // so the streak counters in the abstract state add a chain of states, not a copy of the whole graph.
     const failing = (s: Snap) =>
-      s.context.serverFailuresInRow > 0 || s.context.opsLimit !== null || s.context.loneFailuresInRow > 0 || s.context.setAsideWakeAt !== null;
+      s.context.serverFailuresInRow > 0 ||
+      s.context.opsLimit !== null ||
+      s.context.loneFailuresInRow > 0 ||
+      s.context.setAsideWakeAt !== null ||
+      s.context.trialBatch;
 
     // What the real batch (outbox + transport) reports, predicted from the model's counts.
     const batchOutputs = (s: Snap): BatchOutput[] => {
       if (!s.context.inFlight) return [];
       // What the outbox holds at the claim: ops enqueued during the batch are written after it settles (see 'op.enqueued').
-      // A set-aside op is not counted; when it is due, it is the batch, alone.
+      // A set-aside op is not counted once confirmed; when it is due, it is the batch, alone.
+      // An op on trial is counted; the trial batch leaves it out (and is no due op's), unless nothing else could go.
       const P = s.context.pending - s.context.enqueuedDuringBatch;
-      const due = s.context.setAsideDue;
-      const n = due ? 1 : Math.min(P, s.context.inFlight.maxOps);
+      const trial = s.context.trialBatch;
+      const due = s.context.setAsideDue && !trial;
+      const trialOut = trial && P > 1 ? 1 : 0;
+      const n = due ? 1 : Math.min(P - trialOut, s.context.inFlight.maxOps);
       const aside = s.context.setAsideWakeAt !== null;
       // Bytes depend on the outbox (JSON size in Dexie); the tests never compare them.
       const base = { batchId: 'b', opCount: n, bytes: 0 };
       // Still set aside after this batch: the one not sent (to come), or the due one sent and not answered for.
       const still = (answered: boolean) => (due ? (answered ? {} : { setAsideUntil: DUE }) : aside ? { setAsideUntil: LATER } : {});
+      // The server took some of the trial batch: the op on trial is confirmed (no longer pending, to come).
+      const taken = () => (trialOut ? { setAsideUntil: LATER } : still(true));
       if (n === 0) return [{ batchId: 'b', status: 'empty', opCount: 0, bytes: 0 }];
       const left = due ? P : P - n;
       const outputs: BatchOutput[] = [
-        { ...base, status: 'completed', outcome: { status: 'completed', succeeded: n, requeued: 0, held: 0, dead: 0, pending: left, ...still(true) } },
+        { ...base, status: 'completed', outcome: { status: 'completed', succeeded: n, requeued: 0, held: 0, dead: 0, pending: left - trialOut, ...taken() } },
       ];
-      if (n >= 2) outputs.push({ ...base, status: 'partial', outcome: { status: 'partial', succeeded: n - 1, requeued: 1, held: 0, dead: 0, pending: P - n + 1, ...still(true) } });
+      if (n >= 2) {
+        outputs.push({ ...base, status: 'partial', outcome: { status: 'partial', succeeded: n - 1, requeued: 1, held: 0, dead: 0, pending: P - n + 1 - trialOut, ...taken() } });
+      }
       // A lone op's 5xx sets it aside (again, if it was): the streak reached, or it was set aside before.
       const setsAside = n === 1 && (due || (!aside && s.context.loneFailuresInRow >= HALVE_AFTER - 1));
       for (const failureKind of kinds) {
         // In a failing stretch: 5xx moves it along; with an op set aside and not due, the rest is answered
-        // (a second op set aside meanwhile would be a stretch of its own).
-        if (failing(s) && !due && (failureKind !== 'server' || aside)) continue;
+        // (a second op set aside meanwhile would be a stretch of its own). The trial batch may also be dropped (an outage).
+        if (failing(s) && !due && !(trialOut && failureKind === 'network') && (failureKind !== 'server' || aside)) continue;
         // A stretch starts from a visible page only: hiding changes nothing in it but the keepalive flag.
         if (!failing(s) && failureKind === 'server' && s.context.hidden) continue;
         const outcome =
           failureKind === 'fatal'
             ? { requeued: 0, dead: n, pending: left, ...still(true) }
             : failureKind === 'server' && setsAside
-              ? { requeued: 1, dead: 0, pending: due ? P : P - 1, setAside: 1, setAsideUntil: LATER }
+              ? // On trial (still pending), or a due one confirmed before, set aside once more.
+                { requeued: 1, dead: 0, pending: P, setAside: 1, ...(due ? { setAsideUntil: LATER } : {}) }
               : { requeued: n, dead: 0, pending: P, ...still(false) };
         outputs.push({
           ...base,
@@ -722,7 +769,7 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
       // Which timer of a collection fires first (the model's clock stands at 0) decides its next step too.
       const first = s.matches({ schedule: 'collecting' }) ? (budgetFirst(s) ? 'budget' : 'idle gap') : null;
       // In a failing stretch the streaks decide too: when batches halve, when a lone op is set aside, when it is due.
-      const stretch = failing(s) ? [c.serverFailuresInRow, c.opsLimit, c.loneFailuresInRow, c.setAsideWakeAt, c.setAsideDue] : null;
+      const stretch = failing(s) ? [c.serverFailuresInRow, c.opsLimit, c.loneFailuresInRow, c.setAsideWakeAt, c.setAsideDue, c.trialBatch] : null;
       return JSON.stringify([s.value, c.pending, c.inFlight ? [c.flushAgain, c.enqueuedDuringBatch] : null, c.hidden, first, stretch]);
     };
     // A node per (state, kind of event, previous state value) reaches every transition without one per edge.
@@ -835,11 +882,13 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
               expect(transport.requests[i]!.operations.map((o) => o.id)).toEqual(b.opIds);
             }
             // The count the machine keeps is the outbox's truth whenever no batch is out.
-            // Set-aside ops wait apart: not pending, and idle only with its wake armed.
-            const waiting = ops.filter((o) => o.status === 'queued' && !o.setAside).length;
+            // Confirmed set-aside ops wait apart: not pending, and idle only with its wake armed. An op on
+            // trial is pending, and there is one exactly while the next batch is its trial.
+            const waiting = ops.filter((o) => o.status === 'queued' && o.setAside !== 'confirmed').length;
             if (!real.context.inFlight) expect(waiting).toBe(real.context.pending);
             if (real.matches({ schedule: 'idle' })) expect(waiting).toBe(0);
-            expect(ops.some((o) => o.status === 'queued' && o.setAside)).toBe(real.context.setAsideWakeAt !== null);
+            expect(ops.some((o) => o.status === 'queued' && o.setAside === 'confirmed')).toBe(real.context.setAsideWakeAt !== null);
+            expect(ops.some((o) => o.setAside === 'trial')).toBe(real.context.trialBatch);
             if (real.matches({ schedule: 'backoff' })) expect(real.context.nextRetryAt).not.toBeNull();
           },
         },
@@ -869,11 +918,18 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
             const before = await outbox.rows();
             const sentBefore = transport.requests.length;
             // The claim takes the oldest queued ops, as many as the model says.
-            // A due set-aside op goes alone; one not due stays.
-            const claimedIds = before.ops
-              .filter((o) => o.status === 'queued' && o.setAside === actor.getSnapshot().context.setAsideDue)
-              .slice(0, expected.opCount)
-              .map((o) => o.id);
+            // A due set-aside op goes alone; one not due stays. The trial batch leaves the op on trial
+            // out, unless nothing else could go.
+            const { trialBatch, setAsideDue } = actor.getSnapshot().context;
+            const queued = before.ops.filter((o) => o.status === 'queued');
+            const inLine = queued.filter((o) => (trialBatch ? o.setAside === false : o.setAside !== 'confirmed'));
+            const candidates =
+              setAsideDue && !trialBatch
+                ? queued.filter((o) => o.setAside === 'confirmed')
+                : trialBatch && inLine.length === 0
+                  ? queued.filter((o) => o.setAside !== 'confirmed')
+                  : inLine;
+            const claimedIds = candidates.slice(0, expected.opCount).map((o) => o.id);
             expect(claimedIds).toHaveLength(expected.opCount);
             outbox.held('claimBatch')[0]!.proceed();
             await outbox.quiet();
@@ -920,11 +976,17 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
             // spent only by the server's own retryable answer for the op) or dead, the batch row says how it went, nothing else changed.
             expect(request!.state).toBe(failureKind === 'timeout' ? 'aborted' : failureKind === 'network' ? 'rejected' : 'answered');
             const after = await outbox.rows();
-            expect(untouched(after.ops)).toEqual(untouched(before.ops));
+            // An op on trial left out of the batch: confirmed if the server took some of it, else back in its place.
+            const serverTook = expected.status === 'completed' || expected.status === 'partial';
+            const trialAfter = (o: OpRow): OpRow => (o.setAside === 'trial' ? { ...o, setAside: serverTook ? 'confirmed' : false } : o);
+            expect(untouched(after.ops)).toEqual(untouched(before.ops).map(trialAfter));
             const was = new Map(before.ops.map((o) => [o.id, o]));
-            // An answer for a set-aside op ends its set-aside; a 5xx for a lone one sets it aside.
+            // An answer for a set-aside op ends its set-aside; a 5xx for a lone one sets it aside (on trial,
+            // unless it was confirmed before). An op on trial that was claimed got its place back.
             const setsAside = expected.outcome !== undefined && 'setAside' in expected.outcome;
-            const back = (id: string, spent: number, status: OpRow['status'], setAside = was.get(id)!.setAside): OpRow => ({
+            const asideAfter: OpRow['setAside'] = setAsideDue && !trialBatch ? 'confirmed' : 'trial';
+            const kept = (id: string) => (was.get(id)!.setAside === 'trial' ? false : was.get(id)!.setAside);
+            const back = (id: string, spent: number, status: OpRow['status'], setAside = kept(id)): OpRow => ({
               ...was.get(id)!,
               status,
               batchId: null,
@@ -936,7 +998,7 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
                 ? []
                 : expected.status === 'partial'
                   ? [back(claimedIds[0]!, 1, 'queued', false)]
-                  : claimedIds.map((id) => (failureKind === 'fatal' ? back(id, 0, 'dead', false) : back(id, 0, 'queued', setsAside || undefined)));
+                  : claimedIds.map((id) => (failureKind === 'fatal' ? back(id, 0, 'dead', false) : back(id, 0, 'queued', setsAside ? asideAfter : undefined)));
             expect(after.ops.filter((o) => claimedIds.includes(o.id))).toEqual(expectedOps);
             expect(after.batches.find((b) => b.id === batchId)).toEqual({ id: batchId, status: expected.status, opIds: claimedIds });
             await writeOwed();

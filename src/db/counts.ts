@@ -10,7 +10,7 @@ const OUTBOX = 'syncOperations';
 const META = 'meta';
 const PREFIX = 'outbox.count';
 
-/** What is counted: the statuses, and 'setAside' (queued ops set aside; they are counted as queued too). */
+/** What is counted: the statuses, and 'setAside' (queued ops set aside, once confirmed; they are counted as queued too). */
 export type CountedKind = OperationStatus | 'setAside';
 
 /** The meta key of a count: every user's ops, or one user's ('' for ops with no user). */
@@ -21,7 +21,7 @@ export function countKey(kind: CountedKind, userId?: string | null): string {
 type Counted = Pick<SyncOperation, 'status' | 'userId' | 'setAside'>;
 
 function addTo(deltas: Map<string, number>, op: Counted, by: number): void {
-  const kinds: CountedKind[] = op.status === 'queued' && op.setAside ? ['queued', 'setAside'] : [op.status];
+  const kinds: CountedKind[] = op.status === 'queued' && op.setAside?.confirmed ? ['queued', 'setAside'] : [op.status];
   for (const kind of kinds) {
     for (const key of [countKey(kind, null), countKey(kind, op.userId)]) deltas.set(key, (deltas.get(key) ?? 0) + by);
   }

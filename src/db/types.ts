@@ -68,8 +68,13 @@ export type Profile = {
  */
 export type OperationStatus = 'queued' | 'inFlight' | 'dead' | 'held';
 
-/** How often an op was set aside in a row, and the wait the first time (see SyncOperation.setAside). */
-export type SetAside = { count: number; baseMs: number };
+/**
+ * How often an op was set aside in a row, and the wait the first time (see SyncOperation.setAside).
+ * `confirmed`: the server took a batch of the other ops right after this one failed alone, so the
+ * fault is this op's, not the server's. Until then it is set aside on trial: still counted as
+ * pending, and given its place back by any claim but the one batch that tests the others.
+ */
+export type SetAside = { count: number; baseMs: number; confirmed?: true };
 
 /** Why an operation last failed. Plain data only: an Error instance would not survive structured clone. */
 export type StoredError = {
@@ -101,9 +106,10 @@ export type SyncOperation = {
   /** Epoch milliseconds: while set aside, the op (and its card's later ops) is not claimed before this. */
   nextAttemptAt?: number;
   /**
-   * Set aside: alone, the op kept getting a server error (5xx), so it waits until nextAttemptAt while
-   * the other cards' ops are sent. Still queued, never a dead letter; `count` set-asides in a row, the
-   * wait doubling from `baseMs`. Cleared once the server answers for it.
+   * Set aside: alone, the op kept getting a server error (5xx) while the server took the other ops,
+   * so it waits until nextAttemptAt while the other cards' ops are sent. Still queued, never a dead
+   * letter; `count` set-asides in a row, the wait doubling from `baseMs`. Cleared once the server
+   * answers for it. Until `confirmed` it is only on trial (see SetAside).
    */
   setAside?: SetAside;
   /** While 'held': the id of the dead operation it waits on. */

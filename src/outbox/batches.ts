@@ -66,7 +66,7 @@ function held(op: SyncOperation, causeId: string, patch: Partial<SyncOperation> 
 /** The longest a set-aside op waits, as a multiple of its first wait (the backoff cap). */
 export const SET_ASIDE_MAX_FACTOR = 32;
 
-/** Back in the queue as it was, out of set-aside: the server answered for it. */
+/** Back in the queue as it was, out of set-aside: the server answered for it, or it gets its place back. */
 function answeredFor(op: SyncOperation): SyncOperation {
   const { setAside: _setAside, nextAttemptAt: _nextAttemptAt, ...rest } = op;
   return rest;
@@ -80,19 +80,34 @@ function setAside(op: SyncOperation, baseMs: number, now: number, random: () => 
   const count = (op.setAside?.count ?? 0) + 1;
   const base = op.setAside?.baseMs ?? baseMs;
   const wait = Math.min(base * 2 ** (count - 1), base * SET_ASIDE_MAX_FACTOR);
-  return { setAside: { count, baseMs: base }, nextAttemptAt: now + Math.round(wait / 2 + random() * (wait / 2)) };
+  // The first time it is on trial (see SetAside); once confirmed, it stays so until answered.
+  const confirmed = op.setAside?.confirmed ? { confirmed: true as const } : {};
+  return { setAside: { count, baseMs: base, ...confirmed }, nextAttemptAt: now + Math.round(wait / 2 + random() * (wait / 2)) };
 }
 
-/** The queued ops set aside, earliest due first (the index on nextAttemptAt holds only those and few others). */
+/** The queued ops set aside, on trial or confirmed, earliest due first (the index on nextAttemptAt holds only those). */
 async function setAsideOps(db: VersesDb): Promise<SyncOperation[]> {
   const ops = await db.syncOperations.orderBy('nextAttemptAt').toArray();
   return ops.filter((op) => op.status === 'queued' && op.setAside !== undefined);
 }
 
-/** When the first set-aside op is due, as an outcome field (absent while none is set aside). */
+/** When the first confirmed set-aside op is due, as an outcome field (absent while none is). */
 async function setAsideUntil(db: VersesDb): Promise<{ setAsideUntil?: number }> {
-  const first = (await setAsideOps(db))[0];
+  const first = (await setAsideOps(db)).find((op) => op.setAside!.confirmed);
   return first?.nextAttemptAt !== undefined ? { setAsideUntil: first.nextAttemptAt } : {};
+}
+
+/**
+ * After a batch that was answered or failed: `userId`'s ops set aside on trial (left out of it) are
+ * confirmed when the server took some of its ops, and otherwise get their place in the queue back
+ * (then the server is failing on everything, not on them). `except`: the batch's own ops.
+ */
+async function settleTrials(db: VersesDb, userId: string | undefined, serverTookOthers: boolean, except: ReadonlySet<string>): Promise<void> {
+  const trials = (await setAsideOps(db)).filter(
+    (op) => !op.setAside!.confirmed && !except.has(op.id) && (op.userId === undefined || userId === undefined || op.userId === userId),
+  );
+  if (trials.length === 0) return;
+  await db.syncOperations.bulkPut(trials.map((op) => (serverTookOthers ? { ...op, setAside: { ...op.setAside!, confirmed: true as const } } : answeredFor(op))));
 }
 
 async function inFlightOf(db: VersesDb, batchId: string): Promise<SyncOperation[]> {
@@ -135,7 +150,11 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
   let batch: SyncBatch | undefined;
   let causes: Map<string, string> | undefined;
   // Set-aside ops are never part of a larger batch: one that is due goes alone; the others, and
-  // the later ops of their cards (which must not overtake them), stay queued.
+  // the later ops of their cards (which must not overtake them), stay queued. An op set aside on
+  // trial is left out only of the batch that tests the others (`input.trial`); any other claim
+  // gives it its place back first, and so does the trial claim when nothing else could go.
+  let trial = input.trial === true;
+  let onTrial: SyncOperation[] = [];
   let asideIds: Set<string> | undefined;
   let asideCards: Map<string, number> | undefined;
   try {
@@ -152,13 +171,17 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
         causes ??= await refusedCards(db);
         if (!asideIds) {
           const asides = (await setAsideOps(db)).filter(mine);
-          asideIds = new Set(asides.map((op) => op.id));
+          onTrial = asides.filter((op) => !op.setAside!.confirmed);
+          if (!trial && onTrial.length > 0) await db.syncOperations.bulkPut(onTrial.map(answeredFor));
+          const apart = trial ? asides : asides.filter((op) => op.setAside!.confirmed);
+          asideIds = new Set(apart.map((op) => op.id));
           asideCards = new Map();
-          for (const op of asides) {
+          for (const op of apart) {
             const card = cardOf(op);
             if (card !== undefined) asideCards.set(card, Math.min(asideCards.get(card) ?? Infinity, op.seq));
           }
-          const due = asides.find((op) => (op.nextAttemptAt ?? 0) <= now.getTime());
+          // The trial batch carries the others only: a due op alone would say nothing about them.
+          const due = trial ? undefined : apart.find((op) => op.setAside!.confirmed && (op.nextAttemptAt ?? 0) <= now.getTime());
           if (due) {
             const wire = toWireOperation(due);
             bytes += jsonBytes(wire);
@@ -209,6 +232,15 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
           exhausted = page.length < pageSize && read === page.length;
         }
         if (holding.length > 0) await db.syncOperations.bulkPut(holding);
+        if (taken.length === 0 && trial && onTrial.length > 0) {
+          // Nothing else to test the server with: the ops on trial get their place back and go now.
+          await db.syncOperations.bulkPut(onTrial.map(answeredFor));
+          trial = false;
+          onTrial = [];
+          asideIds = undefined;
+          afterSeq = -Infinity;
+          return true;
+        }
         if (taken.length === 0) return false;
         if (chunk.length > 0) {
           await db.syncOperations.bulkPut(
@@ -341,6 +373,7 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
         update.errorMessage = `${failures} of ${succeeded + failures} operations failed; first: ${firstFailure.code}: ${firstFailure.message}`.slice(0, 1000);
       }
       await db.syncBatches.update(batch.id, update);
+      await settleTrials(db, batch.userId, succeeded > 0, new Set(batch.opIds));
       await pruneHistoryAfter(db, batch.seq, options.history);
     });
   }
@@ -418,6 +451,7 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
       if (requeuedCount + dead > 0) {
         await db.syncBatches.update(batch.id, { status: 'failed', errorMessage: failure.message.slice(0, 1000), failureCount: requeuedCount + dead });
       }
+      await settleTrials(db, batch.userId, false, new Set(batch.opIds));
       await pruneHistoryAfter(db, batch.seq, options.history);
     });
   }
