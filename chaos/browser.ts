@@ -1,6 +1,7 @@
 // A real Chromium on its own persistent profile, launched by us (not by Playwright)
 // so the runner holds its process group and can SIGKILL it like a power cut.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_FLAGS, pickBrowser } from '../src/dev/browser.ts';
 
@@ -21,6 +22,12 @@ export type RunningBrowser = {
   page: Page;
   /** SIGKILL to the whole process group: no unload, no flush, like pulling the plug. */
   kill(): void;
+  /**
+   * Resolves once no process of the group is left (a killed Chromium's processes take a while to
+   * go on a busy machine). A browser started on the same profile before that would find the old
+   * one's IndexedDB files still locked, which no power cut can do.
+   */
+  gone(): Promise<void>;
   /** Closes politely (end of run). */
   close(): Promise<void>;
 };
@@ -47,6 +54,24 @@ function devtoolsEndpoint(child: ChildProcess, timeoutMs: number): Promise<strin
   });
 }
 
+/** Whether a process of group `pgid` is still running (not a zombie). */
+async function liveInGroup(pgid: number): Promise<boolean> {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false; // ESRCH: the whole group is gone
+  }
+  if (process.platform !== 'linux') return true;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so split after its ')'.
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true;
+  }
+  return false;
+}
+
 /** Starts Chromium on `profileDir` and opens `url` in its default (persistent) context. */
 export async function launchBrowser(profileDir: string, url: string, onPage?: (page: Page) => void): Promise<RunningBrowser> {
   const { executablePath } = await pickBrowser();
@@ -62,6 +87,12 @@ export async function launchBrowser(profileDir: string, url: string, onPage?: (p
       // already gone
     }
   };
+  // (A zombie waiting to be reaped holds no files, so it counts as gone; after 10 s we stop waiting.)
+  const gone = async () => {
+    if (child.pid === undefined) return;
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && (await liveInGroup(child.pid))) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
   try {
     const endpoint = await devtoolsEndpoint(child, 20_000);
     const browser = await chromium.connectOverCDP(endpoint);
@@ -76,6 +107,7 @@ export async function launchBrowser(profileDir: string, url: string, onPage?: (p
       browser,
       page,
       kill,
+      gone,
       async close() {
         await browser.close().catch(() => {});
         kill();

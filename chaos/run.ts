@@ -296,10 +296,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         }
         victim.browser = null;
         b.kill();
+        const killedAt = Date.now();
         crashes++;
         log(`chaos: kill ${crashes} ${victim.name} (${inFlight ? 'batch in flight' : 'random moment'}) at ${oracle.ops.length} ops`);
         const downMs = 100 + random() * 700;
-        victim.up = sleep(downMs).then(() => boot(victim));
+        // Back up after the down time, and never before every process of the killed one is gone:
+        // two Chromiums on one profile at once is no power cut (the new one finds the old one's
+        // IndexedDB still locked).
+        victim.up = Promise.all([sleep(downMs), b.gone()]).then(() => {
+          const goneMs = Date.now() - killedAt;
+          if (goneMs > downMs + 50) log(`chaos: ${victim.name}'s killed processes took ${goneMs} ms to go (down time ${Math.round(downMs)} ms)`);
+          return boot(victim);
+        });
         await victim.up;
       }
       killsDone = true;
