@@ -81,6 +81,8 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
 
   // --- lost -------------------------------------------------------------------
   let cancelled = 0;
+  let cancelledInDoubt = 0;
+  const clientByName = new Map(clients.map((c) => [c.name, c]));
   for (const [cardId, ops] of byCard) {
     const onServer = cardById.has(cardId);
     const hasDelete = ops.some((op) => op.type === 'DELETE_VERSE');
@@ -88,6 +90,14 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
     if (!onServer && hasDelete && !anyApplied) {
       // Created and deleted before it ever left the device: coalescing cancelled the pair.
       cancelled += ops.length;
+      continue;
+    }
+    // The same, with the delete in a call a kill cut before it answered: it did commit, since the
+    // page that made the card holds it as deleted.
+    const maker = clientByName.get(ops[0]!.client);
+    const deleteInDoubt = oracle.inDoubt.some((call) => call.client === ops[0]!.client && call.command.kind === 'delete' && call.command.cardId === cardId);
+    if (!onServer && !anyApplied && deleteInDoubt && maker?.outbox?.deletedCards.includes(cardId)) {
+      cancelledInDoubt += ops.length;
       continue;
     }
     for (const op of ops) {
@@ -244,6 +254,9 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
     push(evidence.lost, `${refusal.client}: the page refused card ${refusal.cardId} (${refusal.code}) though its create was committed and no kill left a delete in doubt`);
   }
   if (cancelled > 0) evidence.notes.push(`${cancelled} op(s) of cards created and deleted before sending were cancelled by coalescing`);
+  if (cancelledInDoubt > 0) {
+    evidence.notes.push(`${cancelledInDoubt} op(s) of cards created, then deleted by a call a kill cut (the page holds them deleted), were cancelled by coalescing`);
+  }
   if (merged > 0) evidence.notes.push(`${merged} profile update(s) were merged into a later one by coalescing`);
 
   return { lost, duplicated, reordered, foreignWrites, drained: evidence.notDrained.length === 0, evidence };

@@ -30,6 +30,8 @@ export type OutboxState = {
   queued: number;
   inFlight: number;
   dead: Array<{ opId: string; type: string; code?: string; message?: string; cardId?: string }>;
+  /** Cards this page holds as deleted (a delete a kill cut mid-call may have committed). */
+  deletedCards: string[];
 };
 
 /** Query parameters of the client page. */

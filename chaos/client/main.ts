@@ -77,7 +77,9 @@ async function run(command: ChaosCommand): Promise<CommandOutcome> {
 
 async function outbox(): Promise<OutboxState> {
   const rows = await db.syncOperations.toArray();
+  const deletedCards = (await db.verseCards.toArray()).filter((card) => card.deletedAt !== undefined && card.deletedAt !== null).map((card) => card.id);
   return {
+    deletedCards,
     // Held ops (waiting on a refused create) are not synced either: they count as queued.
     queued: rows.filter((r) => r.status === 'queued' || r.status === 'held').length,
     inFlight: rows.filter((r) => r.status === 'inFlight').length,
