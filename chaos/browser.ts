@@ -25,9 +25,10 @@ export type RunningBrowser = {
   /**
    * Resolves once no process of the group is left (a killed Chromium's processes take a while to
    * go on a busy machine). A browser started on the same profile before that would find the old
-   * one's IndexedDB files still locked, which no power cut can do.
+   * one's IndexedDB files still locked, which no power cut can do. After 10 s it stops waiting and
+   * names the processes still there.
    */
-  gone(): Promise<void>;
+  gone(): Promise<string[]>;
   /** Closes politely (end of run). */
   close(): Promise<void>;
 };
@@ -54,22 +55,23 @@ function devtoolsEndpoint(child: ChildProcess, timeoutMs: number): Promise<strin
   });
 }
 
-/** Whether a process of group `pgid` is still running (not a zombie). */
-async function liveInGroup(pgid: number): Promise<boolean> {
+/** The processes of group `pgid` still running (not zombies), as "name (state)"; empty once all are gone. */
+async function liveInGroup(pgid: number): Promise<string[]> {
   try {
     process.kill(-pgid, 0);
   } catch {
-    return false; // ESRCH: the whole group is gone
+    return []; // ESRCH: the whole group is gone
   }
-  if (process.platform !== 'linux') return true;
+  if (process.platform !== 'linux') return ['(unknown)'];
+  const live: string[] = [];
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
     // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so split after its ')'.
     const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true;
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(`${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} (${fields[0]})`);
   }
-  return false;
+  return live;
 }
 
 /** Starts Chromium on `profileDir` and opens `url` in its default (persistent) context. */
@@ -88,10 +90,14 @@ export async function launchBrowser(profileDir: string, url: string, onPage?: (p
     }
   };
   // (A zombie waiting to be reaped holds no files, so it counts as gone; after 10 s we stop waiting.)
-  const gone = async () => {
-    if (child.pid === undefined) return;
+  const gone = async (): Promise<string[]> => {
+    if (child.pid === undefined) return [];
     const until = Date.now() + 10_000;
-    while (Date.now() < until && (await liveInGroup(child.pid))) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (;;) {
+      const live = await liveInGroup(child.pid);
+      if (live.length === 0 || Date.now() >= until) return live;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   };
   try {
     const endpoint = await devtoolsEndpoint(child, 20_000);

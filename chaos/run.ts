@@ -303,9 +303,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         // Back up after the down time, and never before every process of the killed one is gone:
         // two Chromiums on one profile at once is no power cut (the new one finds the old one's
         // IndexedDB still locked).
-        victim.up = Promise.all([sleep(downMs), b.gone()]).then(() => {
+        victim.up = Promise.all([sleep(downMs), b.gone()]).then(([, left]) => {
           const goneMs = Date.now() - killedAt;
-          if (goneMs > downMs + 50) log(`chaos: ${victim.name}'s killed processes took ${goneMs} ms to go (down time ${Math.round(downMs)} ms)`);
+          if (left.length > 0) log(`chaos: ${victim.name}: after ${goneMs} ms these killed processes were still there: ${left.join(', ')}`);
+          else if (goneMs > downMs + 50) log(`chaos: ${victim.name}'s killed processes took ${goneMs} ms to go (down time ${Math.round(downMs)} ms)`);
           return boot(victim);
         });
         await victim.up;
