@@ -84,6 +84,15 @@ export function classifySample(
   return worst(byLatency, connectionCap(connection));
 }
 
+/** Each quality's batch config: the defaults with the caller's overrides, field by field. */
+export function batchConfigs(overrides: NetworkQualityInput['config']): Record<Quality, BatchConfig> {
+  return {
+    poor: { ...DEFAULT_BATCH_CONFIG.poor, ...overrides?.poor },
+    good: { ...DEFAULT_BATCH_CONFIG.good, ...overrides?.good },
+    excellent: { ...DEFAULT_BATCH_CONFIG.excellent, ...overrides?.excellent },
+  };
+}
+
 /**
  * The quality assumed before anything is measured: the browser's estimate where it gives one (its
  * rtt by the thresholds, capped by effectiveType and saveData), else 'good' — the seed table's middle
@@ -235,11 +244,7 @@ export const networkQualityMachine = setup({
 }).createMachine({
   id: 'networkQuality',
   context: ({ input }) => {
-    const configs = {
-      poor: { ...DEFAULT_BATCH_CONFIG.poor, ...input.config?.poor },
-      good: { ...DEFAULT_BATCH_CONFIG.good, ...input.config?.good },
-      excellent: { ...DEFAULT_BATCH_CONFIG.excellent, ...input.config?.excellent },
-    };
+    const configs = batchConfigs(input.config);
     const connection = { ...input.connection };
     const thresholds = input.thresholds ?? DEFAULT_THRESHOLDS;
     // Until a round trip says otherwise: the browser's estimate, or 'good'.

@@ -2,9 +2,9 @@
 // forwards the outside world's events to them, tells the queue when the network
 // changes, and refreshes the session when the queue pauses for auth.
 import { enqueueActions, fromCallback, fromPromise, raise, sendTo, setup } from 'xstate';
-import { assumedQuality, DEFAULT_THRESHOLDS, networkQualityMachine, type ConnectionInfo, type NetworkQualityInput } from './networkQuality.machine.ts';
+import { assumedQuality, batchConfigs, DEFAULT_THRESHOLDS, networkQualityMachine, type ConnectionInfo, type NetworkQualityInput } from './networkQuality.machine.ts';
 import { queueMachine, type QueueInput } from './queue.machine.ts';
-import { DEFAULT_BATCH_CONFIG, type BatchConfig, type Priority, type Quality } from './types.ts';
+import { type BatchConfig, type Priority, type Quality } from './types.ts';
 
 export type SyncInput = {
   online: boolean;
@@ -78,10 +78,7 @@ export const syncMachine = setup({
   id: 'sync',
   context: ({ input }) => {
     const networkInput: NetworkQualityInput = { ...input.network, online: input.online, connection: input.connection };
-    const configs = { ...DEFAULT_BATCH_CONFIG };
-    for (const quality of Object.keys(configs) as Quality[]) {
-      configs[quality] = { ...configs[quality], ...input.network?.config?.[quality] };
-    }
+    const configs = batchConfigs(input.network?.config);
     // The network machine's own starting estimate (assumed until a round trip is measured), so the
     // root and the queue never start from a quality the network actor does not hold.
     const quality = assumedQuality({ ...input.connection }, input.network?.thresholds ?? DEFAULT_THRESHOLDS);
