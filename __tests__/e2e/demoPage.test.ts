@@ -217,13 +217,15 @@ test('the Actors panel shows the five actors by system id and a queue transition
   await eventually(() => expect(suite.h.demo.faults.stats().queued).toHaveLength(1), UI_TIMEOUT);
   await page.getByLabel('Reference').fill('Psalm 23:1');
   await page.getByRole('button', { name: 'Add verse' }).click();
+  // Seen before Sync Now: the row keeps only its last EVENTS_KEPT events, and the failed batch,
+  // its backoff and the retry bring more than that.
+  await actors.locator('tr[data-actor="queue"]').getByText('op.enqueued', { exact: true }).first().waitFor({ timeout: UI_TIMEOUT });
   await page.getByRole('button', { name: 'Sync Now' }).click();
   await actors.locator('tr[data-actor="retry-backoff"]').waitFor({ timeout: UI_TIMEOUT });
   await actors.locator('tr[data-actor="batch"]').first().waitFor({ timeout: UI_TIMEOUT });
   await visible(page, 'No changes pending sync');
   const names = await actors.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-actor')!));
   expect([...new Set(names)].sort()).toEqual(['batch', 'network', 'queue', 'retry-backoff', 'sync']);
-  await actors.locator('tr[data-actor="queue"]').getByText('op.enqueued', { exact: true }).first().waitFor({ timeout: UI_TIMEOUT });
 
   // The queue goes offline when the panel says so; the Actors panel shows it within a second.
   const shownAfterMs = await page.evaluate(async () => {

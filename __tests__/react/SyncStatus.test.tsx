@@ -11,8 +11,9 @@ import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
 import { createFakeFunction, type FakeFunction } from './fakeFunction.ts';
 
 // The UI follows live Dexie queries over a real outbox: on a shared, loaded machine an update can
-// take more than Testing Library's 1 s default to show. A ceiling on waiting, not a timed claim.
-configure({ asyncUtilTimeout: 5_000 });
+// take more than Testing Library's 1 s default to show (once more than 5 s in a loaded CI run).
+// A ceiling on waiting, not a timed claim.
+configure({ asyncUtilTimeout: 15_000 });
 
 // Windows far longer than any test: nothing leaves until Sync Now (or a test says otherwise).
 const HOLD_WINDOWS: BatchSyncServiceOptions['network'] = {

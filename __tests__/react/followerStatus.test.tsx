@@ -15,7 +15,7 @@ import { createFakeFunction, type FakeFunction } from './fakeFunction.ts';
 
 // The UI follows live Dexie queries over a real outbox: on a shared, loaded machine an update can
 // take more than Testing Library's 1 s default to show. A ceiling on waiting, not a timed claim.
-configure({ asyncUtilTimeout: 5_000 });
+configure({ asyncUtilTimeout: 15_000 });
 
 // jsdom has no BroadcastChannel; Node's delivers between instances of one thread, as tabs' do.
 const g = globalThis as Record<string, unknown>;
