@@ -68,6 +68,9 @@ $$;
 -- prunes their oldest rows down to it. A resend older than that is applied again: every op
 -- is keyed by its record's id, so it finds its record and is answered success (see
 -- apply_operation), and an UPDATE_PROFILE or DELETE_VERSE repeated changes nothing.
+-- The delete starts past the user's last prune: from the user's first n it walked every dead
+-- index entry of every earlier prune (at 500-op batches a prune grew from ~1 ms to ~2.6 ms
+-- over 120 batches, until vacuum); from there it reads the rows it deletes (~0.4-0.6 ms).
 create or replace function private.ledger_leave(p_added integer)
 returns void
 language plpgsql
@@ -78,15 +81,16 @@ declare
   v_user uuid := auth.uid();
   v_keep integer := (select ledger_rows_per_user from private.sync_settings where id);
   v_rows integer;
+  v_from bigint;
+  v_cut bigint;
 begin
   insert into private.ledger_users as l (user_id, ledger_rows) values (v_user, p_added)
   on conflict (user_id) do update set ledger_rows = l.ledger_rows + excluded.ledger_rows
-  returning ledger_rows into v_rows;
+  returning ledger_rows, pruned_through into v_rows, v_from;
   if v_rows > v_keep + v_keep / 10 then
-    delete from public.sync_ledger
-     where user_id = v_user
-       and n <= (select n from public.sync_ledger where user_id = v_user order by n desc offset v_keep limit 1);
-    update private.ledger_users set ledger_rows = v_keep where user_id = v_user;
+    v_cut := (select n from public.sync_ledger where user_id = v_user order by n desc offset v_keep limit 1);
+    delete from public.sync_ledger where user_id = v_user and n > v_from and n <= v_cut;
+    update private.ledger_users set ledger_rows = v_keep, pruned_through = greatest(v_from, v_cut) where user_id = v_user;
   end if;
 end;
 $$;
