@@ -92,10 +92,13 @@ create table private.sync_settings (
 );
 insert into private.sync_settings default values;
 
--- The number of ledger rows each user holds, so pruning costs nothing until it is due.
+-- The number of ledger rows each user holds, so pruning costs nothing until it is due, and
+-- the newest n pruned so far: the user's rows at or below it are gone, so a prune reads only
+-- what it deletes, not the dead rows earlier prunes left in the index until vacuum.
 create table private.ledger_users (
   user_id uuid primary key,
-  ledger_rows integer not null default 0
+  ledger_rows integer not null default 0,
+  pruned_through bigint not null default 0
 );
 
 -- A reference as typed (its key, lower-cased) → the catalogue verse it names, so 'jn3.16',
