@@ -158,7 +158,7 @@ type Call = <K extends keyof BenchApi>(name: K, ...args: Parameters<BenchApi[K]>
 type BenchPage = { call: Call; picked: { source: string; version: string }; close(): Promise<void> };
 
 /** Builds the page, serves it from the stack and opens it in the picked Chromium. */
-async function openBenchPage(env: BenchEnv, plan: BrowserPlan): Promise<BenchPage> {
+async function openBenchPage(env: BenchEnv, plan: BrowserPlan, progress?: (line: string) => void): Promise<BenchPage> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'verses-bench-page-'));
   const outDir = path.join(work, 'page');
   await buildPage(outDir);
@@ -193,6 +193,8 @@ async function openBenchPage(env: BenchEnv, plan: BrowserPlan): Promise<BenchPag
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
+      // The page's own progress lines (long fills), for a runner that prints them.
+      else if (progress && m.text().startsWith('[progress] ')) progress(m.text().slice('[progress] '.length));
     });
     await page.exposeFunction('newUser', async () => {
       const { userId, token } = await env.newUser();
@@ -262,7 +264,7 @@ async function enqueueRuns(call: Call, plan: BrowserPlan, step: (task: string) =
 
 /** Only the enqueue part of the browser section (`npm run bench -- --only enqueue`). */
 export async function benchBrowserEnqueue(env: BenchEnv, plan: BrowserPlan, step: (task: string) => void = () => {}): Promise<BrowserResult['enqueue']> {
-  const page = await openBenchPage(env, plan);
+  const page = await openBenchPage(env, plan, step);
   try {
     return await enqueueRuns(page.call, plan, step);
   } finally {
@@ -327,7 +329,7 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
  * Node bench's 5-minute paced session. Quick and tiny: small counts, a shortened session. */
 export const BROWSER_PLANS: Record<'full' | 'quick' | 'tiny', BrowserPlan> = {
   full: { writes: 5000, warmup: 500, backlog: 10_000, rttMs: 100, enqueueLevels: [1_000, 100_000], enqueueSample: 1000, enqueueRepeats: 3, importOps: 1000, pacedActions: pacedActions(300_000), pacedMs: 300_000, pacedShortened: false },
-  quick: { writes: 1000, warmup: 200, backlog: 10_000, rttMs: 100, enqueueLevels: [1_000, 10_000], enqueueSample: 200, enqueueRepeats: 3, importOps: 1000, pacedActions: pacedActions(60_000), pacedMs: 60_000, pacedShortened: true },
+  quick: { writes: 1000, warmup: 200, backlog: 10_000, rttMs: 100, enqueueLevels: [1_000, 100_000], enqueueSample: 200, enqueueRepeats: 3, importOps: 1000, pacedActions: pacedActions(60_000), pacedMs: 60_000, pacedShortened: true },
   tiny: { writes: 40, warmup: 10, backlog: 300, rttMs: 20, enqueueLevels: [100, 300], enqueueSample: 20, enqueueRepeats: 3, importOps: 40, pacedActions: pacedActions(8_000), pacedMs: 8_000, pacedShortened: true },
 };
 
@@ -401,7 +403,7 @@ export function browserTargets(r: BrowserResult): Target[] {
 export function browserEnqueueMarkdown(enqueue: BrowserResult['enqueue'], mode: string): string[] {
   const md: string[] = [];
   const [lo, hi] = enqueue[0]?.levels.map((l) => l.queued) ?? [0, 0];
-  md.push(`Enqueue in Chromium (service offline, queue filled by imports of 1,000): mean µs of ${mode !== 'full' ? 'a few hundred' : '1,000'} single \`addVerseCard\` writes at ${f(lo)} and at ${f(hi)} queued, ${enqueue.length} times in this run to show the spread.`, '');
+  md.push(`Enqueue in Chromium (service offline, queue seeded with the rows imports write, 10,000 a transaction): mean µs of ${mode !== 'full' ? 'a few hundred' : '1,000'} single \`addVerseCard\` writes at ${f(lo)} and at ${f(hi)} queued, ${enqueue.length} times in this run to show the spread.`, '');
   md.push(`| run | per-op µs at ${f(lo)} | per-op µs at ${f(hi)} | ratio |`, '| ---: | ---: | ---: | ---: |');
   enqueue.forEach((e, i) => md.push(`| ${i + 1} | ${f(e.levels[0].perOpUs, 1)} | ${f(e.levels[1].perOpUs, 1)} | ${e.ratio.toFixed(2)}× |`));
   return md;
