@@ -79,7 +79,7 @@ function enqueueMarkdown(enqueue: EnqueueResult): string[] {
   const md: string[] = [];
   md.push(`## Enqueue cost and memory (service offline, so everything stays queued)`, '');
   // Three rounds per level in this run, so the spread shows beside the median.
-  md.push(`Per-op µs: the median of three rounds (each the mean of ${fmt(Math.floor(enqueue.sampleWrites / 3))} single \`addVerseCard\` writes, the rounds in brackets) once the queue holds that many ops (seeded with the rows imports write, 10,000 a transaction, then one real import of 1,000 where the level leaves room). Floor: the same writes through dataService with no BatchSyncService running. Bulk: that one import of 1,000 (\`addVerseCards\`) just below the level.`, '');
+  md.push(`Per-op µs: the median of three rounds (each the mean of ${fmt(Math.floor(enqueue.sampleWrites / 3))} single \`addVerseCard\` writes, the rounds in brackets; each round takes turns across the levels' queues and the floor's) once the queue holds that many ops (seeded with the rows imports write, 10,000 a transaction, then one real import of 1,000 where the level leaves room). Floor: the same writes through dataService with no BatchSyncService running. Bulk: that one import of 1,000 (\`addVerseCards\`) just below the level.`, '');
   md.push('| ops queued | per-op µs with orchestrator | per-op µs without (floor) | bulk import per-op µs |', '| ---: | ---: | ---: | ---: |');
   const rounds = (xs: number[]) => xs.map((x) => fmt(x, 1)).join(', ');
   for (const l of enqueue.levels) md.push(`| ${fmt(l.queued)} | ${fmt(l.perOpUs, 1)} (${rounds(l.perOpUsRounds)}) | ${fmt(l.floorPerOpUs, 1)} (${rounds(l.floorPerOpUsRounds)}) | ${l.bulkPerOpUs === null ? 'no room for one' : fmt(l.bulkPerOpUs, 1)} |`);
@@ -152,8 +152,8 @@ async function main() {
 
   const steps =
     plan.rtts.length * (1 + plan.importQualities.length * 2) + // per-op once per RTT, grouped and verses-sync per quality
-    1 + plan.sessionQualities.length * 2 + 3 + 4 + 4 + plan.enqueueLevels.length * 2 + 7 +
-    6 + BROWSER_PLANS[mode].enqueueRepeats; // the browser section
+    1 + plan.sessionQualities.length * 2 + 3 + 4 + 4 + 3 + 7 +
+    6 + 1; // the browser section (its enqueue rounds are one call)
   // Without a terminal (a log file, CI) the bar still prints a line every 15 s.
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {task}', hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 15_000 },

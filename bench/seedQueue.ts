@@ -64,3 +64,15 @@ export async function seedQueue(db: VersesDb, options: SeedOptions): Promise<voi
     options.onChunk?.(size, added);
   }
 }
+
+/**
+ * A fresh run of distinct references that the client accepts (a real book; chapter and verse up
+ * to 999 as its parser reads them): 150 × 999 of them, enough for one queue of 100,000 and its writes.
+ */
+export function benchReferences(): () => string {
+  let i = 0;
+  return () => {
+    const n = i++;
+    return `Psalm ${1 + (n % 150)}:${1 + Math.floor(n / 150)}`;
+  };
+}

@@ -11,7 +11,7 @@ import type { SyncOperation, Verse, VerseCard } from '../../src/db/types.ts';
 import { BatchSyncService } from '../../src/service/BatchSyncService.ts';
 import { createDataService } from '../../src/service/dataService.ts';
 import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
-import { seedQueue } from '../seedQueue.ts';
+import { benchReferences, seedQueue } from '../seedQueue.ts';
 import type { BenchApi, Samples, SyncRun, System } from './protocol.ts';
 
 const params = new URLSearchParams(location.search);
@@ -303,28 +303,32 @@ const api: BenchApi = {
     return { samples, backlogLeftAtEnd, drainedDuringWrites };
   },
 
-  async enqueue(levels, sample) {
-    const device = await openVersesSync({ online: false });
-    const userId = device.userId;
-    const out: Array<{ queued: number; perOpUs: number }> = [];
-    let queued = 0;
+  async enqueue(levels, sample, rounds) {
+    // One device (database and offline orchestrator) per level, each seeded to its level with the
+    // rows imports of new cards write (bench/seedQueue.ts, 10,000 a transaction), the orchestrator
+    // told of each chunk as of an import; then the rounds of timed writes take turns across the
+    // levels, so a change in the machine's load falls on both alike.
+    const devices: Array<{ level: number; device: Awaited<ReturnType<typeof openVersesSync>>; ref: () => string }> = [];
     for (const level of levels) {
-      // Seeded with the rows imports of new cards write (bench/seedQueue.ts, 10,000 a
-      // transaction), the orchestrator told of each chunk as of an import; only the writes after it are timed.
-      if (queued < level) {
-        const t = performance.now();
-        const count = level - queued;
-        await seedQueue(device.db, { count, userId, nextReference: uniqueRef, onChunk: (added) => device.sync.notifyEnqueued({ priority: 'normal', count: added }) });
-        queued += count;
-        console.log(`[progress] enqueue (Chromium): seeded ${count.toLocaleString('en-US')} ops to ${queued.toLocaleString('en-US')} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-      }
+      const device = await openVersesSync({ online: false });
+      const ref = benchReferences();
+      devices.push({ level, device, ref });
       const t = performance.now();
-      for (let i = 0; i < sample; i++) await device.data.addVerseCard(uniqueRef());
-      out.push({ queued: level, perOpUs: ((performance.now() - t) * 1000) / sample });
-      console.log(`[progress] enqueue (Chromium): ${sample} single writes at ${level.toLocaleString('en-US')} queued: ${out[out.length - 1].perOpUs.toFixed(0)} µs per op`);
-      queued += sample;
+      await seedQueue(device.db, { count: level, userId: device.userId, nextReference: ref, onChunk: (added) => device.sync.notifyEnqueued({ priority: 'normal', count: added }) });
+      console.log(`[progress] enqueue (Chromium): seeded ${level.toLocaleString('en-US')} ops in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
-    await device.close();
+    const out: Array<Array<{ queued: number; perOpUs: number }>> = [];
+    for (let r = 0; r < rounds; r++) {
+      const round: Array<{ queued: number; perOpUs: number }> = [];
+      for (const { level, device, ref } of devices) {
+        const t = performance.now();
+        for (let i = 0; i < sample; i++) await device.data.addVerseCard(ref());
+        round.push({ queued: level, perOpUs: ((performance.now() - t) * 1000) / sample });
+      }
+      out.push(round);
+      console.log(`[progress] enqueue (Chromium): round ${r + 1} of ${rounds}, ${sample} single writes a queue: ${round.map((x) => `${x.queued.toLocaleString('en-US')} queued ${x.perOpUs.toFixed(0)} µs`).join(', ')}`);
+    }
+    for (const { device } of devices) await device.close();
     return out;
   },
 
