@@ -19,8 +19,11 @@ export type EnqueueLevel = {
   perOpUs: number;
   /** Three rounds of single writes at this level (taking turns with the other levels and the floor), to show the spread. */
   perOpUsRounds: number[];
+  /** Each round's median per op (a round's mean counts every gc pause it met). */
+  p50UsRounds: number[];
   floorPerOpUs: number;
   floorPerOpUsRounds: number[];
+  floorP50UsRounds: number[];
   /** Per op of one import of 1,000 (addVerseCards) just below this level; null where the level leaves no room for it. */
   bulkPerOpUs: number | null;
 };
@@ -56,6 +59,7 @@ type Device = {
   ref: () => string;
   queued: number;
   rounds: number[];
+  p50Rounds: number[];
   bulkPerOpUs: number | null;
   close(): Promise<void>;
 };
@@ -80,6 +84,7 @@ async function openDevice(env: BenchEnv, level: number, withOrchestrator: boolea
     ref: benchReferences(),
     queued: 0,
     rounds: [],
+    p50Rounds: [],
     bulkPerOpUs: null,
     async close() {
       if (sync) await sync.stop();
@@ -130,21 +135,31 @@ async function measure(env: BenchEnv, levels: number[], sampleWrites: number, pr
       }
     }
   }
+  // Within a round the queues take turns write by write, so a gc pause or a burst of load on the
+  // machine falls on every queue alike; each round gives each queue's mean and median.
   for (let r = 0; r < ROUNDS; r++) {
-    for (const d of devices) {
-      const t = performance.now();
-      for (let i = 0; i < perRound; i++) await d.data.addVerseCard(d.ref());
-      d.queued += perRound;
-      d.rounds.push(((performance.now() - t) * 1000) / perRound);
+    const samples = new Map<Device, number[]>(devices.map((d) => [d, []]));
+    for (let i = 0; i < perRound; i++) {
+      for (const d of devices) {
+        const t = performance.now();
+        await d.data.addVerseCard(d.ref());
+        samples.get(d)!.push((performance.now() - t) * 1000);
+      }
     }
-    progress(`enqueue (Node): round ${r + 1} of ${ROUNDS}, ${perRound} single writes a queue: ${devices.map((d) => `${fmtInt(d.level)}${d.withOrchestrator ? '' : ' floor'} ${d.rounds[r].toFixed(0)} µs`).join(', ')}`);
+    for (const d of devices) {
+      const xs = samples.get(d)!;
+      d.queued += perRound;
+      d.rounds.push(xs.reduce((a, b) => a + b, 0) / xs.length);
+      d.p50Rounds.push(median(xs));
+    }
+    progress(`enqueue (Node): round ${r + 1} of ${ROUNDS}, ${perRound} single writes a queue, mean (p50) µs: ${devices.map((d) => `${fmtInt(d.level)}${d.withOrchestrator ? '' : ' floor'} ${d.rounds[r].toFixed(0)} (${d.p50Rounds[r].toFixed(0)})`).join(', ')}`);
     onStep();
   }
   const levelsOut = levels.map((level) => {
     const of = (withOrchestrator: boolean) => devices.find((d) => d.level === level && d.withOrchestrator === withOrchestrator)!;
     const w = of(true);
     const f = of(false);
-    return { queued: w.queued, perOpUs: median(w.rounds), perOpUsRounds: w.rounds, floorPerOpUs: median(f.rounds), floorPerOpUsRounds: f.rounds, bulkPerOpUs: w.bulkPerOpUs };
+    return { queued: w.queued, perOpUs: median(w.rounds), perOpUsRounds: w.rounds, p50UsRounds: w.p50Rounds, floorPerOpUs: median(f.rounds), floorPerOpUsRounds: f.rounds, floorP50UsRounds: f.p50Rounds, bulkPerOpUs: w.bulkPerOpUs };
   });
   for (const d of devices) await d.close();
   return { levels: levelsOut, heapBytesWith: heap.get(true) ?? 0, heapBytesWithout: heap.get(false) ?? 0 };
