@@ -51,6 +51,21 @@ describe('each method writes its record and exactly one operation', () => {
     expect(ops.at(-1)?.payload).toEqual({ verseCardId: c.id, reference: 'Psalm 23:1', translation: 'KJV' });
   });
 
+  test('addVerseCards reuses the catalogue verses of each reference in the profile\'s translation and adds the missing ones', async () => {
+    const { service } = serviceFor(db);
+    const [a1, a2] = await service.addVerseCards([{ reference: 'Gen 1:1' }, { reference: 'Gen 1:2' }]);
+    await service.updateProfile({ translation: 'KJV' });
+    const [k1, k3] = await service.addVerseCards([{ reference: 'Gen 1:1' }, { reference: 'Gen 1:3' }]);
+    expect(k1.verseId).not.toBe(a1.verseId);
+    await service.updateProfile({ translation: 'ESV' });
+    const [b3, b1, b2, b1again] = await service.addVerseCards([{ reference: 'Gen 1:3' }, { reference: 'Gen 1:1' }, { reference: 'Gen 1:2' }, { reference: 'Gen 1:1' }]);
+    expect([b1.verseId, b2.verseId, b1again.verseId]).toEqual([a1.verseId, a2.verseId, a1.verseId]);
+    expect(b3.verseId).not.toBe(k3.verseId);
+    const verses = await db.verses.toArray();
+    expect(verses.map((v) => `${v.reference} ${v.translation}`).sort()).toEqual(['Gen 1:1 ESV', 'Gen 1:1 KJV', 'Gen 1:2 ESV', 'Gen 1:3 ESV', 'Gen 1:3 KJV']);
+    expect((await db.verses.get(b3.verseId))?.translation).toBe('ESV');
+  });
+
   test('addVerseCards: one transaction, one op per card, one onEnqueued', async () => {
     const { service, events } = serviceFor(db);
     const cards = await service.addVerseCards([{ reference: 'Gen 1:1' }, { reference: 'Gen 1:2', customText: 'x' }, { reference: 'Gen 1:1' }]);

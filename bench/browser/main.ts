@@ -9,8 +9,9 @@ import type { Action } from '../../load/session.ts';
 import { createVersesDb, type VersesDb } from '../../src/db/index.ts';
 import type { SyncOperation, Verse, VerseCard } from '../../src/db/types.ts';
 import { BatchSyncService } from '../../src/service/BatchSyncService.ts';
-import { createDataService } from '../../src/service/dataService.ts';
+import { createDataService, type DataService } from '../../src/service/dataService.ts';
 import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
+import { benchReferences, seedQueue } from '../seedQueue.ts';
 import type { BenchApi, Samples, SyncRun, System } from './protocol.ts';
 
 const params = new URLSearchParams(location.search);
@@ -108,6 +109,7 @@ async function openVersesSync(options: { online: boolean; defaults?: boolean }) 
     db,
     sync,
     data,
+    userId,
     async close() {
       await sync.stop();
       await dropDb(db);
@@ -301,22 +303,66 @@ const api: BenchApi = {
     return { samples, backlogLeftAtEnd, drainedDuringWrites };
   },
 
-  async enqueue(levels, sample) {
-    const device = await openVersesSync({ online: false });
-    const out: Array<{ queued: number; perOpUs: number }> = [];
-    let queued = 0;
+  async enqueue(levels, sample, rounds, settleMs) {
+    // Per level two devices, each seeded to the level with the rows imports of new cards write
+    // (bench/seedQueue.ts, 10,000 a transaction): verses-sync (its offline orchestrator told of
+    // each chunk as of an import) and the floor (the same data service writes, no orchestrator).
+    // Then the rounds of timed writes take turns across all four, so a change in the machine's
+    // load falls on every queue alike.
+    type Queue = { level: number; floor: boolean; data: DataService; ref: () => string; close(): Promise<void> };
+    const queues: Queue[] = [];
     for (const level of levels) {
-      while (queued < level) {
-        const n = Math.min(1000, level - queued);
-        await device.data.addVerseCards(Array.from({ length: n }, () => ({ reference: uniqueRef() })));
-        queued += n;
+      for (const floor of [false, true]) {
+        let queue: Queue;
+        let db: VersesDb;
+        let notify: ((added: number) => void) | undefined;
+        if (floor) {
+          const { userId } = await window.newUser();
+          const floorDb = createVersesDb(`bench-floor-${uuid()}`);
+          db = floorDb;
+          queue = { level, floor, data: createDataService({ db: floorDb, getUserId: () => userId }), ref: benchReferences(), close: () => dropDb(floorDb) };
+          const t = performance.now();
+          await seedQueue(db, { count: level, userId, nextReference: queue.ref });
+          console.log(`[progress] enqueue (Chromium, floor): seeded ${level.toLocaleString('en-US')} ops in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        } else {
+          const device = await openVersesSync({ online: false });
+          db = device.db;
+          notify = (added) => device.sync.notifyEnqueued({ priority: 'normal', count: added });
+          queue = { level, floor, data: device.data, ref: benchReferences(), close: () => device.close() };
+          const t = performance.now();
+          await seedQueue(db, { count: level, userId: device.userId, nextReference: queue.ref, onChunk: notify });
+          console.log(`[progress] enqueue (Chromium, verses-sync): seeded ${level.toLocaleString('en-US')} ops in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        }
+        queues.push(queue);
       }
-      const t = performance.now();
-      for (let i = 0; i < sample; i++) await device.data.addVerseCard(uniqueRef());
-      out.push({ queued: level, perOpUs: ((performance.now() - t) * 1000) / sample });
-      queued += sample;
     }
-    await device.close();
+    if (settleMs > 0) {
+      console.log(`[progress] enqueue (Chromium): ${settleMs / 1000} s idle after the seeding`);
+      await sleep(settleMs);
+    }
+    // Within a round the queues take turns write by write, so a burst of load on the machine
+    // falls on all four; each round gives each queue's mean and median.
+    const stat = (xs: number[]) => ({ mean: (xs.reduce((a, b) => a + b, 0) / xs.length) * 1000, p50: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] * 1000 });
+    const out: Array<Array<{ queued: number; perOpUs: number; floorPerOpUs: number; p50Us: number; floorP50Us: number }>> = [];
+    for (let r = 0; r < rounds; r++) {
+      const samples = new Map<Queue, number[]>(queues.map((q) => [q, []]));
+      for (let i = 0; i < sample; i++) {
+        for (const q of queues) {
+          const t = performance.now();
+          await q.data.addVerseCard(q.ref());
+          samples.get(q)!.push(performance.now() - t);
+        }
+      }
+      const of = (level: number, floor: boolean) => stat(samples.get(queues.find((q) => q.level === level && q.floor === floor)!)!);
+      const round = levels.map((level) => {
+        const w = of(level, false);
+        const f = of(level, true);
+        return { queued: level, perOpUs: w.mean, floorPerOpUs: f.mean, p50Us: w.p50, floorP50Us: f.p50 };
+      });
+      out.push(round);
+      console.log(`[progress] enqueue (Chromium): round ${r + 1} of ${rounds}, ${sample} single writes a queue, mean (p50) µs: ${round.map((x) => `${x.queued.toLocaleString('en-US')} queued ${x.perOpUs.toFixed(0)} (${x.p50Us.toFixed(0)}), floor ${x.floorPerOpUs.toFixed(0)} (${x.floorP50Us.toFixed(0)})`).join('; ')}`);
+    }
+    for (const q of queues) await q.close();
     return out;
   },
 

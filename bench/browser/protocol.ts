@@ -27,7 +27,7 @@ export type BenchApi = {
   /** addVerseCard while `backlog` ops queued offline drain. */
   draining(backlog: number, writes: number, warmup: number): Promise<Samples & { backlogLeftAtEnd: number; drainedDuringWrites: number }>;
   /** Mean µs of `sample` single addVerseCard writes at each queue length (service offline). */
-  enqueue(levels: number[], sample: number): Promise<Array<{ queued: number; perOpUs: number }>>;
+  enqueue(levels: number[], sample: number, rounds: number, settleMs: number): Promise<Array<Array<{ queued: number; perOpUs: number; floorPerOpUs: number; p50Us: number; floorP50Us: number }>>>;
   /** The peer's own local write of the same card and verse, online and otherwise idle. */
   peerWrites(system: Exclude<System, 'versesSync'>, writes: number, warmup: number): Promise<Samples>;
   /** A bulk import of `refs` in one call, timed until every op is acknowledged. */

@@ -158,11 +158,14 @@ export function createDataService(options: DataServiceOptions): DataService {
       readSeqAhead(db);
       const byReference = db.verses.where('[reference+translation]');
       const range = (reference: string): [unknown[], unknown[]] => [[reference, Dexie.minKey], [reference, Dexie.maxKey]];
-      const [profile, candidates] = await Dexie.Promise.all([
+      const [profile, found] = await Dexie.Promise.all([
         db.profile.get(userId ?? LOCAL_PROFILE_ID),
-        // One reference reads its range in one request; several walk one cursor over their ranges.
-        (references.length === 1 ? byReference.between(...range(references[0])) : byReference.inAnyRange(references.map(range))).toArray(),
+        // Each reference reads its own range, all issued at once (still one wait). Not one cursor
+        // over all the ranges: it seeks once per range, and in fake-indexeddb a seek walks the
+        // index from its start, so an import of 1,000 into a 100,000-verse catalogue took 22 s.
+        Dexie.Promise.all(references.map((reference) => byReference.between(...range(reference)).toArray())),
       ]);
+      const candidates = found.flat();
       const translation = profile?.translation ?? DEFAULT_TRANSLATION;
       const verses = new Map<string, Verse>(candidates.filter((verse) => verse.translation === translation).map((verse) => [verse.reference, verse]));
       const newVerses: Verse[] = [];
