@@ -110,9 +110,19 @@ function writeCounts(meta: DBCoreTable, trans: DBCoreTransaction, deltas: Map<st
   return meta.mutate({ type: 'put', trans, values, keys });
 }
 
-function apply(meta: DBCoreTable, trans: DBCoreTransaction, deltas: Map<string, number>): Promise<unknown> {
-  const keys = [...deltas].filter(([, d]) => d !== 0).map(([key]) => key);
-  return readCountRows(meta, trans, keys).then((current) => writeCounts(meta, trans, deltas, current));
+/** Every count a put or delete of these rows may change (the old rows' and the new ones'). */
+function keysOf(req: DBCoreMutateRequest, before: Array<Counted | undefined>): string[] {
+  const ops = before.filter((op): op is Counted => op !== undefined);
+  if (req.type === 'put') ops.push(...(req.values as Counted[]));
+  return countRows(ops).map((row) => row.key);
+}
+
+// Once the old rows are known, so are the counts a write can change: read them beside the write
+// (one wait instead of two); what failed is left out when they are written.
+function countedChange(table: DBCoreTable, meta: DBCoreTable, req: DBCoreMutateRequest, before: Array<Counted | undefined>): Promise<DBCoreMutateResponse> {
+  return Dexie.Promise.all([table.mutate(req), readCountRows(meta, req.trans, keysOf(req, before))]).then(([res, current]) =>
+    writeCounts(meta, req.trans, deltasOf(req, before, res), current).then(() => res),
+  );
 }
 
 // An add changes no old row, so the counts it can change are known before it runs: read them
@@ -186,9 +196,7 @@ export const outboxCountsMiddleware: Middleware<DBCore> = {
             const run = () =>
               (req.type === 'add'
                 ? countedAdd(table, meta, req)
-                : oldValues(table, req, known).then((before) =>
-                    table.mutate(req).then((res) => apply(meta, req.trans, deltasOf(req, before, res)).then(() => res)),
-                  )
+                : oldValues(table, req, known).then((before) => countedChange(table, meta, req, before))
               ).then(after);
             const previous = queues.get(req.trans) ?? Dexie.Promise.resolve();
             const next = previous.then(run, run);

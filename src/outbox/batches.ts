@@ -19,7 +19,7 @@ import { cardOf, refusedCards } from './dependants.ts';
 import { countPending } from './pending.ts';
 import { settleByServer, type ServerSettled } from './serverWins.ts';
 import { jsonBytes, toWireOperation } from './wire.ts';
-import { WRITE_BACK_TABLES, writeBack, type Applied } from './writeBack.ts';
+import { readWriteBackCards, WRITE_BACK_TABLES, writeBack, type Applied } from './writeBack.ts';
 
 export type ClaimOptions = {
   userId?: string;
@@ -86,9 +86,12 @@ function setAside(op: SyncOperation, baseMs: number, now: number, random: () => 
 }
 
 /** The queued ops set aside, on trial or confirmed, earliest due first (the index on nextAttemptAt holds only those). */
-async function setAsideOps(db: VersesDb): Promise<SyncOperation[]> {
-  const ops = await db.syncOperations.orderBy('nextAttemptAt').toArray();
-  return ops.filter((op) => op.status === 'queued' && op.setAside !== undefined);
+function setAsideOps(db: VersesDb): Promise<SyncOperation[]> {
+  // A Dexie promise (no native await), so a caller can read it beside its other reads.
+  return db.syncOperations
+    .orderBy('nextAttemptAt')
+    .toArray()
+    .then((ops) => ops.filter((op) => op.status === 'queued' && op.setAside !== undefined));
 }
 
 /** When the first confirmed set-aside op is due, as an outcome field (absent while none is). */
@@ -102,24 +105,27 @@ async function setAsideUntil(db: VersesDb): Promise<{ setAsideUntil?: number }> 
  * confirmed when the server took some of its ops, and otherwise get their place in the queue back
  * (then the server is failing on everything, not on them). `except`: the batch's own ops.
  */
-async function settleTrials(db: VersesDb, userId: string | undefined, serverTookOthers: boolean, except: ReadonlySet<string>): Promise<void> {
-  const trials = (await setAsideOps(db)).filter(
+async function settleTrials(db: VersesDb, userId: string | undefined, serverTookOthers: boolean, except: ReadonlySet<string>): Promise<{ setAsideUntil?: number }> {
+  const asides = await setAsideOps(db);
+  const trials = asides.filter(
     (op) => !op.setAside!.confirmed && !except.has(op.id) && (op.userId === undefined || userId === undefined || op.userId === userId),
   );
-  if (trials.length === 0) return;
-  await db.syncOperations.bulkPut(trials.map((op) => (serverTookOthers ? { ...op, setAside: { ...op.setAside!, confirmed: true as const } } : answeredFor(op))));
+  if (trials.length > 0) {
+    await db.syncOperations.bulkPut(trials.map((op) => (serverTookOthers ? { ...op, setAside: { ...op.setAside!, confirmed: true as const } } : answeredFor(op))));
+  }
+  // setAsideUntil after these writes, from the same read (earliest due first; a trial given its place back has no time).
+  const first = asides.find((op) => op.setAside!.confirmed || (serverTookOthers && trials.includes(op)));
+  return first?.nextAttemptAt !== undefined ? { setAsideUntil: first.nextAttemptAt } : {};
 }
 
-async function inFlightOf(db: VersesDb, batchId: string): Promise<SyncOperation[]> {
-  // Filter in memory: a Dexie filter() walks a cursor, which is far slower than getAll.
-  const ops = await db.syncOperations.where('batchId').equals(batchId).toArray();
-  return ops.filter((op) => op.status === 'inFlight').sort((a, b) => a.seq - b.seq);
-}
-
-async function requireBatch(db: VersesDb, batchId: string): Promise<SyncBatch> {
-  const batch = await db.syncBatches.get(batchId);
-  if (!batch) throw new OutboxError('BATCH_NOT_FOUND', `no batch '${batchId}' in the outbox; was it claimed with claimBatch?`);
-  return batch;
+function inFlightOf(db: VersesDb, batchId: string): Promise<SyncOperation[]> {
+  // Filter in memory: a Dexie filter() walks a cursor, which is far slower than getAll. A Dexie
+  // promise (no native await), so a caller can read it beside its other reads.
+  return db.syncOperations
+    .where('batchId')
+    .equals(batchId)
+    .toArray()
+    .then((ops) => ops.filter((op) => op.status === 'inFlight').sort((a, b) => a.seq - b.seq));
 }
 
 /**
@@ -160,7 +166,18 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
   try {
     while (!full) {
       const more = await db.transaction('rw', db.syncOperations, db.syncBatches, db.meta, async () => {
-        const row = await db.syncBatches.get(batchId);
+        const pageAfter = (seq: number, size: number) =>
+          db.syncOperations.where('[status+seq]').between(['queued', seq], ['queued', Dexie.maxKey], false, true).limit(size).toArray();
+        // Everything the chunk reads first is read at once (one wait, not five): a local write
+        // waits for this whole transaction.
+        const firstSize = Math.min(PAGE_SIZE, OPS_PER_TRANSACTION, Math.max(maxOps - taken.length, MIN_PAGE_SIZE));
+        const [row, refused, lastSeq, setAsideRows, firstPage] = await Dexie.Promise.all([
+          db.syncBatches.get(batchId),
+          causes ?? refusedCards(db),
+          batch ? undefined : db.meta.get(BATCH_SEQ_META_KEY),
+          asideIds ? undefined : setAsideOps(db),
+          pageAfter(afterSeq, firstSize),
+        ]);
         if (!batch && row) throw new OutboxError('BATCH_EXISTS', `batch id '${batchId}' was used before; claim with a fresh id`);
         // A release (claim timeout) between two chunks gave back what was claimed: claim no more.
         if (batch && row?.status !== 'syncing') {
@@ -168,11 +185,15 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
         }
         const chunk: SyncOperation[] = [];
         const holding: SyncOperation[] = [];
-        causes ??= await refusedCards(db);
+        causes = refused;
+        let next: SyncOperation[] | undefined = firstPage;
         if (!asideIds) {
-          const asides = (await setAsideOps(db)).filter(mine);
+          const asides = (setAsideRows ?? []).filter(mine);
           onTrial = asides.filter((op) => !op.setAside!.confirmed);
-          if (!trial && onTrial.length > 0) await db.syncOperations.bulkPut(onTrial.map(answeredFor));
+          if (!trial && onTrial.length > 0) {
+            await db.syncOperations.bulkPut(onTrial.map(answeredFor));
+            next = undefined; // the page read above has those rows as they were
+          }
           const apart = trial ? asides : asides.filter((op) => op.setAside!.confirmed);
           asideIds = new Set(apart.map((op) => op.id));
           asideCards = new Map();
@@ -193,13 +214,11 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
         }
         // A small batch (or chunk) need not read (and clone) a whole page of the backlog.
         const pageSize = Math.min(PAGE_SIZE, OPS_PER_TRANSACTION, Math.max(maxOps - taken.length, MIN_PAGE_SIZE));
+        if (pageSize !== firstSize) next = undefined;
         let exhausted = false;
         while (!full && !exhausted && chunk.length < OPS_PER_TRANSACTION) {
-          const page = await db.syncOperations
-            .where('[status+seq]')
-            .between(['queued', afterSeq], ['queued', Dexie.maxKey], false, true)
-            .limit(pageSize)
-            .toArray();
+          const page = next ?? (await pageAfter(afterSeq, pageSize));
+          next = undefined;
           let read = 0;
           for (const op of page) {
             if (chunk.length >= OPS_PER_TRANSACTION) break; // the rest of the page is read again by the next chunk
@@ -231,39 +250,48 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
           }
           exhausted = page.length < pageSize && read === page.length;
         }
-        if (holding.length > 0) await db.syncOperations.bulkPut(holding);
+        // The chunk's writes are issued together too (IndexedDB runs them in order): one wait.
+        const writes: Array<Promise<unknown>> = [];
+        if (holding.length > 0) writes.push(db.syncOperations.bulkPut(holding));
         if (taken.length === 0 && trial && onTrial.length > 0) {
           // Nothing else to test the server with: the ops on trial get their place back and go now.
-          await db.syncOperations.bulkPut(onTrial.map(answeredFor));
+          writes.push(db.syncOperations.bulkPut(onTrial.map(answeredFor)));
+          await Dexie.Promise.all(writes);
           trial = false;
           onTrial = [];
           asideIds = undefined;
           afterSeq = -Infinity;
           return true;
         }
-        if (taken.length === 0) return false;
+        if (taken.length === 0) {
+          await Dexie.Promise.all(writes);
+          return false;
+        }
         if (chunk.length > 0) {
-          await db.syncOperations.bulkPut(
-            chunk.map((op) => ({
-              ...op,
-              status: 'inFlight' as const,
-              batchId,
-              claimedAt: op.claimedAt ?? now.getTime(),
-              ...(op.userId === undefined && userId !== undefined ? { userId } : {}),
-            })),
+          writes.push(
+            db.syncOperations.bulkPut(
+              chunk.map((op) => ({
+                ...op,
+                status: 'inFlight' as const,
+                batchId,
+                claimedAt: op.claimedAt ?? now.getTime(),
+                ...(op.userId === undefined && userId !== undefined ? { userId } : {}),
+              })),
+            ),
           );
         }
         if (!batch) {
-          const lastSeq = (await db.meta.get(BATCH_SEQ_META_KEY))?.value;
-          const seq = (typeof lastSeq === 'number' ? lastSeq : 0) + 1;
-          await db.meta.put({ key: BATCH_SEQ_META_KEY, value: seq });
+          const last = lastSeq?.value;
+          const seq = (typeof last === 'number' ? last : 0) + 1;
+          writes.push(db.meta.put({ key: BATCH_SEQ_META_KEY, value: seq }));
           batch = { id: batchId, seq, status: 'syncing', opIds: [], opCount: 0, bytes: 0, createdAt: now.toISOString(), successCount: 0, failureCount: 0 };
           if (userId !== undefined) batch.userId = userId;
         }
         const done = full || exhausted;
         // The row says what is claimed so far; the last chunk writes the whole batch.
         batch = { ...batch, opIds: taken.map((op) => op.id), opCount: taken.length, bytes };
-        await db.syncBatches.put(batch);
+        writes.push(db.syncBatches.put(batch));
+        await Dexie.Promise.all(writes);
         return !done;
       });
       if (!more) break;
@@ -291,30 +319,45 @@ export async function claimBatch(db: VersesDb, input: ClaimBatchInput, options: 
  */
 export async function recordResults(db: VersesDb, input: RecordResultsInput, options: RecordOptions = {}): Promise<RecordOutcome> {
   const now = options.now ?? new Date();
-  const { batch, ops: inFlight, causes } = await db.transaction('r', db.syncOperations, db.syncBatches, async () => ({
-    batch: await requireBatch(db, input.batchId),
-    ops: await inFlightOf(db, input.batchId),
-    causes: await refusedCards(db),
-  }));
   const results = new Map(input.results.map((r) => [r.id, r]));
+  let batch: SyncBatch | undefined;
+  let inFlight: SyncOperation[] = [];
+  let causes = new Map<string, string>();
   let succeeded = 0;
   let requeuedCount = 0;
   let heldCount = 0;
   let dead = 0;
+  let pending = 0;
+  let next: { setAsideUntil?: number } = {};
   let firstFailure: OperationError | undefined;
-  let status: RecordOutcome['status'] = batch.status === 'completed' || batch.status === 'partial' ? batch.status : 'failed';
+  let status: RecordOutcome['status'] = 'failed';
 
   // In seq order, OPS_PER_TRANSACTION ops a transaction (a local write waits for one chunk, not the
-  // whole batch); the last chunk also settles the batch row. An op another settle or a
-  // recovery took meanwhile is skipped. A crash between chunks leaves the rest inFlight:
-  // recovered, resent, and answered from the server's ledger.
-  for (let start = 0; start < inFlight.length; start += OPS_PER_TRANSACTION) {
-    const ids = inFlight.slice(start, start + OPS_PER_TRANSACTION).map((op) => op.id);
-    const last = start + OPS_PER_TRANSACTION >= inFlight.length;
+  // whole batch); the first chunk also reads the batch and its ops, the last one settles the batch
+  // row and reads what is left queued. An op another settle or a recovery took meanwhile is
+  // skipped. A crash between chunks leaves the rest inFlight: recovered, resent, and answered
+  // from the server's ledger. Each transaction issues its reads at once and then its writes at
+  // once: a local write waits for the whole transaction, so it is kept to a few round trips.
+  for (let start = 0, first = true; first || start < inFlight.length; start += OPS_PER_TRANSACTION, first = false) {
     await db.transaction('rw', ['syncOperations', 'syncBatches', 'notices', ...WRITE_BACK_TABLES], async () => {
-      const ops = (await db.syncOperations.bulkGet(ids))
-        .filter((op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId)
-        .map(answeredFor);
+      let ops: SyncOperation[];
+      let row: SyncBatch | undefined;
+      const isLast = () => start + OPS_PER_TRANSACTION >= inFlight.length;
+      if (first) {
+        const [found, all, refused] = await Dexie.Promise.all([db.syncBatches.get(input.batchId), inFlightOf(db, input.batchId), refusedCards(db)]);
+        if (!found) throw new OutboxError('BATCH_NOT_FOUND', `no batch '${input.batchId}' in the outbox; was it claimed with claimBatch?`);
+        row = batch = found;
+        inFlight = all;
+        causes = refused;
+        status = found.status === 'completed' || found.status === 'partial' ? found.status : 'failed';
+        ops = inFlight.slice(0, OPS_PER_TRANSACTION).map(answeredFor); // read in this very transaction
+      } else {
+        const ids = inFlight.slice(start, start + OPS_PER_TRANSACTION).map((op) => op.id);
+        const [found, rows] = await Dexie.Promise.all([isLast() ? db.syncBatches.get(input.batchId) : undefined, db.syncOperations.bulkGet(ids)]);
+        row = found;
+        ops = rows.filter((op): op is SyncOperation => op !== undefined && op.status === 'inFlight' && op.batchId === input.batchId).map(answeredFor);
+      }
+      const last = isLast();
       const applied: Applied[] = [];
       const settledByServer: ServerSettled[] = [];
       const settled: SyncOperation[] = [];
@@ -360,25 +403,36 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
           if (op.type === 'CREATE_VERSE' && card !== undefined) causes.set(card, op.id);
         }
       }
-      if (applied.length > 0) await db.syncOperations.bulkDelete(applied.map((a) => a.op.id));
-      if (settled.length > 0) await db.syncOperations.bulkPut(settled);
-      await writeBack(db, applied);
-      await settleByServer(db, settledByServer);
+      // The outbox's writes and the write-back's reads of the cards at once, then its writes.
+      const [, , cards] = await Dexie.Promise.all([
+        applied.length > 0 ? db.syncOperations.bulkDelete(applied.map((a) => a.op.id)) : undefined,
+        settled.length > 0 ? db.syncOperations.bulkPut(settled) : undefined,
+        readWriteBackCards(db, applied),
+      ]);
+      const tail: Array<Promise<unknown>> = [];
       succeeded += applied.length + settledByServer.length;
-      if (!last || succeeded + requeuedCount + heldCount + dead === 0) return; // nothing of it was left to settle
-      const failures = requeuedCount + heldCount + dead;
-      status = failures === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
-      const update: Partial<SyncBatch> = { status, successCount: succeeded, failureCount: failures, syncedAt: now.toISOString() };
-      if (firstFailure) {
-        update.errorMessage = `${failures} of ${succeeded + failures} operations failed; first: ${firstFailure.code}: ${firstFailure.message}`.slice(0, 1000);
+      const settleBatch = last && row !== undefined && succeeded + requeuedCount + heldCount + dead > 0;
+      if (settleBatch && row) {
+        const failures = requeuedCount + heldCount + dead;
+        status = failures === 0 ? 'completed' : succeeded === 0 ? 'failed' : 'partial';
+        const update: Partial<SyncBatch> = { status, successCount: succeeded, failureCount: failures, syncedAt: now.toISOString() };
+        if (firstFailure) {
+          update.errorMessage = `${failures} of ${succeeded + failures} operations failed; first: ${firstFailure.code}: ${firstFailure.message}`.slice(0, 1000);
+        }
+        tail.push(db.syncBatches.put({ ...row, ...update }));
       }
-      await db.syncBatches.update(batch.id, update);
-      await settleTrials(db, batch.userId, succeeded > 0, new Set(batch.opIds));
-      await pruneHistoryAfter(db, batch.seq, options.history);
+      await writeBack(db, applied, cards, tail);
+      await settleByServer(db, settledByServer);
+      if (!last) return;
+      // The trials, what is left queued and the next set-aside op due are read here rather than in
+      // transactions of their own that a local write would wait for.
+      if (settleBatch && batch) next = await settleTrials(db, batch.userId, succeeded > 0, new Set(batch.opIds));
+      else next = await setAsideUntil(db);
+      if (settleBatch && batch) await pruneHistoryAfter(db, batch.seq, options.history);
+      pending = await countPending(db, batch?.userId);
     });
   }
-  // Counted outside the settle transactions: a local write never waits for the count.
-  return { status, succeeded, requeued: requeuedCount, held: heldCount, dead, pending: await countPending(db, batch.userId), ...(await setAsideUntil(db)) };
+  return { status, succeeded, requeued: requeuedCount, held: heldCount, dead, pending, ...next };
 }
 
 const FAILURE_CODES: Record<FailureKind, string> = {

@@ -22,7 +22,8 @@ export async function coalesceQueued(db: VersesDb): Promise<CoalesceOutcome> {
     // Nothing to do unless a delete or a second profile update waits: two small index
     // counts instead of reading the whole queue before every batch.
     const queuedOfType = (type: string) => db.syncOperations.where('[status+type]').equals(['queued', type]).count();
-    if ((await queuedOfType('DELETE_VERSE')) === 0 && (await queuedOfType('UPDATE_PROFILE')) < 2) {
+    const [deletes, profileUpdates] = await Dexie.Promise.all([queuedOfType('DELETE_VERSE'), queuedOfType('UPDATE_PROFILE')]);
+    if (deletes === 0 && profileUpdates < 2) {
       return { cancelledCards: 0, mergedProfileUpdates: 0, removed: 0 };
     }
     const range = (status: 'queued' | 'inFlight') =>
@@ -51,14 +52,14 @@ export async function coalesceQueued(db: VersesDb): Promise<CoalesceOutcome> {
       cancelledCards++;
     }
 
-    const profileUpdates = new Map<string, SyncOperation[]>();
+    const updatesByUser = new Map<string, SyncOperation[]>();
     for (const op of queued) {
       if (op.type !== 'UPDATE_PROFILE') continue;
       const key = op.userId ?? '';
-      profileUpdates.set(key, [...(profileUpdates.get(key) ?? []), op]);
+      updatesByUser.set(key, [...(updatesByUser.get(key) ?? []), op]);
     }
     let mergedProfileUpdates = 0;
-    for (const updates of profileUpdates.values()) {
+    for (const updates of updatesByUser.values()) {
       if (updates.length < 2) continue;
       // The last update keeps its place in the queue and carries every field, later values winning.
       const last = updates[updates.length - 1];

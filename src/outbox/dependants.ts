@@ -19,13 +19,16 @@ const inStatus = (db: VersesDb, status: SyncOperation['status']) =>
  * Cards whose create was refused, each with the dead CREATE_VERSE that later ops of the card
  * wait on. Read inside the caller's transaction; dead letters are few, so this is cheap.
  */
-export async function refusedCards(db: VersesDb): Promise<Map<string, string>> {
-  const causes = new Map<string, string>();
-  for (const op of await inStatus(db, 'dead')) {
-    const card = op.type === 'CREATE_VERSE' ? cardOf(op) : undefined;
-    if (card !== undefined) causes.set(card, op.id);
-  }
-  return causes;
+export function refusedCards(db: VersesDb): Promise<Map<string, string>> {
+  // A Dexie promise (no native await), so a caller can read it beside its other reads.
+  return inStatus(db, 'dead').then((dead) => {
+    const causes = new Map<string, string>();
+    for (const op of dead) {
+      const card = op.type === 'CREATE_VERSE' ? cardOf(op) : undefined;
+      if (card !== undefined) causes.set(card, op.id);
+    }
+    return causes;
+  });
 }
 
 /** The held operations waiting on `causeId`, in seq order. */

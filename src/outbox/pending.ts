@@ -43,6 +43,18 @@ export async function countUnsynced(db: VersesDb, userId?: string): Promise<Unsy
   return { total: queued + sending + waiting, queued, sending, waiting, setAside };
 }
 
+/** countUnsynced and countDeadLetters in one read, so the two agree (and a write waits for one read, not two). */
+export async function countOutbox(db: VersesDb, userId?: string): Promise<UnsyncedCounts & { dead: number }> {
+  const queuedKeys = statusKeys('queued', userId);
+  const setAsideKeys = statusKeys('setAside', userId);
+  const counts = await readCounts(db, [...queuedKeys, countKey('inFlight', null), countKey('held', null), ...setAsideKeys, countKey('dead', null)]);
+  const queued = sum(counts.slice(0, queuedKeys.length));
+  const [sending, waiting] = counts.slice(queuedKeys.length, queuedKeys.length + 2);
+  const setAside = sum(counts.slice(queuedKeys.length + 2, queuedKeys.length + 2 + setAsideKeys.length));
+  const dead = counts[counts.length - 1];
+  return { total: queued + sending + waiting, queued, sending, waiting, setAside, dead };
+}
+
 /** Dead letters on the device (every user's), from the kept count. */
 export async function countDeadLetters(db: VersesDb): Promise<number> {
   return (await readCounts(db, [countKey('dead', null)]))[0];

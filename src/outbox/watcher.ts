@@ -3,7 +3,7 @@
 import { Dexie, type ObservabilitySet } from 'dexie';
 import { fromObservable, type Observer, type Subscribable } from 'xstate';
 import type { VersesDb } from '../db/database.ts';
-import { countDeadLetters, countUnsynced, type UnsyncedCounts } from './pending.ts';
+import { countOutbox, type UnsyncedCounts } from './pending.ts';
 
 /** What the outbox holds for the signed-in user: not yet synced (by kind), and dead letters (every user's). */
 export type OutboxCounts = UnsyncedCounts & { dead: number };
@@ -39,8 +39,7 @@ export function watchOutbox(db: VersesDb, userId: () => string | undefined, muta
     wanted = false;
     const started = performance.now();
     try {
-      const unsynced = await countUnsynced(db, userId());
-      const counts: OutboxCounts = { ...unsynced, dead: await countDeadLetters(db) };
+      const counts: OutboxCounts = await countOutbox(db, userId());
       for (const observer of observers) observer.next?.(counts);
     } catch (error) {
       if (observers.size > 0) console.error('verses-sync: outbox count failed', error);

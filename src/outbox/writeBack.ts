@@ -1,5 +1,6 @@
 // The server's answer written onto the local records the operations synced.
 import type { OperationResult, ServerProfile } from '../../supabase/functions/_shared/protocol.ts';
+import { Dexie } from 'dexie';
 import type { VersesDb } from '../db/database.ts';
 import type { Notice, Profile, SyncOperation, Verse, VerseCard } from '../db/types.ts';
 
@@ -10,15 +11,44 @@ export type Applied = { op: SyncOperation; result: OperationResult; syncedAt: st
 
 type Changes<T> = Map<string, Partial<T>>;
 const merge = <T>(changes: Changes<T>, key: string, patch: Partial<T>) => changes.set(key, { ...changes.get(key), ...patch });
+/** The row with the changes applied as Dexie's update applies them (an undefined value removes the field). */
+function patched<T extends object>(row: T, changes: Partial<T>): T {
+  const next = { ...row, ...changes } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(changes)) if (value === undefined) delete next[key];
+  return next as T;
+}
 const asUpdates = <T>(changes: Changes<T>) => [...changes].map(([key, c]) => ({ key, changes: c as Record<string, unknown> }));
+
+/** The verse cards whose rows a write-back changes (for their synced mark, remote id or verse text). */
+function cardIdsOf(applied: ReadonlyArray<Applied>): string[] {
+  const ids = new Set<string>();
+  for (const { op, result } of applied) {
+    for (const filled of result.filledVerses ?? []) ids.add(filled.verseCardId);
+    if (op.type === 'CREATE_VERSE' || op.type === 'DELETE_VERSE') ids.add(op.localRecordId ?? String(op.payload.verseCardId));
+  }
+  return [...ids];
+}
+
+type Cards = Map<string, VerseCard | undefined>;
+
+/**
+ * Reads the cards writeBack changes, as a Dexie promise, so the caller can read them beside its
+ * own writes (one wait instead of two); hand the result to writeBack.
+ */
+export function readWriteBackCards(db: VersesDb, applied: ReadonlyArray<Applied>): Promise<Cards> {
+  const ids = cardIdsOf(applied);
+  if (ids.length === 0) return Dexie.Promise.resolve(new Map());
+  return db.verseCards.bulkGet(ids).then((found) => new Map(ids.map((id, i) => [id, found[i]])));
+}
 
 /**
  * Marks the local records of successful operations as synced (syncedAt, and the
  * server's remoteId for CREATE_VERSE), inside the caller's transaction. Records
- * removed locally meanwhile are skipped.
+ * removed locally meanwhile are skipped. `cards` is readWriteBackCards' answer when the caller
+ * read it already; `alongside` are the caller's own writes, awaited with these.
  */
-export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>): Promise<void> {
-  const cards: Changes<VerseCard> = new Map();
+export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>, cards?: Cards, alongside: ReadonlyArray<Promise<unknown>> = []): Promise<void> {
+  const cardChanges: Changes<VerseCard> = new Map();
   const remoteIds = new Map<string, string>(); // card id → catalogue verse id
   const reviews = new Map<string, { syncedAt: string }>();
   const aliases = new Map<string, { syncedAt: string }>();
@@ -35,7 +65,7 @@ export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>): 
       case 'CREATE_VERSE': {
         const cardId = id ?? String(op.payload.verseCardId);
         const remoteId = typeof result.remoteId === 'string' ? result.remoteId : undefined;
-        merge(cards, cardId, remoteId ? { syncedAt, remoteId } : { syncedAt });
+        merge(cardChanges, cardId, remoteId ? { syncedAt, remoteId } : { syncedAt });
         if (remoteId) remoteIds.set(cardId, remoteId);
         const verse = result.verse;
         if (verse && typeof verse.text === 'string') texts.set(cardId, { text: verse.text, canonicalReference: verse.reference, textPending: false });
@@ -43,7 +73,7 @@ export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>): 
         break;
       }
       case 'DELETE_VERSE':
-        merge(cards, id ?? String(op.payload.verseCardId), { syncedAt });
+        merge(cardChanges, id ?? String(op.payload.verseCardId), { syncedAt });
         break;
       case 'RECORD_REVIEW':
         reviews.set(id ?? String(op.payload.reviewId), { syncedAt });
@@ -58,11 +88,9 @@ export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>): 
     }
   }
 
-  // Each card is read once, for its verse and for its own update, and each verse written once:
-  // this runs in every settle transaction, which local writes wait for.
-  const cardIds = [...new Set([...cards.keys(), ...remoteIds.keys(), ...texts.keys()])];
-  const found = cardIds.length > 0 ? await db.verseCards.bulkGet(cardIds) : [];
-  const stored = new Map(cardIds.map((id, i) => [id, found[i]]));
+  // Each card is read once, for its verse and for its own update, and each verse read and written
+  // once; the writes go out together: this runs in every settle transaction, which local writes wait for.
+  const stored = cards ?? (await readWriteBackCards(db, applied));
   const verses: Changes<Verse> = new Map();
   for (const [cardId, remoteId] of remoteIds) {
     const card = stored.get(cardId);
@@ -73,15 +101,21 @@ export async function writeBack(db: VersesDb, applied: ReadonlyArray<Applied>): 
     const card = stored.get(cardId);
     if (card) merge(verses, card.verseId, text);
   }
-  if (verses.size > 0) await db.verses.bulkUpdate(asUpdates(verses));
-  const updated = [...cards].flatMap(([id, changes]) => {
+  const verseIds = [...verses.keys()];
+  const verseRows = verseIds.length > 0 ? await db.verses.bulkGet(verseIds) : [];
+  const updatedVerses = verseRows.flatMap((verse, i) => (verse ? [patched(verse, verses.get(verseIds[i])!)] : []));
+  const updatedCards = [...cardChanges].flatMap(([id, changes]) => {
     const card = stored.get(id);
     return card ? [{ ...card, ...changes }] : [];
   });
-  if (updated.length > 0) await db.verseCards.bulkPut(updated);
-  if (reviews.size > 0) await db.reviewLogs.bulkUpdate(asUpdates(reviews));
-  if (aliases.size > 0) await db.aliases.bulkUpdate(asUpdates(aliases));
-  if (profiles.size > 0) await db.profile.bulkUpdate(asUpdates(profiles));
+  await Dexie.Promise.all([
+    ...alongside,
+    updatedVerses.length > 0 ? db.verses.bulkPut(updatedVerses) : undefined,
+    updatedCards.length > 0 ? db.verseCards.bulkPut(updatedCards) : undefined,
+    reviews.size > 0 ? db.reviewLogs.bulkUpdate(asUpdates(reviews)) : undefined,
+    aliases.size > 0 ? db.aliases.bulkUpdate(asUpdates(aliases)) : undefined,
+    profiles.size > 0 ? db.profile.bulkUpdate(asUpdates(profiles)) : undefined,
+  ]);
   for (const [id, { profile, at }] of superseded) await takeServerProfile(db, id, profile, at);
 }
 
