@@ -18,13 +18,18 @@ export type OutboxWatch = Subscribable<OutboxCounts> & { recount(): void };
  */
 export type StorageMutations = { subscribe(listener: (parts: ObservabilitySet) => void): void; unsubscribe(listener: (parts: ObservabilitySet) => void): void };
 
-/** The least time between two counts; and never more than a fifth of the time is spent counting. */
-const RECOUNT_MIN_MS = 100;
+/** A count waits for the writes to pause this long... */
+const QUIET_MS = 50;
+/** ...but no longer than this after the first write it has not counted, so a long burst still shows. */
+const MAX_WAIT_MS = 500;
 
 /**
  * Recounts after every write to this database's outbox (this tab's or, via Dexie, another tab's),
- * trailing and one count at a time, spaced by 4× the last count's cost, so writes never queue
- * behind back-to-back counts of a large outbox (as a liveQuery recounting after each commit did).
+ * trailing and one count at a time: once the writes pause for QUIET_MS, or MAX_WAIT_MS after the
+ * first write not yet counted, and spaced by 4× the last count's cost (never more than a fifth of
+ * the time is spent counting). A count is a read of the outbox's count rows, which a local write
+ * waits for: a burst of writes is counted a few times a second, not after each write (as a
+ * liveQuery recounting after each commit did).
  */
 export function watchOutbox(db: VersesDb, userId: () => string | undefined, mutations: StorageMutations = Dexie.on.storagemutated): OutboxWatch {
   const observers = new Set<Observer<OutboxCounts>>();
@@ -33,6 +38,8 @@ export function watchOutbox(db: VersesDb, userId: () => string | undefined, muta
   let counting = false;
   let wanted = false;
   let lastCostMs = 0;
+  let lastEndedAt = -Infinity;
+  let firstUncounted: number | undefined;
 
   const count = async () => {
     counting = true;
@@ -44,18 +51,27 @@ export function watchOutbox(db: VersesDb, userId: () => string | undefined, muta
     } catch (error) {
       if (observers.size > 0) console.error('verses-sync: outbox count failed', error);
     } finally {
-      lastCostMs = performance.now() - started;
+      lastEndedAt = performance.now();
+      lastCostMs = lastEndedAt - started;
       counting = false;
       if (wanted) recount();
     }
   };
   const recount = () => {
     wanted = true;
-    if (timer !== undefined || counting || observers.size === 0) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void count();
-    }, Math.max(RECOUNT_MIN_MS, lastCostMs * 4));
+    if (counting || observers.size === 0) return;
+    const now = performance.now();
+    firstUncounted ??= now;
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        firstUncounted = undefined;
+        void count();
+      },
+      // Both bounds are fixed times, so a stream of writes cannot put the count off for ever.
+      Math.max(Math.min(QUIET_MS, firstUncounted + MAX_WAIT_MS - now), lastEndedAt + lastCostMs * 4 - now, 0),
+    );
   };
   const onMutated = (parts: ObservabilitySet) => {
     if (Object.keys(parts).some((key) => key.startsWith(prefix))) recount();
