@@ -29,6 +29,8 @@ type SeqCounter = { next: number };
 // One counter per open transaction: parallel enqueues inside one transaction
 // would otherwise read the same stored value and collide on seq.
 const counters = new WeakMap<Transaction, Promise<SeqCounter>>();
+// The same counters once read, so an enqueue after readSeqAhead issues its writes at once.
+const readCounters = new WeakMap<Transaction, SeqCounter>();
 
 function rootOf(tx: Transaction): Transaction {
   let root = tx;
@@ -59,7 +61,11 @@ function counterOf(db: VersesDb, tx: Transaction): Promise<SeqCounter> {
   const root = rootOf(tx);
   let counter = counters.get(root);
   if (!counter) {
-    counter = db.meta.get(SEQ_META_KEY).then((row) => ({ next: (typeof row?.value === 'number' ? row.value : 0) + 1 }));
+    counter = db.meta.get(SEQ_META_KEY).then((row) => {
+      const state = { next: (typeof row?.value === 'number' ? row.value : 0) + 1 };
+      readCounters.set(root, state);
+      return state;
+    });
     counters.set(root, counter);
   }
   return counter;
@@ -73,12 +79,13 @@ export function readSeqAhead(db: VersesDb): void {
   void counterOf(db, requireTransaction(db)).catch(() => undefined); // the enqueue awaits (and reports) it
 }
 
-/** Reserves `count` consecutive seqs in the current transaction; returns the first and the last. */
-async function reserveSeqs(db: VersesDb, tx: Transaction, count: number): Promise<{ first: number; last: number }> {
-  const state = await counterOf(db, tx);
+/** Reserves consecutive seqs for `drafts` from the transaction's counter and writes the rows and the counter, at once. */
+function writeRows(db: VersesDb, state: SeqCounter, drafts: ReadonlyArray<Omit<SyncOperation, 'seq'>>): Promise<SyncOperation[]> {
   const first = state.next;
-  state.next += count;
-  return { first, last: first + count - 1 };
+  state.next += drafts.length;
+  const rows: SyncOperation[] = drafts.map((draft, i) => ({ ...draft, seq: first + i }));
+  // Issued together (IndexedDB runs a transaction's requests in order): one wait, not two.
+  return Dexie.Promise.all([db.meta.put({ key: SEQ_META_KEY, value: first + drafts.length - 1 }), db.syncOperations.bulkAdd(rows)]).then(() => rows);
 }
 
 function buildRow<T extends OperationType>(input: EnqueueInput<T>): Omit<SyncOperation, 'seq'> {
@@ -120,13 +127,18 @@ export async function enqueueOperation<T extends OperationType>(db: VersesDb, in
  * enqueueOperation for many: all validated before anything is written, then
  * consecutive seqs in input order and one bulk write.
  */
-export async function enqueueOperations(db: VersesDb, inputs: ReadonlyArray<EnqueueInput>): Promise<SyncOperation[]> {
-  const tx = requireTransaction(db);
-  const drafts = inputs.map((input) => buildRow(input));
-  if (drafts.length === 0) return [];
-  const { first, last } = await reserveSeqs(db, tx, drafts.length);
-  const rows: SyncOperation[] = drafts.map((draft, i) => ({ ...draft, seq: first + i }));
-  // Issued together (IndexedDB runs a transaction's requests in order): one wait, not two.
-  await Dexie.Promise.all([db.meta.put({ key: SEQ_META_KEY, value: last }), db.syncOperations.bulkAdd(rows)]);
-  return rows;
+export function enqueueOperations(db: VersesDb, inputs: ReadonlyArray<EnqueueInput>): Promise<SyncOperation[]> {
+  let tx: Transaction;
+  let drafts: Array<Omit<SyncOperation, 'seq'>>;
+  try {
+    tx = requireTransaction(db);
+    drafts = inputs.map((input) => buildRow(input));
+  } catch (error) {
+    return Dexie.Promise.reject(error);
+  }
+  if (drafts.length === 0) return Dexie.Promise.resolve([]);
+  // A Dexie promise throughout (no native await): with the seq read ahead, the writes go out in
+  // this very call, so a caller can issue them beside its own.
+  const known = readCounters.get(rootOf(tx));
+  return known ? writeRows(db, known, drafts) : counterOf(db, tx).then((state) => writeRows(db, state, drafts));
 }

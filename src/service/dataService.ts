@@ -190,8 +190,9 @@ export function createDataService(options: DataServiceOptions): DataService {
         if (userId !== undefined) card.userId = userId;
         return card;
       });
-      await Dexie.Promise.all([db.verses.bulkAdd(newVerses), db.verseCards.bulkAdd(cards)]);
-      await enqueueOperations(
+      // The records and their ops are written at once (the seq was read above): one wait, not two.
+      const records: Array<Promise<unknown>> = [db.verses.bulkAdd(newVerses), db.verseCards.bulkAdd(cards)];
+      const ops = enqueueOperations(
         db,
         cards.map((card) => {
           const payload: OperationPayloads['CREATE_VERSE'] = { verseCardId: card.id, reference: card.reference, translation };
@@ -199,6 +200,7 @@ export function createDataService(options: DataServiceOptions): DataService {
           return { type: 'CREATE_VERSE', payload, priority, localRecordId: card.id, userId, maxRetries: DEFAULT_RETRIES, now: at };
         }),
       );
+      await Dexie.Promise.all([...records, ops]);
       return cards;
     });
   }
