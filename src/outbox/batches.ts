@@ -333,23 +333,32 @@ export async function recordResults(db: VersesDb, input: RecordResultsInput, opt
   let status: RecordOutcome['status'] = 'failed';
 
   // In seq order, OPS_PER_TRANSACTION ops a transaction (a local write waits for one chunk, not the
-  // whole batch); the first chunk also reads the batch and its ops, the last one settles the batch
-  // row and reads what is left queued. An op another settle or a recovery took meanwhile is
+  // whole batch); a batch of one chunk reads the batch and its ops in that chunk, the last chunk
+  // settles the batch row and reads what is left queued. An op another settle or a recovery took meanwhile is
   // skipped. A crash between chunks leaves the rest inFlight: recovered, resent, and answered
   // from the server's ledger. Each transaction issues its reads at once and then its writes at
   // once: a local write waits for the whole transaction, so it is kept to a few round trips.
+  const readBatch = () =>
+    Dexie.Promise.all([db.syncBatches.get(input.batchId), inFlightOf(db, input.batchId), refusedCards(db)]).then(([found, all, refused]) => {
+      if (!found) throw new OutboxError('BATCH_NOT_FOUND', `no batch '${input.batchId}' in the outbox; was it claimed with claimBatch?`);
+      batch = found;
+      inFlight = all;
+      causes = refused;
+      status = found.status === 'completed' || found.status === 'partial' ? found.status : 'failed';
+      return found;
+    });
+  // A batch of more than one chunk (a backlog's) reads its ops in a read-only transaction of its
+  // own first, so no settle chunk carries that read too: a local write waits for one or the other.
+  const readAhead = input.results.length > OPS_PER_TRANSACTION;
+  if (readAhead) await db.transaction('r', db.syncOperations, db.syncBatches, readBatch);
   for (let start = 0, first = true; first || start < inFlight.length; start += OPS_PER_TRANSACTION, first = false) {
     await db.transaction('rw', ['syncOperations', 'syncBatches', 'notices', ...WRITE_BACK_TABLES], async () => {
       let ops: SyncOperation[];
       let row: SyncBatch | undefined;
       const isLast = () => start + OPS_PER_TRANSACTION >= inFlight.length;
-      if (first) {
-        const [found, all, refused] = await Dexie.Promise.all([db.syncBatches.get(input.batchId), inFlightOf(db, input.batchId), refusedCards(db)]);
-        if (!found) throw new OutboxError('BATCH_NOT_FOUND', `no batch '${input.batchId}' in the outbox; was it claimed with claimBatch?`);
-        row = batch = found;
-        inFlight = all;
-        causes = refused;
-        status = found.status === 'completed' || found.status === 'partial' ? found.status : 'failed';
+      if (first && !readAhead) {
+        const found = await readBatch();
+        row = found;
         ops = inFlight.slice(0, OPS_PER_TRANSACTION).map(answeredFor); // read in this very transaction
       } else {
         const ids = inFlight.slice(start, start + OPS_PER_TRANSACTION).map((op) => op.id);
