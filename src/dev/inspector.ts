@@ -41,6 +41,15 @@ async function reachable(url: string): Promise<boolean> {
 }
 
 /**
+ * Closes a pop-up, and closes it again while it stays open: one still loading its first page
+ * (here, a host that cannot be reached) once ignored the first close() in the npm-shipped Chromium.
+ */
+function closeSoon(popup: Window, tries = 25): void {
+  popup.close();
+  if (!popup.closed && tries > 1) setTimeout(() => closeSoon(popup, tries - 1), 200);
+}
+
+/**
  * Opens the Stately inspector in a pop-up, or rejects with an InspectorError when the pop-up is
  * blocked or the hosted inspector cannot be reached (no internet): the pop-up is closed then.
  */
@@ -56,7 +65,7 @@ export async function startInspector(url: string = STATELY_INSPECTOR_URL): Promi
   const inspector = createBrowserInspector({ window: host, url, autoStart: true });
   const stop = () => {
     inspector.stop();
-    popup?.close();
+    if (popup) closeSoon(popup);
     popup = null;
   };
   if (!popup) {
