@@ -488,6 +488,7 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
   const lastError = storedError(failure.code ?? FAILURE_CODES[failure.kind] ?? 'REQUEST_FAILED', failure.message, !fatal, now);
   let requeuedCount = 0;
   let dead = 0;
+  let next: { setAsideUntil?: number } = {};
   // Chunked like recordResults; the last transaction (or the only one, for a batch with no
   // ops left in flight) marks the batch failed.
   const chunks = Math.max(1, Math.ceil(inFlight.length / OPS_PER_TRANSACTION));
@@ -514,7 +515,8 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
       if (requeuedCount + dead > 0) {
         await db.syncBatches.update(batch.id, { status: 'failed', errorMessage: failure.message.slice(0, 1000), failureCount: requeuedCount + dead });
       }
-      await settleTrials(db, batch.userId, false, new Set(batch.opIds));
+      // Its read of the set-aside ops, after this release's own writes, also says when the first is due.
+      next = await settleTrials(db, batch.userId, false, new Set(batch.opIds));
       await pruneHistoryAfter(db, batch.seq, options.history);
     });
   }
@@ -523,7 +525,7 @@ export async function releaseBatch(db: VersesDb, input: ReleaseBatchInput, optio
     dead,
     pending: await countPending(db, batch.userId),
     ...(setAsideCount > 0 ? { setAside: setAsideCount } : {}),
-    ...(await setAsideUntil(db)),
+    ...next,
   };
 }
 
