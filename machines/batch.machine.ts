@@ -10,6 +10,7 @@ import type {
   RecordResultsInput,
   ReleaseBatchInput,
   ReleaseOutcome,
+  ServerCheck,
   SetAsideRequest,
   TransportFailure,
   UploadBatchInput,
@@ -89,6 +90,9 @@ export const batchMachine = setup({
     claimBatch: fromPromise<ClaimedBatch | null, ClaimBatchInput>(async () => {
       throw new Error("provide 'claimBatch' via .provide()");
     }),
+    checkServer: fromPromise<ServerCheck>(async () => {
+      throw new Error("provide 'checkServer' via .provide()");
+    }),
     uploadBatch: fromPromise<UploadResult, UploadBatchInput>(async () => {
       throw new Error("provide 'uploadBatch' via .provide()");
     }),
@@ -104,6 +108,9 @@ export const batchMachine = setup({
       const claimed = outputOf<ClaimedBatch | null>(event);
       return !claimed || claimed.operations.length === 0;
     },
+    // The attempt that would set a lone op aside goes only once the server is seen to answer.
+    checkFirst: ({ context }) => context.setAside?.streakReached === true && !context.trial,
+    serverAnswered: ({ event }) => outputOf<ServerCheck>(event).ok,
     uploadSucceeded: ({ event }) => outputOf<UploadResult>(event).ok,
     recordedAs: ({ event }, params: { status: RecordOutcome['status'] }) => outputOf<RecordOutcome>(event).status === params.status,
   },
@@ -117,6 +124,12 @@ export const batchMachine = setup({
       results: ({ event }) => {
         const result = outputOf<UploadResult>(event);
         return result.ok ? result.results : [];
+      },
+    }),
+    'keep check failure': assign({
+      failure: ({ event }) => {
+        const result = outputOf<ServerCheck>(event);
+        return result.ok ? undefined : { ...result.failure, message: `the server is not answering (${result.failure.message})` };
       },
     }),
     'keep upload failure': assign({
@@ -173,10 +186,22 @@ export const batchMachine = setup({
       invoke: {
         id: 'coalesceQueued',
         src: 'coalesceQueued',
-        onDone: 'claiming',
+        onDone: [{ guard: 'checkFirst', target: 'checking' }, { target: 'claiming' }],
         onError: { target: 'failed', actions: { type: 'keep storage error', params: { step: 'coalesceQueued' } } },
       },
       after: { storageTimeout: { target: 'failed', actions: { type: 'keep storage timeout', params: { step: 'coalesceQueued' } } } },
+    },
+    checking: {
+      description:
+        'Before the attempt that would set a lone failing op aside, a GET asks whether the server answers at all: if not, the server is away (no fault of the op), and nothing is claimed.',
+      tags: 'busy',
+      invoke: {
+        id: 'checkServer',
+        src: 'checkServer',
+        onDone: [{ guard: 'serverAnswered', target: 'claiming' }, { target: 'failed', actions: 'keep check failure' }],
+        onError: { target: 'failed', actions: 'keep network failure' },
+      },
+      after: { requestTimeout: { target: 'failed', actions: 'keep request timeout' } },
     },
     claiming: {
       description: 'Takes the oldest queued ops (within the size and bytes) out of the outbox and marks them in flight.',

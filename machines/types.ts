@@ -85,6 +85,9 @@ export type UploadResult =
   | { ok: true; results: OperationResult[] }
   | { ok: false; failure: TransportFailure };
 
+/** The answer to a check that the server is there at all (a GET to the function). */
+export type ServerCheck = { ok: true } | { ok: false; failure: TransportFailure };
+
 /** What recording a batch's answer did to the outbox. */
 export type RecordOutcome = {
   status: 'completed' | 'partial' | 'failed';

@@ -1,7 +1,7 @@
 import { createActor, fromPromise, SimulatedClock, toPromise, type SnapshotFrom } from 'xstate';
 import { createTestModel } from 'xstate/graph';
 import { batchMachine, type BatchInput } from '../../machines/batch.machine.ts';
-import type { OperationResult, ReleaseBatchInput, UploadResult } from '../../machines/types.ts';
+import type { OperationResult, ReleaseBatchInput, ServerCheck, UploadResult } from '../../machines/types.ts';
 import { createDexieOutbox } from './dexieOutbox.ts';
 import { createFakeOutbox, predictRecord, type OutboxOptions, type OutboxUnderTest } from './fakeOutbox.ts';
 import { afterExecutors, createCoverage, createFakeTransport, httpFailure, okResults, settle, toTestMachine } from './fakes.ts';
@@ -9,7 +9,7 @@ import { isRetryable, type OpRow, type OutboxActorName, type OutboxFactory, type
 
 const input: BatchInput = { batchId: 'b1', maxOps: 3, maxBytes: 1_000_000, requestTimeoutMs: 30_000, storageTimeoutMs: 15_000 };
 
-async function start(queued: number, outboxOptions: OutboxOptions = {}, respond?: Parameters<typeof createFakeTransport>[0]) {
+async function start(queued: number, outboxOptions: OutboxOptions = {}, respond?: Parameters<typeof createFakeTransport>[0], overrides: Partial<BatchInput> = {}) {
   const outbox = createFakeOutbox(outboxOptions);
   await outbox.enqueue(queued);
   const transport = createFakeTransport(respond);
@@ -22,10 +22,11 @@ async function start(queued: number, outboxOptions: OutboxOptions = {}, respond?
         return outbox.run.releaseBatch(i);
       }),
       uploadBatch: transport.uploadBatch,
+      checkServer: transport.checkServer,
     },
   });
   const clock = new SimulatedClock();
-  const actor = createActor(machine, { input, clock }).start();
+  const actor = createActor(machine, { input: { ...input, ...overrides }, clock }).start();
   await settle();
   return { actor, outbox, transport, clock, released };
 }
@@ -93,6 +94,70 @@ describe('batch machine', () => {
     expect((await toPromise(net.actor)).failure).toEqual({ kind: 'network', message: 'fetch failed' });
     const fatal = await start(2, {}, { respond: () => httpFailure('fatal', { status: 413 }) });
     expect((await toPromise(fatal.actor)).outcome).toEqual({ requeued: 0, dead: 2, pending: 0 });
+  });
+
+  describe('before the attempt that would set a lone op aside, a check that the server answers', () => {
+    const streak = { setAside: { baseMs: 60_000, streakReached: true } };
+    const failsAlone = { respond: () => httpFailure('server', { status: 500 }) };
+
+    test('no answer: nothing is claimed or sent, the batch fails as the network, and the op stays queued', async () => {
+      const down = await start(1, {}, { ...failsAlone, check: () => ({ ok: false, failure: { kind: 'network', message: 'network error: connection refused' } }) }, streak);
+      const output = await toPromise(down.actor);
+      expect(down.transport.checks).toHaveLength(1);
+      expect(down.transport.requests).toHaveLength(0);
+      expect(down.released).toEqual([]);
+      expect(output).toEqual({
+        batchId: 'b1',
+        status: 'failed',
+        opCount: 0,
+        bytes: 0,
+        failure: { kind: 'network', message: 'the server is not answering (network error: connection refused)' },
+      });
+      expect((await down.outbox.rows()).ops.map((o) => [o.status, o.setAside])).toEqual([['queued', false]]);
+    });
+
+    test('a 5xx to the check: the server is away, not the op; nothing is set aside', async () => {
+      const away = await start(1, {}, { ...failsAlone, check: () => ({ ok: false, failure: { kind: 'server', status: 500, message: 'HTTP 500 from verse-operations' } }) }, streak);
+      const output = await toPromise(away.actor);
+      expect(output).toMatchObject({ status: 'failed', opCount: 0, failure: { kind: 'server', status: 500 } });
+      expect(away.transport.requests).toHaveLength(0);
+      expect((await away.outbox.rows()).ops.map((o) => o.setAside)).toEqual([false]);
+    });
+
+    test('answered: the op goes alone, and its 5xx sets it aside on trial', async () => {
+      const up = await start(1, {}, failsAlone, streak);
+      const output = await toPromise(up.actor);
+      expect(up.transport.checks).toEqual([{ ok: true }]);
+      expect(up.transport.requests).toHaveLength(1);
+      expect(output.outcome).toMatchObject({ requeued: 1, setAside: 1 });
+      expect((await up.outbox.rows()).ops.map((o) => o.setAside)).toEqual(['trial']);
+    });
+
+    test('only then: a batch short of the streak, or the trial batch, sends without a check', async () => {
+      const early = await start(1, {}, failsAlone, { setAside: { baseMs: 60_000, streakReached: false } });
+      await toPromise(early.actor);
+      const trial = await start(2, {}, { respond: (i) => ({ ok: true, results: okResults(i.operations) }) }, { ...streak, trial: true });
+      await toPromise(trial.actor);
+      expect([early.transport.checks, trial.transport.checks]).toEqual([[], []]);
+      expect([early.transport.requests.length, trial.transport.requests.length]).toEqual([1, 1]);
+    });
+
+    test('a check with no answer within the request timeout fails as a timeout, with nothing claimed', async () => {
+      const outbox = createFakeOutbox();
+      await outbox.enqueue(1);
+      let aborted = false;
+      const hung = fromPromise<ServerCheck>(({ signal }) => new Promise<ServerCheck>(() => signal.addEventListener('abort', () => (aborted = true))));
+      const machine = batchMachine.provide({ actors: { ...outbox.actors, checkServer: hung } });
+      const clock = new SimulatedClock();
+      const actor = createActor(machine, { input: { ...input, ...streak }, clock }).start();
+      await settle();
+      expect(actor.getSnapshot().value).toBe('checking');
+      clock.increment(input.requestTimeoutMs!);
+      const output = await toPromise(actor);
+      expect(aborted).toBe(true);
+      expect(output).toMatchObject({ status: 'failed', opCount: 0, failure: { kind: 'timeout' } });
+      expect((await outbox.rows()).ops.map((o) => o.status)).toEqual(['queued']);
+    });
   });
 
   test('claim, record or release rejecting still ends failed with a retryable failure', async () => {
@@ -175,6 +240,9 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
         const failureKind = s.context.failure?.kind;
         return [
           { type: 'xstate.done.actor.coalesceQueued', output: { removed: 0 } },
+          { type: 'xstate.done.actor.checkServer', output: { ok: true } },
+          { type: 'xstate.done.actor.checkServer', output: { ok: false, failure: { kind: 'server', status: 500, message: 'HTTP 500' } } },
+          { type: 'xstate.error.actor.checkServer', error: 'fetch failed' },
           { type: 'xstate.error.actor.coalesceQueued', error: 'locked' },
           { type: 'xstate.done.actor.claimBatch', output: null },
           { type: 'xstate.done.actor.claimBatch', output: { batchId: 'b1', operations: twoOps, bytes: 200 } },
@@ -193,10 +261,16 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
     });
     const abstract = (s: BatchSnap) =>
       JSON.stringify([s.value, s.context.claimed?.operations.length ?? 0, s.context.results.map((r) => r.success), s.context.failure?.kind ?? null]);
-    const paths = model.getShortestPaths({
-      input,
-      serializeState: (s, event, prev) => abstract(s as never) + (event ? ` via ${JSON.stringify(event)} from ${abstract(prev as never)}` : ''),
-    });
+    // Two starts: an ordinary batch, and the one that would set a lone op aside (it checks the server first).
+    const checkInput: BatchInput = { ...input, setAside: { baseMs: 60_000, streakReached: true } };
+    const paths = [input, checkInput].flatMap((start) =>
+      model
+        .getShortestPaths({
+          input: start,
+          serializeState: (s, event, prev) => abstract(s as never) + (event ? ` via ${JSON.stringify(event)} from ${abstract(prev as never)}` : ''),
+        })
+        .map((path) => ({ path, start })),
+    );
 
     let outbox: OutboxUnderTest = createOutbox();
     let transport = createFakeTransport();
@@ -207,18 +281,34 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
         recordResults: fromPromise(({ input: i }: { input: Parameters<OutboxUnderTest['run']['recordResults']>[0] }) => outbox.run.recordResults(i)),
         releaseBatch: fromPromise(({ input: i }: { input: ReleaseBatchInput }) => outbox.run.releaseBatch(i)),
         uploadBatch: fromPromise(({ input: i, signal }) => transport.upload(i, signal)),
+        checkServer: fromPromise<ServerCheck>(
+          ({ signal }) =>
+            new Promise((resolve, reject) => {
+              const check = { state: 'open' as 'open' | 'done' | 'aborted', resolve, reject };
+              signal.addEventListener('abort', () => (check.state = check.state === 'open' ? 'aborted' : check.state));
+              checks.push(check);
+            }),
+        ),
       },
     });
+    type HeldCheck = { state: 'open' | 'done' | 'aborted'; resolve(answer: ServerCheck): void; reject(error: Error): void };
+    let checks: HeldCheck[] = [];
+    const openCheck = () => {
+      const check = checks.find((c) => c.state === 'open')!;
+      check.state = 'done';
+      return check;
+    };
     const coverage = createCoverage(machine, `batch (${kind})`);
     await outbox.close();
-    for (const path of paths) {
+    for (const { path, start } of paths) {
+      checks = [];
       outbox = createOutbox({ manual: ['coalesceQueued', 'claimBatch', 'recordResults', 'releaseBatch'] });
       await outbox.enqueue(2);
       const initial = (await outbox.rows()).ops;
       expect(initial.map((o) => o.status)).toEqual(['queued', 'queued']);
       transport = createFakeTransport();
       const clock = new SimulatedClock();
-      const actor = createActor(machine, { input, clock, inspect: coverage.inspect }).start();
+      const actor = createActor(machine, { input: start, clock, inspect: coverage.inspect }).start();
       await outbox.quiet();
       const proceed = async (name: OutboxActorName) => {
         outbox.held(name)[0]!.proceed();
@@ -241,6 +331,9 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
             // One request at most, carrying exactly the claimed ops in seq order, open only while sending.
             expect(transport.open()).toHaveLength(real.matches('sending') ? 1 : 0);
             expect(transport.requests).toHaveLength(model.context.claimed ? 1 : 0);
+            // One check at most, and only for the attempt that would set a lone op aside, open only while checking.
+            expect(checks.filter((c) => c.state === 'open')).toHaveLength(real.matches('checking') ? 1 : 0);
+            expect(checks.length).toBeLessThanOrEqual(start.setAside?.streakReached ? 1 : 0);
             for (const request of transport.requests) {
               expect(request.batchId).toBe(input.batchId);
               expect(request.operations.map((o) => o.id)).toEqual(initial.map((o) => o.id));
@@ -254,6 +347,14 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
         events: {
           ['xstate.done.actor.coalesceQueued' as never]: () => proceed('coalesceQueued'),
           ['xstate.error.actor.coalesceQueued' as never]: () => fail('coalesceQueued', 'locked'),
+          ['xstate.done.actor.checkServer' as never]: async ({ event }: { event: { output: ServerCheck } }) => {
+            openCheck().resolve(event.output);
+            await outbox.quiet();
+          },
+          ['xstate.error.actor.checkServer' as never]: async () => {
+            openCheck().reject(new Error('fetch failed'));
+            await outbox.quiet();
+          },
           ['xstate.done.actor.claimBatch' as never]: async ({ event }: { event: { output: unknown } }) => {
             if (event.output === null) await outbox.setQueued(0);
             await proceed('claimBatch');
@@ -280,7 +381,7 @@ describe.each(outboxes)('batch model-based (%s outbox)', (kind, createOutbox) =>
           ['xstate.error.actor.releaseBatch' as never]: () => fail('releaseBatch', 'locked'),
           ...afterExecutors(
             machine,
-            (delay) => (delay === 'requestTimeout' ? input.requestTimeoutMs! : input.storageTimeoutMs!),
+            (delay) => (delay === 'requestTimeout' ? start.requestTimeoutMs! : start.storageTimeoutMs!),
             async (ms) => {
               clock.increment(ms);
               await outbox.quiet();

@@ -1,6 +1,6 @@
 // Test doubles and helpers shared by the machine tests: a transport, a latency probe, coverage.
 import { createMachine, fromPromise, type AnyStateMachine, type InspectionEvent } from 'xstate';
-import type { OperationResult, TransportFailure, UploadBatchInput, UploadResult, WireOperation } from '../../machines/types.ts';
+import type { OperationResult, ServerCheck, TransportFailure, UploadBatchInput, UploadResult, WireOperation } from '../../machines/types.ts';
 import { seededRandom } from '../../src/stack/faultProxy.ts';
 
 /** Lets every resolved promise and its continuations run (fake actors answer in microtasks). */
@@ -20,6 +20,8 @@ export type SentRequest = {
 export type TransportOptions = {
   /** Answers each request at once; return undefined to leave it open for the test. */
   respond?: (input: UploadBatchInput, index: number) => UploadResult | undefined;
+  /** Answers each check that the server is there (default: it is). */
+  check?: (index: number) => ServerCheck;
 };
 
 /** A transport that logs every request; stopping the actor aborts it through `signal`. */
@@ -50,9 +52,19 @@ export function createFakeTransport(options: TransportOptions = {}) {
       const auto = options.respond?.(input, requests.length - 1);
       if (auto) queueMicrotask(() => request.answer(auto));
     });
+  const checks: ServerCheck[] = [];
+  const check = async (): Promise<ServerCheck> => {
+    const answer = options.check?.(checks.length) ?? { ok: true };
+    checks.push(answer);
+    return answer;
+  };
   return {
     upload,
     uploadBatch: fromPromise<UploadResult, UploadBatchInput>(({ input, signal }) => upload(input, signal)),
+    check,
+    checkServer: fromPromise<ServerCheck>(() => check()),
+    /** Every check that the server is there, with its answer. */
+    checks,
     requests,
     open: () => requests.filter((r) => r.state === 'open'),
   };

@@ -9,17 +9,17 @@ import { createFakeOutbox, type OutboxUnderTest } from './fakeOutbox.ts';
 import { afterExecutors, createCoverage, createFakeTransport, httpFailure, okResults, settle, toTestMachine, type TransportOptions } from './fakes.ts';
 import type { OpRow, OutboxFactory } from './outboxUnderTest.ts';
 
-type Options = Partial<QueueInput> & { respond?: TransportOptions['respond']; random?: () => number };
+type Options = Partial<QueueInput> & { respond?: TransportOptions['respond']; check?: TransportOptions['check']; random?: () => number };
 
 async function startQueue(options: Options = {}) {
   const pending = options.pending ?? 0;
   const outbox = createFakeOutbox();
   await outbox.enqueue(pending);
-  const transport = createFakeTransport({ respond: options.respond });
+  const transport = createFakeTransport({ respond: options.respond, check: options.check });
   const released: ReleaseBatchInput[] = [];
   const clock = new SimulatedClock();
   let n = 0;
-  const { random = () => 0.5, respond: _respond, ...input } = options;
+  const { random = () => 0.5, respond: _respond, check: _check, ...input } = options;
   const machine = queueMachine.provide({
     ...queueEnvironment({ now: () => clock.now(), newBatchId: () => `b${++n}` }),
     actors: {
@@ -32,6 +32,7 @@ async function startQueue(options: Options = {}) {
             return outbox.run.releaseBatch(input);
           }),
           uploadBatch: transport.uploadBatch,
+          checkServer: transport.checkServer,
         },
       }),
     },
@@ -84,7 +85,7 @@ function restoreQueue(q: Awaited<ReturnType<typeof startQueue>>, json: string, c
     ...queueEnvironment({ now: () => q.clock.now(), newBatchId: () => 'after-restore' }),
     actors: {
       retryBackoff: retryBackoffMachine.provide(retryBackoffRandomness(() => 0.5)),
-      batch: batchMachine.provide({ actors: { ...q.outbox.actors, uploadBatch: q.transport.uploadBatch } }),
+      batch: batchMachine.provide({ actors: { ...q.outbox.actors, uploadBatch: q.transport.uploadBatch, checkServer: q.transport.checkServer } }),
     },
   });
   return createActor(machine, { clock: q.clock, snapshot: JSON.parse(json), input: { pending: 0, online: true, config } });
@@ -489,6 +490,39 @@ describe('queue machine: an outage sets nothing aside', () => {
   });
 });
 
+describe('queue machine: an outage that also fails the check before a set-aside sets nothing aside, whenever it ends', () => {
+  test('down for every request: before each third lone attempt the check fails and the streak starts over; back up, all goes in order', async () => {
+    let down = true;
+    const acked: string[] = [];
+    const q = await startQueue({
+      respond: (i) => {
+        if (down) return httpFailure('server', { status: 500 });
+        acked.push(...i.operations.map((o) => o.id));
+        return ack(i);
+      },
+      check: () => (down ? { ok: false, failure: { kind: 'server', status: 500, message: 'HTTP 500 from verse-operations' } } : { ok: true }),
+    });
+    await q.enqueue('normal', 10);
+    const first = () => q.transport.requests[0]!.operations.map((o) => o.id);
+    for (let i = 0; i < 60 && q.transport.checks.length < 3; i++) await q.tick(q.state().context.retryDelayMs ?? q.state().context.config.timeoutMs);
+    expect(q.transport.checks.map((c) => c.ok)).toEqual([false, false, false]);
+    // Halved to one op; then two lone attempts, a failed check (no request), two lone attempts, ...
+    expect(q.transport.requests.map((r) => r.operations.length).slice(0, 18)).toEqual([10, 10, 10, 5, 5, 5, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1]);
+    expect(q.emitted.some((e) => e.type === 'batch.settled' && e.output.outcome && 'setAside' in e.output.outcome)).toBe(false);
+    expect(q.state().context).toMatchObject({ stuck: false, setAsideWakeAt: null, trialBatch: false });
+    expect(q.state().context.lastError).toMatchObject({ kind: 'server', message: 'the server is not answering (HTTP 500 from verse-operations)' });
+
+    // The server comes back while the op is at its streak: the check passes and the op itself goes through.
+    for (let i = 0; i < 60 && (q.state().context.loneFailuresInRow ?? 0) < HALVE_AFTER - 1; i++) await q.tick(q.state().context.retryDelayMs!);
+    down = false;
+    for (let i = 0; i < 10 && (await q.outbox.counts()).queued > 0; i++) await q.tick(q.state().context.retryDelayMs ?? q.state().context.config.timeoutMs);
+    expect(q.transport.checks.at(-1)).toEqual({ ok: true });
+    expect(acked).toEqual(first());
+    expect((await q.outbox.rows()).ops).toEqual([]);
+    expect(q.state().context).toMatchObject({ pending: 0, setAsideWakeAt: null, trialBatch: false, lastError: null });
+  });
+});
+
 describe('queue machine: a set-aside op survives a reload', () => {
   test('the wake time is plain data in the snapshot: restored, the queue still sends the op alone when it is due', async () => {
     let poisoned: string | undefined;
@@ -812,6 +846,8 @@ describe.each(outboxes)('queue model-based (%s outbox)', (kind, createOutbox) =>
         recordResults: fromPromise(({ input }: { input: Parameters<OutboxUnderTest['run']['recordResults']>[0] }) => outbox.run.recordResults(input)),
         releaseBatch: fromPromise(({ input }: { input: ReleaseBatchInput }) => outbox.run.releaseBatch(input)),
         uploadBatch: fromPromise(({ input, signal }) => transport.upload(input, signal)),
+        // The server answers its check in every path: the model's lone op fails on its own (see the tests above for a server away).
+        checkServer: fromPromise(() => transport.check()),
       },
     });
     // The clock and the batch numbers are the path's own (set before each path runs).

@@ -56,6 +56,7 @@ export function provideSyncMachine(options: EffectOptions, hooks: EffectHooks) {
         // Told what it claimed rather than reading the batch back: that read would hold up local writes.
         return claimBatch(db, input, { userId: getUserId(), onClaimed: (ops) => hooks.metrics.claimed(ops) });
       }),
+      checkServer: fromPromise(({ signal }) => transport.check(signal)),
       uploadBatch: fromPromise(async ({ input, signal }: { input: UploadBatchInput; signal: AbortSignal }) => {
         // Timed on the queue's clock, the one every timer of the service reads (a simulated one in tests).
         const started = now();

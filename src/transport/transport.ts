@@ -1,7 +1,7 @@
 // Sends one batch through supabase-js and turns every way it can end into an
 // UploadResult the machines understand. Never throws.
 import { FunctionsFetchError, FunctionsHttpError, FunctionsRelayError, type SupabaseClient } from '@supabase/supabase-js';
-import type { TransportFailure, UploadBatchInput, UploadResult } from '../../machines/types.ts';
+import type { ServerCheck, TransportFailure, UploadBatchInput, UploadResult } from '../../machines/types.ts';
 import type { ApplyBatchResponse, OperationResult } from '../../supabase/functions/_shared/protocol.ts';
 
 export type TransportOptions = {
@@ -14,6 +14,8 @@ export type TransportOptions = {
 
 export type Transport = {
   upload(input: UploadBatchInput, signal?: AbortSignal): Promise<UploadResult>;
+  /** A GET to the function (answered 204 before any auth or database work): is the server there? */
+  check(signal?: AbortSignal): Promise<ServerCheck>;
 };
 
 /** Parses Retry-After (seconds or an HTTP date) into milliseconds. */
@@ -101,6 +103,15 @@ async function readKeepaliveAnswer(response: Response, input: UploadBatchInput, 
   return { ok: true, results };
 }
 
+/** What a failed functions.invoke means for the queue. */
+async function invokeFailure(error: unknown, signal: AbortSignal | undefined, now: number): Promise<TransportFailure> {
+  if (error instanceof FunctionsHttpError) return classifyHttpError(error.context as Response, now);
+  if (error instanceof FunctionsRelayError) return { kind: 'network', message: 'the Supabase relay could not reach the function' };
+  const cause = error instanceof FunctionsFetchError ? error.context : error;
+  if (isAbort(cause) || signal?.aborted) return { kind: 'timeout', message: 'the request was aborted before an answer arrived' };
+  return { kind: 'network', message: `network error: ${(cause as Error)?.message ?? String(cause)}` };
+}
+
 /** The supabase-js transport: `functions.invoke('verse-operations', apply_batch)`. */
 export function createTransport(options: TransportOptions): Transport {
   const functionName = options.functionName ?? 'verse-operations';
@@ -127,20 +138,11 @@ export function createTransport(options: TransportOptions): Transport {
         if (typeof results === 'string') return { ok: false, failure: { kind: 'server', message: results, status: 200 } };
         return { ok: true, results };
       }
-      if (error instanceof FunctionsHttpError) {
-        return { ok: false, failure: await classifyHttpError(error.context as Response, now()) };
-      }
-      if (error instanceof FunctionsRelayError) {
-        return { ok: false, failure: { kind: 'network', message: 'the Supabase relay could not reach the function' } };
-      }
-      const cause = error instanceof FunctionsFetchError ? error.context : error;
-      if (isAbort(cause) || signal?.aborted) {
-        return { ok: false, failure: { kind: 'timeout', message: 'the request was aborted before an answer arrived' } };
-      }
-      return {
-        ok: false,
-        failure: { kind: 'network', message: `network error: ${(cause as Error)?.message ?? String(cause)}` },
-      };
+      return { ok: false, failure: await invokeFailure(error, signal, now()) };
+    },
+    async check(signal) {
+      const { error } = await options.client.functions.invoke(functionName, { method: 'GET', signal, timeout: options.timeoutMs });
+      return error ? { ok: false, failure: await invokeFailure(error, signal, now()) } : { ok: true };
     },
   };
 }
