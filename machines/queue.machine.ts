@@ -379,7 +379,10 @@ export const queueMachine = queueSetup
         const output = outputOf(event);
         // A set-aside op the server took at last: its card's ops, held behind it, follow at once.
         const setAsideTaken = context.setAsideDue && output?.status === 'completed';
-        return output !== null && (context.flushAgain || context.hidden || setAsideTaken || pendingAfter(context, output) >= context.config.size);
+        // Coming back from halved batches: one full to its limit was taken, so what waits behind it
+        // (written during the failing stretch, its budget long spent) goes now, in a batch twice as big.
+        const rampingUp = context.opsLimit !== null && (output?.status === 'completed' || output?.status === 'partial') && output.opCount >= context.opsLimit;
+        return output !== null && (context.flushAgain || context.hidden || setAsideTaken || rampingUp || pendingAfter(context, output) >= context.config.size);
       },
       waitDrawn: ({ context, event }: Args) =>
         event.type === 'xstate.snapshot.retry-backoff' && event.snapshot.context.delayMs !== null && context.nextRetryAt === null,

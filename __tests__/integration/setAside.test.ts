@@ -1,6 +1,7 @@
 // One change the server keeps failing on (every request carrying it gets a 500) must not hold back
 // the others: through the real function and Postgres, with the product's defaults but a short backoff.
 import { HALVE_AFTER } from '../../machines/queue.machine.ts';
+import { DEFAULT_LATENCY_BUDGET } from '../../machines/types.ts';
 import { startFaultProxy, type FaultProxy } from '../../src/stack/faultProxy.ts';
 import { eventually, openDevice, type TestDevice } from '../helpers/client.ts';
 import { useStack } from '../helpers/stack.ts';
@@ -80,5 +81,44 @@ describe('a lone op the server keeps failing on is set aside', () => {
       await eventually(() => expect(device.sync.getState()).toMatchObject({ deadLetters: 0, setAside: 0, setAsideMessage: null, pending: 0 }), 5_000, 20);
     },
     150_000,
+  );
+
+  test(
+    'an outage that answers every request 500 (the check before a set-aside too) sets nothing aside; back up, every op lands once, in order',
+    async () => {
+      d = await openDevice(stack(), { url: proxy.url, service: SERVICE });
+      const device = d;
+      // Every request, GETs included (their body is empty), is answered 500: the server is down.
+      proxy.failWhen(() => true);
+      const cards = await device.data.addVerseCards(['Psalm 23:1', 'Psalm 23:2', 'John 3:16', 'Romans 8:28'].map((reference) => ({ reference })));
+      for (const card of cards) await device.data.recordReview(card.id, true);
+      device.sync.endSession();
+      const written = (await device.db.syncOperations.orderBy('seq').toArray()).map((o) => o.id);
+      expect(written).toHaveLength(8);
+
+      // Halved down to one op, which fails alone; before the attempt that would set it aside the
+      // check fails too, so its streak starts over. Watched until the check failed twice.
+      const failedChecks = () => proxy.log.filter((e) => e.method === 'GET' && e.fault === 'error500').length;
+      let setAsideSeen = 0;
+      await eventually(async () => {
+        setAsideSeen += await device.db.syncOperations.filter((o) => o.setAside !== undefined).count();
+        expect(failedChecks()).toBeGreaterThanOrEqual(2);
+      }, 60_000, 10);
+      expect(setAsideSeen).toBe(0);
+      expect(device.sync.getState()).toMatchObject({ deadLetters: 0, setAside: 0, pending: 8, stuck: false });
+      expect(device.sync.getState().lastError?.message).toMatch(/server/);
+
+      // Back up: everything lands, each op once, in the order it was written.
+      proxy.failWhen(null);
+      // Halved batches were taken, so the next goes at once, twice as big: no window waited after the outage.
+      const healedAt = Date.now();
+      await eventually(async () => expect(await device.db.syncOperations.count()).toBe(0), 30_000, 50);
+      // (What was left used to collect for a whole 'normal' budget, 30 s, after the ramp-up.)
+      expect(Date.now() - healedAt).toBeLessThan(DEFAULT_LATENCY_BUDGET.normal / 2);
+      const { sql } = stack();
+      const ledger = await sql<{ op_id: string }[]>`select op_id from public.sync_ledger where user_id = ${device.userId} order by n`;
+      expect(ledger.map((r) => r.op_id)).toEqual(written);
+    },
+    120_000,
   );
 });

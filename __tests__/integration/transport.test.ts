@@ -84,6 +84,29 @@ test('no server at all is a network failure', async () => {
   expect(result).toEqual({ ok: false, failure: expect.objectContaining({ kind: 'network' }) });
 });
 
+describe('the check that the server is there (a GET to the function)', () => {
+  test('the real function answers it before any auth: even an expired token gets its 2xx', async () => {
+    let seen: string | undefined;
+    fault = async (req, real) => {
+      seen = req.method;
+      return real(req);
+    };
+    expect(await (await transportFor(randomUUID(), { expiresIn: -10 })).check()).toEqual({ ok: true });
+    expect(seen).toBe('GET');
+  });
+
+  test('a 5xx, a hung request or no server at all is a failure of the kind the queue retries', async () => {
+    fault = async () => json(500, { error: { code: 'SERVER_ERROR', message: 'boom' } });
+    expect(await (await transportFor()).check()).toEqual({ ok: false, failure: expect.objectContaining({ kind: 'server', status: 500 }) });
+    fault = () => new Promise(() => {});
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    expect(await (await transportFor()).check(controller.signal)).toEqual({ ok: false, failure: expect.objectContaining({ kind: 'timeout' }) });
+    const client = createSupabaseClient({ url: 'http://127.0.0.1:9', anonKey: stack().anonKey, accessToken: async () => 'x', webSocket: WebSocket });
+    expect(await createTransport({ client }).check()).toEqual({ ok: false, failure: expect.objectContaining({ kind: 'network' }) });
+  });
+});
+
 test('Retry-After accepts seconds and HTTP dates', () => {
   expect(parseRetryAfter('5')).toBe(5000);
   expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);

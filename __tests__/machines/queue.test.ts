@@ -515,7 +515,12 @@ describe('queue machine: an outage that also fails the check before a set-aside 
     // The server comes back while the op is at its streak: the check passes and the op itself goes through.
     for (let i = 0; i < 60 && (q.state().context.loneFailuresInRow ?? 0) < HALVE_AFTER - 1; i++) await q.tick(q.state().context.retryDelayMs!);
     down = false;
-    for (let i = 0; i < 10 && (await q.outbox.counts()).queued > 0; i++) await q.tick(q.state().context.retryDelayMs ?? q.state().context.config.timeoutMs);
+    const before = q.transport.requests.length;
+    await q.tick(q.state().context.retryDelayMs!);
+    // The check passes, the op goes alone, and each batch taken at its limit sends the next at once,
+    // twice as big (1, 2, 4, then the rest): no window is waited after the outage.
+    expect(q.transport.requests.slice(before).map((r) => r.operations.length)).toEqual([1, 2, 4, 3]);
+    expect((await q.outbox.counts()).queued).toBe(0);
     expect(q.transport.checks.at(-1)).toEqual({ ok: true });
     expect(acked).toEqual(first());
     expect((await q.outbox.rows()).ops).toEqual([]);
