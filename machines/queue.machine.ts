@@ -565,7 +565,7 @@ export const queueMachine = queueSetup
             description:
               'A batch is due or out. When it ends: a 401 pauses for auth, a lone op set aside sends the rest at once, ' +
               'a retryable failure backs off, nothing left goes idle, ' +
-              'a full window (or Sync Now, an immediate op, a hidden page) sends again, anything else collects.',
+              'a full window (or Sync Now, an immediate op, a hidden page, a halved batch taken whole) sends again, anything else collects.',
             on: {
               'xstate.done.actor.batch': [
                 { guard: 'isAuthFailure', target: 'paused.auth', actions: 'report failure' },
