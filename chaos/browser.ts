@@ -14,6 +14,9 @@ const FLAGS = [
   '--disable-renderer-backgrounding',
   '--disable-backgrounding-occluded-windows',
   '--remote-debugging-port=0',
+  // Chromium's own errors on stderr: if a killed one comes back with its IndexedDB gone, its log says why.
+  '--enable-logging=stderr',
+  '--v=0',
 ];
 
 export type RunningBrowser = {
@@ -31,7 +34,11 @@ export type RunningBrowser = {
   gone(): Promise<string[]>;
   /** Closes politely (end of run). */
   close(): Promise<void>;
+  /** The last lines Chromium wrote to stderr (at most STDERR_LINES). */
+  stderr(): string[];
 };
+
+const STDERR_LINES = 400;
 
 function devtoolsEndpoint(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -81,6 +88,14 @@ export async function launchBrowser(profileDir: string, url: string, onPage?: (p
     detached: true, // its own process group, so one kill reaches every Chromium process
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const lines: string[] = [];
+  let partial = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+    if (lines.length > STDERR_LINES) lines.splice(0, lines.length - STDERR_LINES);
+  });
   const kill = () => {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     try {
@@ -118,6 +133,7 @@ export async function launchBrowser(profileDir: string, url: string, onPage?: (p
         await browser.close().catch(() => {});
         kill();
       },
+      stderr: () => [...lines, ...(partial ? [partial] : [])],
     };
   } catch (error) {
     kill();

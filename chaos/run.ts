@@ -4,7 +4,7 @@
 // 500 or dropped) while they keep writing; then the faults stop, the outboxes drain,
 // and Postgres is compared with what the pages said they committed. The pages keep
 // the product's default maxRetries: no transient fault may turn a change into a dead letter.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { startFaultProxy, seededRandom, type FaultProxy } from '../src/stack/faultProxy.ts';
@@ -73,6 +73,8 @@ type Card = { id: string; live: boolean };
 
 type Client = {
   name: string;
+  /** What the last killed Chromium of this client wrote to stderr. */
+  killedStderr?: string[];
   userId: string;
   token: string;
   profileDir: string;
@@ -235,7 +237,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         // After a kill the page must still hold every card it reported created.
         const present = new Set(await c.browser.page.evaluate(() => (window as unknown as { chaos: ChaosApi }).chaos.cardIds()));
         const missing = c.cards.filter((card) => !present.has(card.id));
-        if (missing.length > 0) log(`chaos: ${c.name} came back without ${missing.length} of the ${c.cards.length} cards it had created (${present.size} cards in its IndexedDB)`);
+        if (missing.length > 0) {
+          log(`chaos: ${c.name} came back without ${missing.length} of the ${c.cards.length} cards it had created (${present.size} cards in its IndexedDB)`);
+          // Chromium's word on it: a backing store it judged corrupt is deleted and made anew.
+          const said = (lines: string[]) => lines.filter((line) => /indexed|leveldb|corrupt|backing store|storage/i.test(line)).slice(-20);
+          for (const line of said(c.killedStderr ?? [])) log(`chaos: ${c.name}, killed Chromium: ${line}`);
+          for (const line of said(c.browser.stderr())) log(`chaos: ${c.name}, new Chromium: ${line}`);
+          const files = await readdir(join(c.profileDir, 'Default', 'IndexedDB'), { recursive: true }).catch((error: Error) => [`(unreadable: ${error.message})`]);
+          log(`chaos: ${c.name}'s IndexedDB directory now: ${files.join(', ')}`);
+        }
       }
       return c.browser;
     };
@@ -296,6 +306,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         }
         victim.browser = null;
         b.kill();
+        victim.killedStderr = b.stderr();
         const killedAt = Date.now();
         crashes++;
         log(`chaos: kill ${crashes} ${victim.name} (${inFlight ? 'batch in flight' : 'random moment'}) at ${oracle.ops.length} ops`);
