@@ -458,17 +458,24 @@ describe('queue machine: a lone op the server keeps failing on is set aside', ()
   });
 });
 
+/** A server that fails every batch while `down` (and, with `checksFail`, every check too); `acked` lists what it took, in order. */
+async function startOutage(checksFail: boolean) {
+  const server = { down: true, acked: [] as string[] };
+  const q = await startQueue({
+    respond: (i) => {
+      if (server.down) return httpFailure('server', { status: 500 });
+      server.acked.push(...i.operations.map((o) => o.id));
+      return ack(i);
+    },
+    check: () => (server.down && checksFail ? { ok: false, failure: { kind: 'server', status: 500, message: 'HTTP 500 from verse-operations' } } : { ok: true }),
+  });
+  return { q, server };
+}
+
 describe('queue machine: an outage sets nothing aside', () => {
   test('every request failing, a lone op set aside on trial gets its place back when its trial batch fails too; back up, all goes in order', async () => {
-    let down = true;
-    const acked: string[] = [];
-    const q = await startQueue({
-      respond: (i) => {
-        if (down) return httpFailure('server', { status: 500 });
-        acked.push(...i.operations.map((o) => o.id));
-        return ack(i);
-      },
-    });
+    const { q, server } = await startOutage(false);
+    const acked = server.acked;
     await q.enqueue('normal', 10);
     const trials = () => q.emitted.filter((e) => e.type === 'batch.settled' && e.output.outcome && 'setAside' in e.output.outcome).length;
     for (let i = 0; i < 60 && trials() < 2; i++) await q.tick(q.state().context.retryDelayMs ?? q.state().context.config.timeoutMs);
@@ -482,7 +489,7 @@ describe('queue machine: an outage sets nothing aside', () => {
     expect(q.transport.requests[16]!.operations.map((o) => o.id)).toEqual(first);
     expect((await q.outbox.rows()).ops.filter((o) => o.setAside !== false)).toEqual([]);
 
-    down = false;
+    server.down = false;
     for (let i = 0; i < 10 && (await q.outbox.counts()).queued > 0; i++) await q.tick(q.state().context.retryDelayMs ?? q.state().context.config.timeoutMs);
     // Every op once the server is back, in the order they were written.
     expect(acked).toEqual(first);
@@ -492,16 +499,7 @@ describe('queue machine: an outage sets nothing aside', () => {
 
 describe('queue machine: an outage that also fails the check before a set-aside sets nothing aside, whenever it ends', () => {
   test('down for every request: before each third lone attempt the check fails and the streak starts over; back up, all goes in order', async () => {
-    let down = true;
-    const acked: string[] = [];
-    const q = await startQueue({
-      respond: (i) => {
-        if (down) return httpFailure('server', { status: 500 });
-        acked.push(...i.operations.map((o) => o.id));
-        return ack(i);
-      },
-      check: () => (down ? { ok: false, failure: { kind: 'server', status: 500, message: 'HTTP 500 from verse-operations' } } : { ok: true }),
-    });
+    const { q, server } = await startOutage(true);
     await q.enqueue('normal', 10);
     const first = () => q.transport.requests[0]!.operations.map((o) => o.id);
     for (let i = 0; i < 60 && q.transport.checks.length < 3; i++) await q.tick(q.state().context.retryDelayMs ?? q.state().context.config.timeoutMs);
@@ -514,7 +512,7 @@ describe('queue machine: an outage that also fails the check before a set-aside 
 
     // The server comes back while the op is at its streak: the check passes and the op itself goes through.
     for (let i = 0; i < 60 && (q.state().context.loneFailuresInRow ?? 0) < HALVE_AFTER - 1; i++) await q.tick(q.state().context.retryDelayMs!);
-    down = false;
+    server.down = false;
     const before = q.transport.requests.length;
     await q.tick(q.state().context.retryDelayMs!);
     // The check passes, the op goes alone, and each batch taken at its limit sends the next at once,
@@ -522,7 +520,7 @@ describe('queue machine: an outage that also fails the check before a set-aside 
     expect(q.transport.requests.slice(before).map((r) => r.operations.length)).toEqual([1, 2, 4, 3]);
     expect((await q.outbox.counts()).queued).toBe(0);
     expect(q.transport.checks.at(-1)).toEqual({ ok: true });
-    expect(acked).toEqual(first());
+    expect(server.acked).toEqual(first());
     expect((await q.outbox.rows()).ops).toEqual([]);
     expect(q.state().context).toMatchObject({ pending: 0, setAsideWakeAt: null, trialBatch: false, lastError: null });
   });
