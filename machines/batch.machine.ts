@@ -44,6 +44,8 @@ export type BatchOutput = {
   bytes: number;
   outcome?: RecordOutcome | ReleaseOutcome;
   failure?: TransportFailure;
+  /** The check before a lone op's set-aside attempt: the server answered it, or it is away. */
+  serverCheck?: 'answered' | 'away';
 };
 
 export type BatchContext = {
@@ -61,6 +63,7 @@ export type BatchContext = {
   status: BatchStatus | null;
   outcome?: RecordOutcome | ReleaseOutcome;
   failure?: TransportFailure;
+  serverCheck?: 'answered' | 'away';
 };
 
 /** The batch machine takes no events from outside; it runs to completion on its actors. */
@@ -126,7 +129,10 @@ export const batchMachine = setup({
         return result.ok ? result.results : [];
       },
     }),
+    'note server answered': assign({ serverCheck: 'answered' as const }),
+    'note server away': assign({ serverCheck: 'away' as const }),
     'keep check failure': assign({
+      serverCheck: 'away' as const,
       failure: ({ event }) => {
         const result = outputOf<ServerCheck>(event);
         return result.ok ? undefined : { ...result.failure, message: `the server is not answering (${result.failure.message})` };
@@ -198,10 +204,10 @@ export const batchMachine = setup({
       invoke: {
         id: 'checkServer',
         src: 'checkServer',
-        onDone: [{ guard: 'serverAnswered', target: 'claiming' }, { target: 'failed', actions: 'keep check failure' }],
-        onError: { target: 'failed', actions: 'keep network failure' },
+        onDone: [{ guard: 'serverAnswered', target: 'claiming', actions: 'note server answered' }, { target: 'failed', actions: 'keep check failure' }],
+        onError: { target: 'failed', actions: ['keep network failure', 'note server away'] },
       },
-      after: { requestTimeout: { target: 'failed', actions: 'keep request timeout' } },
+      after: { requestTimeout: { target: 'failed', actions: ['keep request timeout', 'note server away'] } },
     },
     claiming: {
       description: 'Takes the oldest queued ops (within the size and bytes) out of the outbox and marks them in flight.',
@@ -287,5 +293,6 @@ export const batchMachine = setup({
     bytes: context.claimed?.bytes ?? 0,
     ...(context.outcome ? { outcome: context.outcome } : {}),
     ...(context.failure ? { failure: context.failure } : {}),
+    ...(context.serverCheck ? { serverCheck: context.serverCheck } : {}),
   }),
 });

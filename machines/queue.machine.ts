@@ -83,6 +83,8 @@ export type QueueContext = {
   opsLimit: number | null;
   /** One op alone still gets a 5xx: the server cannot take it; it is retried, and shown as stuck. */
   stuck: boolean;
+  /** The check before a set-aside attempt got no answer: the server is away, so no lone op is called stuck until it answers. */
+  serverAway?: boolean;
   /** Consecutive 5xx answers to that lone op (HALVE_AFTER of them set it aside). */
   loneFailuresInRow: number;
   /** When the first set-aside op is due (epoch ms), as the last batch's outcome said; null while none is. */
@@ -181,6 +183,7 @@ function settle(context: QueueContext, output: BatchOutput, now: number): Partia
   // A format-2 snapshot saved before set-asides existed lacks these fields.
   const lone = serverError && output.opCount === 1 && context.opsLimit === 1;
   const setAside = setAsideBy(output) > 0;
+  const serverAway = output.serverCheck === 'away' || (output.serverCheck !== 'answered' && !answered && (context.serverAway ?? false));
   const wakeAt = context.setAsideWakeAt ?? null;
   // Without an outcome (nothing claimed, a storage failure) the last one known stands, unless its
   // time came and went: then the claim found nothing due, and waking again would find nothing either.
@@ -199,7 +202,8 @@ function settle(context: QueueContext, output: BatchOutput, now: number): Partia
     serverFailuresInRow: halve ? 0 : streak,
     // With the op the server chokes on set aside, the rest goes in whole batches again.
     opsLimit: setAside ? null : opsLimit,
-    stuck: setAside ? false : serverError ? lone : answered ? false : context.stuck,
+    stuck: setAside || serverAway ? false : serverError ? lone : answered ? false : context.stuck,
+    serverAway,
     loneFailuresInRow: setAside ? 0 : lone ? (context.loneFailuresInRow ?? 0) + 1 : 0,
     setAsideWakeAt,
     setAsideDue: setAsideWakeAt !== null && setAsideWakeAt <= now,
@@ -452,6 +456,7 @@ export const queueMachine = queueSetup
       serverFailuresInRow: 0,
       opsLimit: null,
       stuck: false,
+      serverAway: false,
       loneFailuresInRow: 0,
       setAsideWakeAt: null,
       setAsideDue: false,

@@ -112,6 +112,7 @@ describe('batch machine', () => {
         opCount: 0,
         bytes: 0,
         failure: { kind: 'network', message: 'the server is not answering (network error: connection refused)' },
+        serverCheck: 'away',
       });
       expect((await down.outbox.rows()).ops.map((o) => [o.status, o.setAside])).toEqual([['queued', false]]);
     });
@@ -119,7 +120,7 @@ describe('batch machine', () => {
     test('a 5xx to the check: the server is away, not the op; nothing is set aside', async () => {
       const away = await start(1, {}, { ...failsAlone, check: () => ({ ok: false, failure: { kind: 'server', status: 500, message: 'HTTP 500 from verse-operations' } }) }, streak);
       const output = await toPromise(away.actor);
-      expect(output).toMatchObject({ status: 'failed', opCount: 0, failure: { kind: 'server', status: 500 } });
+      expect(output).toMatchObject({ status: 'failed', opCount: 0, failure: { kind: 'server', status: 500 }, serverCheck: 'away' });
       expect(away.transport.requests).toHaveLength(0);
       expect((await away.outbox.rows()).ops.map((o) => o.setAside)).toEqual([false]);
     });
@@ -129,7 +130,7 @@ describe('batch machine', () => {
       const output = await toPromise(up.actor);
       expect(up.transport.checks).toEqual([{ ok: true }]);
       expect(up.transport.requests).toHaveLength(1);
-      expect(output.outcome).toMatchObject({ requeued: 1, setAside: 1 });
+      expect(output).toMatchObject({ serverCheck: 'answered', outcome: { requeued: 1, setAside: 1 } });
       expect((await up.outbox.rows()).ops.map((o) => o.setAside)).toEqual(['trial']);
     });
 
@@ -155,7 +156,7 @@ describe('batch machine', () => {
       clock.increment(input.requestTimeoutMs!);
       const output = await toPromise(actor);
       expect(aborted).toBe(true);
-      expect(output).toMatchObject({ status: 'failed', opCount: 0, failure: { kind: 'timeout' } });
+      expect(output).toMatchObject({ status: 'failed', opCount: 0, failure: { kind: 'timeout' }, serverCheck: 'away' });
       expect((await outbox.rows()).ops.map((o) => o.status)).toEqual(['queued']);
     });
   });

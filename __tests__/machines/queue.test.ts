@@ -507,8 +507,13 @@ describe('queue machine: an outage that also fails the check before a set-aside 
     // Halved to one op; then two lone attempts, a failed check (no request), two lone attempts, ...
     expect(q.transport.requests.map((r) => r.operations.length).slice(0, 18)).toEqual([10, 10, 10, 5, 5, 5, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1]);
     expect(q.emitted.some((e) => e.type === 'batch.settled' && e.output.outcome && 'setAside' in e.output.outcome)).toBe(false);
-    expect(q.state().context).toMatchObject({ stuck: false, setAsideWakeAt: null, trialBatch: false });
+    expect(q.state().context).toMatchObject({ stuck: false, serverAway: true, setAsideWakeAt: null, trialBatch: false });
     expect(q.state().context.lastError).toMatchObject({ kind: 'server', message: 'the server is not answering (HTTP 500 from verse-operations)' });
+    // The op failing alone again is not called stuck: the server is away, not the op.
+    const sent = q.transport.requests.length;
+    await q.tick(q.state().context.retryDelayMs!);
+    expect(q.transport.requests).toHaveLength(sent + 1);
+    expect(q.state().context).toMatchObject({ stuck: false, serverAway: true, loneFailuresInRow: 1 });
 
     // The server comes back while the op is at its streak: the check passes and the op itself goes through.
     for (let i = 0; i < 60 && (q.state().context.loneFailuresInRow ?? 0) < HALVE_AFTER - 1; i++) await q.tick(q.state().context.retryDelayMs!);
@@ -522,7 +527,7 @@ describe('queue machine: an outage that also fails the check before a set-aside 
     expect(q.transport.checks.at(-1)).toEqual({ ok: true });
     expect(server.acked).toEqual(first());
     expect((await q.outbox.rows()).ops).toEqual([]);
-    expect(q.state().context).toMatchObject({ pending: 0, setAsideWakeAt: null, trialBatch: false, lastError: null });
+    expect(q.state().context).toMatchObject({ pending: 0, setAsideWakeAt: null, trialBatch: false, lastError: null, serverAway: false });
   });
 });
 
