@@ -5,6 +5,12 @@ import type { ClientOutcome, Oracle, OracleOp } from './oracle.ts';
 
 export type Verdict = {
   lost: number;
+  /**
+   * Ops a client had committed and not yet synced when Chromium, restarted after a kill, deleted
+   * its IndexedDB as corrupt (it says so in its log): gone with the browser's database, not lost
+   * by the sync. Counted apart, never hidden; `lost` holds every other one.
+   */
+  lostToBrowserReset: number;
   duplicated: number;
   reordered: number;
   foreignWrites: number;
@@ -18,6 +24,8 @@ export type Verdict = {
     notDrained: string[];
     /** Not faults: ops coalescing legitimately kept off the wire, and calls a kill left in doubt. */
     notes: string[];
+    /** Each reset of a client's IndexedDB by Chromium, with its log line, and what went with it. */
+    browserResets: string[];
   };
 };
 
@@ -61,8 +69,17 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
   const aliases = await sql<ChildRow[]>`select id::text, user_id::text, verse_card_id::text from public.verse_aliases`;
   const profiles = await sql<ProfileRow[]>`select user_id::text, display_name, translation, daily_goal, updated_at from public.profiles`;
 
-  const evidence: Verdict['evidence'] = { lost: [], duplicated: [], reordered: [], foreignWrites: [], notDrained: [], notes: [] };
+  const evidence: Verdict['evidence'] = { lost: [], duplicated: [], reordered: [], foreignWrites: [], notDrained: [], notes: [], browserResets: [] };
   let lost = 0;
+  const lostToReset = new Map<string, number>();
+  // An op missing from the server: lost, unless Chromium deleted its device's database before it was synced.
+  const missing = (op: OracleOp, line: string) => {
+    if (oracle.resetOf(op)) lostToReset.set(op.client, (lostToReset.get(op.client) ?? 0) + 1);
+    else {
+      lost++;
+      push(evidence.lost, line);
+    }
+  };
   let duplicated = 0;
   let reordered = 0;
   let foreignWrites = 0;
@@ -102,8 +119,7 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
     }
     for (const op of ops) {
       if (ledgerById.has(op.opId)) continue;
-      lost++;
-      push(evidence.lost, `${op.client} #${op.index} ${op.type} ${op.opId} (card ${cardId}${onServer ? ', card on server' : ', card not on server'})`);
+      missing(op, `${op.client} #${op.index} ${op.type} ${op.opId} (card ${cardId}${onServer ? ', card on server' : ', card not on server'})`);
     }
   }
   let merged = 0;
@@ -116,8 +132,7 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
         merged++;
         return;
       }
-      lost++;
-      push(evidence.lost, `${client} #${op.index} UPDATE_PROFILE ${op.opId}: neither it nor a later update of this client was applied`);
+      missing(op, `${client} #${op.index} UPDATE_PROFILE ${op.opId}: neither it nor a later update of this client was applied`);
     });
   }
   // Every update sets all three fields, so the server must hold the newest one's values.
@@ -146,7 +161,8 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
         row.translation === call.command.patch.translation &&
         row.daily_goal === call.command.patch.dailyGoal,
     );
-    if (!matches && !cutUpdate) {
+    // (The newest update gone with a reset database was counted above, with its op.)
+    if (!matches && !cutUpdate && !candidates.every((op) => oracle.resetOf(op) && !ledgerById.has(op.opId))) {
       lost++;
       push(evidence.lost, `profile of ${user}: server has ${JSON.stringify(row ?? null)}, the newest update was ${JSON.stringify(candidates[0].payload)}`);
     }
@@ -250,8 +266,19 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
   }
 
   for (const refusal of oracle.unexplainedRefusals) {
+    // A card its device's reset database took with it (the runner stops using those; this is a backstop).
+    const create = byCard.get(refusal.cardId)?.find((op) => op.type === 'CREATE_VERSE');
+    if (create && oracle.resetOf(create)) {
+      lostToReset.set(refusal.client, (lostToReset.get(refusal.client) ?? 0) + 1);
+      continue;
+    }
     lost++;
     push(evidence.lost, `${refusal.client}: the page refused card ${refusal.cardId} (${refusal.code}) though its create was committed and no kill left a delete in doubt`);
+  }
+  for (const reset of oracle.browserResets) {
+    evidence.browserResets.push(
+      `${reset.client}: Chromium deleted its IndexedDB as corrupt after a kill ("${reset.chromiumSaid}"); ${lostToReset.get(reset.client) ?? 0} op(s) it had not yet synced went with it`,
+    );
   }
   if (cancelled > 0) evidence.notes.push(`${cancelled} op(s) of cards created and deleted before sending were cancelled by coalescing`);
   if (cancelledInDoubt > 0) {
@@ -259,5 +286,6 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
   }
   if (merged > 0) evidence.notes.push(`${merged} profile update(s) were merged into a later one by coalescing`);
 
-  return { lost, duplicated, reordered, foreignWrites, drained: evidence.notDrained.length === 0, evidence };
+  const lostToBrowserReset = [...lostToReset.values()].reduce((n, v) => n + v, 0);
+  return { lost, lostToBrowserReset, duplicated, reordered, foreignWrites, drained: evidence.notDrained.length === 0, evidence };
 }

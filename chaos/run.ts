@@ -40,6 +40,10 @@ export type ChaosReport = {
   faultsInjected: number;
   crashes: number;
   lost: number;
+  /** Kills after which Chromium deleted a profile's IndexedDB as corrupt (its log says so). */
+  browserResets: number;
+  /** Ops committed and not yet synced that went with those databases (see Verdict). */
+  lostToBrowserReset: number;
   duplicated: number;
   reordered: number;
   foreignWrites: number;
@@ -64,6 +68,9 @@ const OUTAGE_PACE_MS = 250;
 /** True when the run found nothing wrong. */
 export const passed = (r: ChaosReport): boolean =>
   r.lost === 0 && r.duplicated === 0 && r.reordered === 0 && r.foreignWrites === 0 && r.deadLetters === 0 && r.drained;
+
+/** What Chromium logs when it deletes an IndexedDB it found corrupt on opening it. */
+const RESET_LINE = /IndexedDB recovering from a corrupted \(and deleted\) database/;
 
 const CHAOS_DIR = resolve(__dirname);
 const PAGE_PATH = '/chaos/';
@@ -233,12 +240,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       c.browser = await launchBrowser(c.profileDir, pageUrl(c), (page) =>
         page.on('pageerror', (error) => log(`${c.name}: page error: ${error.message}`)),
       );
+      // Chromium's word that it deleted this profile's IndexedDB as corrupt (a kill can tear a
+      // LevelDB write, and Chromium checks every record when it opens the database again).
+      let reset = c.browser.stderr().find((line) => RESET_LINE.test(line));
+      // (Its stderr comes through a pipe: a line written while the page opened may still be on its way.)
+      if (!reset && c.cards.length > 0) {
+        const ids = await c.browser.page.evaluate(() => (window as unknown as { chaos: ChaosApi }).chaos.cardIds());
+        if (ids.length < c.cards.filter((card) => card.live).length) {
+          await sleep(500);
+          reset = c.browser.stderr().find((line) => RESET_LINE.test(line));
+        }
+      }
+      if (reset) {
+        oracle.browserResets.push({ client: c.name, throughIndex: oracle.committedBy(c.name), chromiumSaid: reset.replace(/^\[[^\]]*\]\s*/, '') });
+        log(`chaos: ${c.name}: Chromium deleted its IndexedDB as corrupt after the kill; what it had not synced is counted as lost to the browser, and the runner stops using its lost cards`);
+      }
       if (c.cards.length > 0) {
         // After a kill the page must still hold every card it reported created.
         const present = new Set(await c.browser.page.evaluate(() => (window as unknown as { chaos: ChaosApi }).chaos.cardIds()));
         const missing = c.cards.filter((card) => !present.has(card.id));
+        const known = c.cards.length;
+        if (reset) c.cards = c.cards.filter((card) => present.has(card.id));
         if (missing.length > 0) {
-          log(`chaos: ${c.name} came back without ${missing.length} of the ${c.cards.length} cards it had created (${present.size} cards in its IndexedDB)`);
+          log(`chaos: ${c.name} came back without ${missing.length} of the ${known} cards it had created (${present.size} cards in its IndexedDB)`);
           // Chromium's word on it: a backing store it judged corrupt is deleted and made anew.
           const said = (lines: string[]) => lines.filter((line) => /indexed|leveldb|corrupt|backing store|storage/i.test(line)).slice(-20);
           for (const line of said(c.killedStderr ?? [])) log(`chaos: ${c.name}, killed Chromium: ${line}`);
@@ -377,6 +401,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       faultsInjected: Object.entries(counts).reduce((n, [k, v]) => n + (k === 'pass' ? 0 : v), 0),
       crashes,
       lost: verdict.lost,
+      browserResets: oracle.browserResets.length,
+      lostToBrowserReset: verdict.lostToBrowserReset,
       duplicated: verdict.duplicated,
       reordered: verdict.reordered,
       foreignWrites: verdict.foreignWrites,
@@ -418,13 +444,14 @@ async function main() {
   if (args.json) await writeFile(args.json, `${json}\n`);
   const { evidence } = result.verdict;
   for (const note of evidence.notes) console.error(`note: ${note}`);
+  for (const reset of evidence.browserResets) console.error(`browser reset: ${reset}`);
   if (!passed(result.report)) {
     const logFile = join(tmpdir(), `verses-chaos-proxy-log-${result.seed}.json`);
     await writeFile(logFile, JSON.stringify({ seed: result.seed, counts: result.proxy.counts(), log: result.proxy.log }, null, 1));
     console.error(`chaos FAILED (replay: npm run chaos -- --seed ${result.seed} --ops ${args.ops} --kills ${args.kills}${args.coalesce ? '' : ' --no-coalesce'}; the seed fixes users, ops and fault order, not timing)`);
     console.error(`fault proxy seed ${result.seed}; counts ${JSON.stringify(result.proxy.counts())}; log of ${result.proxy.log.length} requests in ${logFile}`);
     for (const [kind, lines] of Object.entries(evidence)) {
-      if (kind === 'notes') continue;
+      if (kind === 'notes' || kind === 'browserResets') continue;
       for (const line of lines) console.error(`${kind}: ${line}`);
     }
     process.exitCode = 1;
