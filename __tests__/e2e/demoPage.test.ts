@@ -8,6 +8,10 @@ import { FOLLOWER_NETWORK_MESSAGE } from '../../src/demo/NetworkPanel.tsx';
 import { eventually } from '../helpers/client.ts';
 import { ARTIFACTS, cardsInPostgres, demoSuite, UI_TIMEOUT } from './demoPage.ts';
 
+/** The element comes to read `text` (the page renders from live queries: a count can trail the notice that announced it). */
+const shows = (page: Page, testId: string, text: string) =>
+  eventually(async () => expect(await page.getByTestId(testId).textContent()).toBe(text), UI_TIMEOUT, 20);
+
 const suite = demoSuite('demo-page-e2e', 11);
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -52,11 +56,11 @@ test('100 bulk cards are real verses with their text; the first is reviewed, ali
   await page.getByRole('radio', { name: 'Excellent' }).click();
   await page.getByRole('button', { name: 'Add 100 verses' }).click();
   await page.getByRole('status').filter({ hasText: /^Added 100 verses from the sample, Genesis 1:1 to / }).waitFor({ timeout: UI_TIMEOUT });
-  await expect(page.getByTestId('card-count').textContent()).resolves.toBe('100');
+  await shows(page, 'card-count', '100');
   await visible(page, 'No changes pending sync');
   await eventually(async () => expect(await cardsInPostgres(suite.h.demo, user.id)).toEqual({ n: 100, distinct: 100 }), UI_TIMEOUT);
   // A page at a time, in Bible order within the bulk add; each card a verse with its own text and state.
-  await expect(page.getByTestId('card-range').textContent()).resolves.toBe('Cards 1–20 of 100');
+  await shows(page, 'card-range', 'Cards 1–20 of 100');
   const first = cardRow(page, 'Genesis 1:1');
   await first.getByTestId('verse-text').filter({ hasText: 'In the beginning, God created the heavens and the earth.' }).waitFor({ timeout: UI_TIMEOUT });
   await first.getByTestId('card-state').filter({ hasText: /^synced$/ }).waitFor({ timeout: UI_TIMEOUT });
@@ -67,7 +71,7 @@ test('100 bulk cards are real verses with their text; the first is reviewed, ali
 
   // The last card: through the pages, and by the filter.
   for (let i = 0; i < 4; i++) await page.getByRole('button', { name: 'Next' }).click();
-  await expect(page.getByTestId('card-range').textContent()).resolves.toBe('Cards 81–100 of 100');
+  await shows(page, 'card-range', 'Cards 81–100 of 100');
   expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
   const last = await page.getByTestId('card').last().locator('.card-ref').textContent();
   await page.getByLabel('Filter cards').fill(last!);
@@ -85,7 +89,7 @@ test('100 bulk cards are real verses with their text; the first is reviewed, ali
   await visible(page, 'No changes pending sync');
   await first.getByRole('button', { name: 'Delete Genesis 1:1' }).click();
   await page.getByRole('status').filter({ hasText: 'Deleted Genesis 1:1' }).waitFor({ timeout: UI_TIMEOUT });
-  await expect(page.getByTestId('card-count').textContent()).resolves.toBe('99');
+  await shows(page, 'card-count', '99');
   await eventually(async () => {
     const [row] = await suite.h.demo.stack.sql`
       select (select count(*)::int from verse_cards where user_id = ${user.id} and deleted_at is not null) as deleted,
@@ -100,7 +104,7 @@ test('adding a reference the device already has asks first, and says when it mad
   await page.getByLabel('Reference').fill('John 3:16');
   await page.getByRole('button', { name: 'Add verse' }).click();
   await page.getByRole('status').filter({ hasText: 'Added John 3:16' }).waitFor({ timeout: UI_TIMEOUT });
-  await expect(page.getByTestId('card-count').textContent()).resolves.toBe('1');
+  await shows(page, 'card-count', '1');
   await visible(page, /^1 verse card on this device$/);
   // Another spelling of the same verse is the same card.
   await page.getByLabel('Reference').fill('jn 3:16');
@@ -108,11 +112,11 @@ test('adding a reference the device already has asks first, and says when it mad
   const ask = page.getByRole('group', { name: 'Add a second card?' });
   await ask.getByText('This device already has a card for jn 3:16.', { exact: false }).waitFor({ timeout: UI_TIMEOUT });
   await ask.getByRole('button', { name: 'Cancel' }).click();
-  await expect(page.getByTestId('card-count').textContent()).resolves.toBe('1');
+  await shows(page, 'card-count', '1');
   await page.getByRole('button', { name: 'Add verse' }).click();
   await ask.getByRole('button', { name: 'Add a second card' }).click();
   await page.getByRole('status').filter({ hasText: 'Added a second card for jn 3:16' }).waitFor({ timeout: UI_TIMEOUT });
-  await expect(page.getByTestId('card-count').textContent()).resolves.toBe('2');
+  await shows(page, 'card-count', '2');
   await visible(page, /^2 verse cards on this device$/);
   // Refusals are errors: red, announced, never in the success style.
   await page.getByLabel('Reference').fill('   ');
@@ -317,7 +321,7 @@ test('an unknown book is refused at the keyboard, as an error, and nothing is wr
   await alert.waitFor({ timeout: UI_TIMEOUT });
   expect(await alert.evaluate((el) => getComputedStyle(el).color)).toBe('rgb(185, 28, 28)');
   expect(await page.getByRole('status').filter({ hasText: 'Hezekiah' }).count()).toBe(0);
-  await expect(page.getByTestId('card-count').textContent()).resolves.toBe('0');
+  await shows(page, 'card-count', '0');
   await visible(page, 'No changes pending sync');
 });
 
@@ -341,7 +345,7 @@ test('a verse the ESV does not know is refused on its card with the reason; Disc
   await shot(page, 'demo-refused');
   await card.getByRole('button', { name: 'Discard John 99:99' }).click();
   await page.getByRole('status').filter({ hasText: 'Discarded the refused change of John 99:99' }).waitFor({ timeout: UI_TIMEOUT });
-  await expect(page.getByTestId('card-count').textContent()).resolves.toBe('0');
+  await shows(page, 'card-count', '0');
   expect(await page.getByTestId('card').count()).toBe(0);
   await visible(page, 'No changes pending sync');
   await eventually(async () => expect(await cardsInPostgres(suite.h.demo, user.id)).toEqual({ n: 0, distinct: 0 }), UI_TIMEOUT);
@@ -361,7 +365,7 @@ test('a review of a card deleted on another device settles itself, with a notice
   await page.getByRole('button', { name: 'Sync Now' }).click();
   const notices = page.getByRole('region', { name: 'Notices' });
   await notices.getByText(/Romans 8:28 was deleted on another device/).waitFor({ timeout: UI_TIMEOUT });
-  await expect(page.getByTestId('card-count').textContent()).resolves.toBe('0');
+  await shows(page, 'card-count', '0');
   await visible(page, 'No changes pending sync');
   expect(await page.getByRole('heading', { name: /Changes the server refused/ }).count()).toBe(0);
 });
