@@ -131,12 +131,14 @@ export const batchMachine = setup({
     }),
     'note server answered': assign({ serverCheck: 'answered' as const }),
     'note server away': assign({ serverCheck: 'away' as const }),
-    'keep check failure': assign({
-      serverCheck: 'away' as const,
-      failure: ({ event }) => {
-        const result = outputOf<ServerCheck>(event);
-        return result.ok ? undefined : { ...result.failure, message: `the server is not answering (${result.failure.message})` };
-      },
+    // No answer, or a 5xx: the server is away. Any other answer (a 401, a 429) is the server's, and stands as it is.
+    'keep check failure': assign(({ event }) => {
+      const result = outputOf<ServerCheck>(event);
+      if (result.ok) return {};
+      const away = result.failure.kind === 'network' || result.failure.kind === 'timeout' || result.failure.kind === 'server';
+      return away
+        ? { serverCheck: 'away' as const, failure: { ...result.failure, message: `the server is not answering (${result.failure.message})` } }
+        : { serverCheck: 'answered' as const, failure: { ...result.failure } };
     }),
     'keep upload failure': assign({
       failure: ({ event }) => {

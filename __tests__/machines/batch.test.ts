@@ -125,6 +125,20 @@ describe('batch machine', () => {
       expect((await away.outbox.rows()).ops.map((o) => o.setAside)).toEqual([false]);
     });
 
+    test('a 401 to the check is the server answering: the batch fails as auth (the queue renews the session), nothing claimed', async () => {
+      const expired = await start(1, {}, { ...failsAlone, check: () => ({ ok: false, failure: { kind: 'auth', status: 401, code: 'TOKEN_EXPIRED', message: 'the session expired' } }) }, streak);
+      const output = await toPromise(expired.actor);
+      expect(output).toEqual({
+        batchId: 'b1',
+        status: 'failed',
+        opCount: 0,
+        bytes: 0,
+        failure: { kind: 'auth', status: 401, code: 'TOKEN_EXPIRED', message: 'the session expired' },
+        serverCheck: 'answered',
+      });
+      expect(expired.transport.requests).toHaveLength(0);
+    });
+
     test('answered: the op goes alone, and its 5xx sets it aside on trial', async () => {
       const up = await start(1, {}, failsAlone, streak);
       const output = await toPromise(up.actor);
