@@ -240,36 +240,33 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       c.browser = await launchBrowser(c.profileDir, pageUrl(c), (page) =>
         page.on('pageerror', (error) => log(`${c.name}: page error: ${error.message}`)),
       );
+      // After a kill the page must still hold every card it reported created.
+      const cardIds = () => c.browser!.page.evaluate(() => (window as unknown as { chaos: ChaosApi }).chaos.cardIds());
+      const present = new Set(c.cards.length > 0 ? await cardIds() : []);
+      const missing = c.cards.filter((card) => !present.has(card.id));
       // Chromium's word that it deleted this profile's IndexedDB as corrupt (a kill can tear a
-      // LevelDB write, and Chromium checks every record when it opens the database again).
-      let reset = c.browser.stderr().find((line) => RESET_LINE.test(line));
-      // (Its stderr comes through a pipe: a line written while the page opened may still be on its way.)
-      if (!reset && c.cards.length > 0) {
-        const ids = await c.browser.page.evaluate(() => (window as unknown as { chaos: ChaosApi }).chaos.cardIds());
-        if (ids.length < c.cards.filter((card) => card.live).length) {
-          await sleep(500);
-          reset = c.browser.stderr().find((line) => RESET_LINE.test(line));
-        }
+      // LevelDB write, and Chromium checks every record when it opens the database again). Its
+      // stderr comes through a pipe: a line written while the page opened may still be on its way.
+      const resetLine = () => c.browser!.stderr().find((line) => RESET_LINE.test(line));
+      let reset = resetLine();
+      if (!reset && missing.length > 0) {
+        await sleep(500);
+        reset = resetLine();
       }
       if (reset) {
         oracle.browserResets.push({ client: c.name, throughIndex: oracle.committedBy(c.name), chromiumSaid: reset.replace(/^\[[^\]]*\]\s*/, '') });
         log(`chaos: ${c.name}: Chromium deleted its IndexedDB as corrupt after the kill; what it had not synced is counted as lost to the browser, and the runner stops using its lost cards`);
       }
-      if (c.cards.length > 0) {
-        // After a kill the page must still hold every card it reported created.
-        const present = new Set(await c.browser.page.evaluate(() => (window as unknown as { chaos: ChaosApi }).chaos.cardIds()));
-        const missing = c.cards.filter((card) => !present.has(card.id));
-        const known = c.cards.length;
-        if (reset) c.cards = c.cards.filter((card) => present.has(card.id));
-        if (missing.length > 0) {
-          log(`chaos: ${c.name} came back without ${missing.length} of the ${known} cards it had created (${present.size} cards in its IndexedDB)`);
-          // Chromium's word on it: a backing store it judged corrupt is deleted and made anew.
-          const said = (lines: string[]) => lines.filter((line) => /indexed|leveldb|corrupt|backing store|storage/i.test(line)).slice(-20);
-          for (const line of said(c.killedStderr ?? [])) log(`chaos: ${c.name}, killed Chromium: ${line}`);
-          for (const line of said(c.browser.stderr())) log(`chaos: ${c.name}, new Chromium: ${line}`);
-          const files = await readdir(join(c.profileDir, 'Default', 'IndexedDB'), { recursive: true }).catch((error: Error) => [`(unreadable: ${error.message})`]);
-          log(`chaos: ${c.name}'s IndexedDB directory now: ${files.join(', ')}`);
-        }
+      const known = c.cards.length;
+      if (reset) c.cards = c.cards.filter((card) => present.has(card.id));
+      if (missing.length > 0) {
+        log(`chaos: ${c.name} came back without ${missing.length} of the ${known} cards it had created (${present.size} cards in its IndexedDB)`);
+        // Chromium's word on it: a backing store it judged corrupt is deleted and made anew.
+        const said = (lines: string[]) => lines.filter((line) => /indexed|leveldb|corrupt|backing store|storage/i.test(line)).slice(-20);
+        for (const line of said(c.killedStderr ?? [])) log(`chaos: ${c.name}, killed Chromium: ${line}`);
+        for (const line of said(c.browser.stderr())) log(`chaos: ${c.name}, new Chromium: ${line}`);
+        const files = await readdir(join(c.profileDir, 'Default', 'IndexedDB'), { recursive: true }).catch((error: Error) => [`(unreadable: ${error.message})`]);
+        log(`chaos: ${c.name}'s IndexedDB directory now: ${files.join(', ')}`);
       }
       return c.browser;
     };
