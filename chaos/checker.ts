@@ -72,9 +72,10 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
   const evidence: Verdict['evidence'] = { lost: [], duplicated: [], reordered: [], foreignWrites: [], notDrained: [], notes: [], browserResets: [] };
   let lost = 0;
   const lostToReset = new Map<string, number>();
+  const goneWithReset = (client: string) => lostToReset.set(client, (lostToReset.get(client) ?? 0) + 1);
   // An op missing from the server: lost, unless Chromium deleted its device's database before it was synced.
   const missing = (op: OracleOp, line: string) => {
-    if (oracle.resetOf(op)) lostToReset.set(op.client, (lostToReset.get(op.client) ?? 0) + 1);
+    if (oracle.resetOf(op)) goneWithReset(op.client);
     else {
       lost++;
       push(evidence.lost, line);
@@ -269,7 +270,7 @@ export async function check(sql: postgres.Sql, oracle: Oracle, clients: ClientOu
     // A card its device's reset database took with it (the runner stops using those; this is a backstop).
     const create = byCard.get(refusal.cardId)?.find((op) => op.type === 'CREATE_VERSE');
     if (create && oracle.resetOf(create)) {
-      lostToReset.set(refusal.client, (lostToReset.get(refusal.client) ?? 0) + 1);
+      goneWithReset(refusal.client);
       continue;
     }
     lost++;
