@@ -25,9 +25,12 @@ type Bounded = { request: Request; overflowed(): boolean };
 // chunked one is cut off when it passes the limit (whatever the function then fails with, the
 // answer is 413).
 function bounded(req: Request, max: number): Bounded | Response {
-  const declared = Number(req.headers.get('content-length'));
+  const length = req.headers.get('content-length');
+  const declared = length === null ? NaN : Number(length);
   if (Number.isFinite(declared) && declared > max) return tooLarge(max);
-  if (!req.body) return { request: req, overflowed: () => false };
+  // A declared length within the limit is the whole body: Node's parser reads exactly that many
+  // bytes, so there is nothing to count (one stream less for every chunk of a batch).
+  if (!req.body || Number.isFinite(declared)) return { request: req, overflowed: () => false };
   let size = 0;
   const counted = req.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
