@@ -8,10 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Action } from '../load/session.ts';
+import { DEFAULT_BATCH_CONFIG } from '../machines/types.ts';
 import { launchChromium, pickBrowser } from '../src/dev/browser.ts';
 import type { WebHandler } from '../src/stack/http.ts';
 import type { BenchEnv } from './env.ts';
-import type { BenchApi, SyncRun, System } from './browser/protocol.ts';
+import type { BatchCosts, BenchApi, SyncRun, System } from './browser/protocol.ts';
 import { pacedActions } from './pacedSession.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -30,6 +31,8 @@ export type BrowserPlan = {
   enqueueRepeats: number;
   /** Idle time between seeding the queues and the first timed round. */
   enqueueSettleMs: number;
+  /** Batches timed for the outbox's own cost of one batch (claim, settle), alone. */
+  costBatches: number;
   importOps: number;
   pacedActions: Action[];
   pacedMs: number;
@@ -46,6 +49,8 @@ export type BrowserWrites = {
   idle: Stats;
   /** `drainedDuringWrites`: ops the server acknowledged between the first and the last timed write. */
   draining: Stats & { backlogLeftAtEnd: number; drainedDuringWrites: number };
+  /** One batch's outbox work at the excellent window's size, alone: medians in ms over `batches`. */
+  batchCost: { opsPerBatch: number; batches: number; writeMs: number; coalesceMs: number; claimMs: number; settleMs: number };
 };
 
 export type BrowserResult = BrowserWrites & {
@@ -241,7 +246,12 @@ async function localWrites(page: BenchPage, plan: BrowserPlan, step: (task: stri
   const d = await call('draining', plan.backlog, plan.writes, plan.warmup);
   const draining = { ...statsOf(d.samples), backlogLeftAtEnd: d.backlogLeftAtEnd, drainedDuringWrites: d.drainedDuringWrites };
   step('browser: draining');
-  return { browser: page.picked, rttMs: plan.rttMs, backlog: plan.backlog, warmup: plan.warmup, floor, idle, draining };
+  const opsPerBatch = DEFAULT_BATCH_CONFIG.excellent.size;
+  const costs: BatchCosts = await call('batchCosts', plan.costBatches, opsPerBatch);
+  const med = (xs: number[]) => statsOf(xs).p50;
+  const batchCost = { opsPerBatch, batches: plan.costBatches, writeMs: med(costs.writeMs), coalesceMs: med(costs.coalesceMs), claimMs: med(costs.claimMs), settleMs: med(costs.settleMs) };
+  step('browser: batch cost');
+  return { browser: page.picked, rttMs: plan.rttMs, backlog: plan.backlog, warmup: plan.warmup, floor, idle, draining, batchCost };
 }
 
 /** The local writes alone (floor, idle, draining): `npm run bench -- --only browser-writes`. */
@@ -327,9 +337,9 @@ export async function benchBrowser(env: BenchEnv, plan: BrowserPlan, step: (task
 /** Per bench mode. Full: ≥ 5,000 timed writes after 500 warm-up, 1,000 vs 100,000 queued, the
  * Node bench's 5-minute paced session. Quick and tiny: small counts, a shortened session. */
 export const BROWSER_PLANS: Record<'full' | 'quick' | 'tiny', BrowserPlan> = {
-  full: { writes: 5000, warmup: 500, backlog: 10_000, rttMs: 100, enqueueLevels: [1_000, 100_000], enqueueSample: 1000, enqueueRepeats: 3, enqueueSettleMs: 0, importOps: 1000, pacedActions: pacedActions(300_000), pacedMs: 300_000, pacedShortened: false },
-  quick: { writes: 1000, warmup: 200, backlog: 10_000, rttMs: 100, enqueueLevels: [1_000, 100_000], enqueueSample: 200, enqueueRepeats: 3, enqueueSettleMs: 0, importOps: 1000, pacedActions: pacedActions(60_000), pacedMs: 60_000, pacedShortened: true },
-  tiny: { writes: 40, warmup: 10, backlog: 300, rttMs: 20, enqueueLevels: [100, 300], enqueueSample: 20, enqueueRepeats: 3, enqueueSettleMs: 0, importOps: 40, pacedActions: pacedActions(8_000), pacedMs: 8_000, pacedShortened: true },
+  full: { writes: 5000, warmup: 500, backlog: 10_000, rttMs: 100, enqueueLevels: [1_000, 100_000], enqueueSample: 1000, enqueueRepeats: 3, enqueueSettleMs: 0, costBatches: 200, importOps: 1000, pacedActions: pacedActions(300_000), pacedMs: 300_000, pacedShortened: false },
+  quick: { writes: 1000, warmup: 200, backlog: 10_000, rttMs: 100, enqueueLevels: [1_000, 100_000], enqueueSample: 200, enqueueRepeats: 3, enqueueSettleMs: 0, costBatches: 50, importOps: 1000, pacedActions: pacedActions(60_000), pacedMs: 60_000, pacedShortened: true },
+  tiny: { writes: 40, warmup: 10, backlog: 300, rttMs: 20, enqueueLevels: [100, 300], enqueueSample: 20, enqueueRepeats: 3, enqueueSettleMs: 0, costBatches: 3, importOps: 40, pacedActions: pacedActions(8_000), pacedMs: 8_000, pacedShortened: true },
 };
 
 /** The local writes' JSON key, `localWriteBrowser` (beside the Node `localWrite`). */
@@ -342,6 +352,7 @@ export function browserWritesFigures(r: BrowserWrites) {
       writes: r.idle.writes, warmup: r.warmup, backlog: r.backlog, backlogLeftAfterDrainingWrites: r.draining.backlogLeftAtEnd,
       drainedDuringWrites: r.draining.drainedDuringWrites,
       rttMs: r.rttMs, browser: r.browser.version,
+      batchCost: r.batchCost,
     },
   };
 }
@@ -417,6 +428,11 @@ export function browserWritesMarkdown(r: BrowserWrites, mode: string): string[] 
     `Idle: BatchSyncService running on excellent, nothing queued. Draining: ${f(r.backlog)} ops queued offline start draining as the timed writes begin; ${f(r.draining.drainedDuringWrites)} were acknowledged between the first and the last timed write, ${f(r.draining.backlogLeftAtEnd)} were still queued after the last one.`, '');
   md.push('| figure | floor (bare Dexie) | verses-sync idle | verses-sync draining | idle ÷ floor | draining ÷ idle |', '| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const k of ['p50', 'p99', 'max', 'mean'] as const) md.push(`| ${k} (ms) | ${f(r.floor[k], 2)} | ${f(r.idle[k], 2)} | ${f(r.draining[k], 2)} | ${x(r.idle[k], r.floor[k])} | ${x(r.draining[k], r.idle[k])} |`);
+  const c = r.batchCost;
+  md.push('', `What one batch of ${c.opsPerBatch} new cards (the excellent window) costs the outbox in this Chromium, alone (no service running, nothing else waiting): medians over ${f(c.batches)} batches. ` +
+    'Each of these is one or more read-write transactions on the outbox; a local write that arrives meanwhile waits for it.', '');
+  md.push('| one `addVerseCard` (ms) | coalesce check (ms) | claim (ms) | settle with the answer (ms) | claim + settle ÷ one write |', '| ---: | ---: | ---: | ---: | ---: |');
+  md.push(`| ${f(c.writeMs, 2)} | ${f(c.coalesceMs, 2)} | ${f(c.claimMs, 2)} | ${f(c.settleMs, 2)} | ${x(c.claimMs + c.settleMs, c.writeMs)} |`);
   return md;
 }
 

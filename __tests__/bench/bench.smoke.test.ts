@@ -20,6 +20,7 @@ const KEYS: Record<string, string[]> = {
   'pacedSession.perOp': ['requests', 'opsPerRequest', 'opsAcked'],
   // The browser section (Chromium, real IndexedDB) and the peers beside verses-sync.
   localWriteBrowser: ['floorP99Ms', 'idleP99Ms', 'drainingP99Ms', 'idleP50Ms', 'drainingMaxMs'],
+  'localWriteBrowser.batchCost': ['opsPerBatch', 'batches', 'writeMs', 'coalesceMs', 'claimMs', 'settleMs'],
   enqueueBrowser: ['ratioMin', 'ratioMax'],
   'peers.localWrite.replicache': ['p50Ms', 'p99Ms'],
   'peers.localWrite.tanstack': ['p50Ms', 'p99Ms'],

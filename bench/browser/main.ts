@@ -10,9 +10,10 @@ import { createVersesDb, type VersesDb } from '../../src/db/index.ts';
 import type { SyncOperation, Verse, VerseCard } from '../../src/db/types.ts';
 import { BatchSyncService } from '../../src/service/BatchSyncService.ts';
 import { createDataService, type DataService } from '../../src/service/dataService.ts';
+import { claimBatch, coalesceQueued, recordResults } from '../../src/outbox/index.ts';
 import { createSupabaseClient } from '../../src/transport/supabaseClient.ts';
 import { benchReferences, seedQueue } from '../seedQueue.ts';
-import type { BenchApi, Samples, SyncRun, System } from './protocol.ts';
+import type { BatchCosts, BenchApi, Samples, SyncRun, System } from './protocol.ts';
 
 const params = new URLSearchParams(location.search);
 const url = params.get('url') ?? '';
@@ -287,6 +288,35 @@ const api: BenchApi = {
     await until(async () => (await unsynced(device.db)) === 0, ACK_TIMEOUT_MS, 'the idle writes being acknowledged', 50);
     await device.close();
     return { samples };
+  },
+
+  async batchCosts(batches, opsPerBatch): Promise<BatchCosts> {
+    const { userId } = await window.newUser();
+    const db = createVersesDb(`bench-costs-${uuid()}`);
+    const data = createDataService({ db, getUserId: () => userId });
+    const costs: BatchCosts = { writeMs: [], coalesceMs: [], claimMs: [], settleMs: [] };
+    const time = async <T>(into: number[], run: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const result = await run();
+      into.push(performance.now() - t);
+      return result;
+    };
+    // The first batches warm the page's code and the database up; they are not counted.
+    const warm = Math.min(5, batches);
+    for (let b = 0; b < warm + batches; b++) {
+      const sink: BatchCosts = b < warm ? { writeMs: [], coalesceMs: [], claimMs: [], settleMs: [] } : costs;
+      for (let i = 0; i < opsPerBatch; i++) await time(sink.writeMs, () => data.addVerseCard(uniqueRef()));
+      await time(sink.coalesceMs, () => coalesceQueued(db));
+      const claimed = await time(sink.claimMs, () => claimBatch(db, { batchId: uuid(), maxOps: opsPerBatch, maxBytes: 700_000 }, { userId }));
+      if (!claimed || claimed.operations.length !== opsPerBatch) throw new Error(`batchCosts: claimed ${claimed?.operations.length ?? 0} of ${opsPerBatch} ops`);
+      // The function's answer to new cards (a catalogue verse id each; no ESV text on this stack).
+      const appliedAt = new Date().toISOString();
+      const results = claimed.operations.map((op) => ({ id: op.id, success: true as const, remoteId: uuid(), appliedAt }));
+      const outcome = await time(sink.settleMs, () => recordResults(db, { batchId: claimed.batchId, results }));
+      if (outcome.succeeded !== opsPerBatch) throw new Error(`batchCosts: settled ${outcome.succeeded} of ${opsPerBatch} ops`);
+    }
+    await dropDb(db);
+    return costs;
   },
 
   async draining(backlog, writes, warmup) {

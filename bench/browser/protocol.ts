@@ -19,6 +19,9 @@ export type SyncRun = {
   msToAcked: number;
 };
 
+/** Milliseconds per batch (the write: per single addVerseCard), one sample per batch. */
+export type BatchCosts = { writeMs: number[]; coalesceMs: number[]; claimMs: number[]; settleMs: number[] };
+
 export type BenchApi = {
   /** The same card, verse and outbox-op rows addVerseCard writes, by bare Dexie in one transaction. */
   floor(writes: number, warmup: number): Promise<Samples>;
@@ -26,6 +29,12 @@ export type BenchApi = {
   idle(writes: number, warmup: number): Promise<Samples>;
   /** addVerseCard while `backlog` ops queued offline drain. */
   draining(backlog: number, writes: number, warmup: number): Promise<Samples & { backlogLeftAtEnd: number; drainedDuringWrites: number }>;
+  /**
+   * One batch's outbox work, alone (no service, nothing else running): per batch of `opsPerBatch`,
+   * the writes that fill it, the coalesce check, the claim and the settle with the server's usual
+   * answer, each timed; `batches` batches. What a local write can find running when it arrives.
+   */
+  batchCosts(batches: number, opsPerBatch: number): Promise<BatchCosts>;
   /** Mean µs of `sample` single addVerseCard writes at each queue length (service offline). */
   enqueue(levels: number[], sample: number, rounds: number, settleMs: number): Promise<Array<Array<{ queued: number; perOpUs: number; floorPerOpUs: number; p50Us: number; floorP50Us: number }>>>;
   /** The peer's own local write of the same card and verse, online and otherwise idle. */
