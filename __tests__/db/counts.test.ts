@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { Dexie } from 'dexie';
 import { createVersesDb, type VersesDb } from '../../src/db/index.ts';
-import { countKey } from '../../src/db/counts.ts';
+import { COALESCED_TYPES, countKey, queuedOfTypeKey, readCounts } from '../../src/db/counts.ts';
+import { createDataService } from '../../src/service/dataService.ts';
 import type { SyncOperation } from '../../src/db/types.ts';
 import {
   claimBatch,
@@ -51,7 +52,15 @@ async function fromRows(userId?: string) {
   return { pending: queued - setAside, unsynced: { total: queued + sending + waiting, queued, sending, waiting, setAside }, dead: of('dead').length };
 }
 
+// The queued deletes and profile updates coalescing checks for, every user's: kept against the rows.
+async function expectTypeCountsMatchRows() {
+  const ops = await db.syncOperations.toArray();
+  const want = COALESCED_TYPES.map((type) => ops.filter((o) => o.status === 'queued' && o.type === type).length);
+  expect(await readCounts(db, COALESCED_TYPES.map(queuedOfTypeKey))).toEqual(want);
+}
+
 async function expectCountsMatchRows() {
+  await expectTypeCountsMatchRows();
   for (const userId of [undefined, USER_A, USER_B]) {
     const want = await fromRows(userId);
     expect(await countPending(db, userId)).toBe(want.pending);
@@ -162,7 +171,67 @@ test('counts read inside a caller transaction on the outbox alone', async () => 
   expect(await db.transaction('rw', db.syncOperations, () => countPending(db, USER_A))).toBe(3);
 });
 
-test('version 5 fills the counts from the ops a version-4 database holds (versions 6 and 7 then change indexes)', async () => {
+test('the queued deletes and profile updates coalescing looks for are counted through enqueue, claim, settle, release and coalesce', async () => {
+  let userId = USER_A;
+  const data = createDataService({ db, getUserId: () => userId });
+  const kept = await data.addVerseCard('Ruth 1:1');
+  const dropped = await data.addVerseCard('Ruth 1:2');
+  await data.updateProfile({ dailyGoal: 5 });
+  await data.updateProfile({ displayName: 'A' });
+  await data.deleteVerse(dropped.id);
+  userId = USER_B;
+  const theirs = await data.addVerseCard('Ruth 1:3');
+  await data.deleteVerse(theirs.id);
+  await expectCountsMatchRows();
+  expect(await readCounts(db, COALESCED_TYPES.map(queuedOfTypeKey))).toEqual([2, 2]);
+
+  // B's create and delete go out and come back applied; A's first profile update is sent and released.
+  const b = await claimBatch(db, { batchId: 'tb', maxOps: 10, maxBytes: 1 << 20 }, { userId: USER_B });
+  expect(b!.operations.map((o) => o.type)).toEqual(['CREATE_VERSE', 'DELETE_VERSE']);
+  await expectCountsMatchRows();
+  await recordResults(db, { batchId: 'tb', results: b!.operations.map((o) => ({ id: o.id, success: true })) });
+  await expectCountsMatchRows();
+  const a = await claimBatch(db, { batchId: 'ta', maxOps: 3, maxBytes: 1 << 20 }, { userId: USER_A });
+  expect(a!.operations.map((o) => o.type)).toEqual(['CREATE_VERSE', 'CREATE_VERSE', 'UPDATE_PROFILE']);
+  await expectCountsMatchRows();
+  await releaseBatch(db, { batchId: 'ta', failure: { kind: 'network', message: 'offline' } });
+  await expectCountsMatchRows();
+  expect(await readCounts(db, COALESCED_TYPES.map(queuedOfTypeKey))).toEqual([1, 2]);
+
+  // The released create was on the wire, so its card is not cancelled; the profile updates merge.
+  expect(await coalesceQueued(db)).toMatchObject({ cancelledCards: 0, mergedProfileUpdates: 1 });
+  await expectCountsMatchRows();
+  expect(await readCounts(db, COALESCED_TYPES.map(queuedOfTypeKey))).toEqual([1, 1]);
+  expect(kept.id).not.toBe(dropped.id);
+});
+
+test('version 8 fills the counts of queued deletes and profile updates from the ops a version-7 database holds', async () => {
+  const name = db.name;
+  db.close();
+  await Dexie.delete(name);
+  const v7 = new Dexie(name);
+  v7.version(7).stores({ syncOperations: 'id, &seq, [status+seq], [status+type], batchId, localRecordId, nextAttemptAt', meta: 'key' });
+  const row = (seq: number, status: SyncOperation['status'], type: SyncOperation['type']) => ({
+    id: randomUUID(), seq, status, type, userId: USER_A, payload: {}, timestamp: 0, priority: 'normal', retryCount: 0, maxRetries: 3, localRecordId: randomUUID(),
+  });
+  await v7.table('syncOperations').bulkAdd([
+    row(1, 'queued', 'DELETE_VERSE'),
+    row(2, 'inFlight', 'DELETE_VERSE'),
+    row(3, 'queued', 'UPDATE_PROFILE'),
+    row(4, 'queued', 'UPDATE_PROFILE'),
+    row(5, 'dead', 'UPDATE_PROFILE'),
+    row(6, 'queued', 'CREATE_VERSE'),
+  ]);
+  v7.close();
+  db = createVersesDb(name);
+  await db.open();
+  expect(db.verno).toBe(8);
+  expect(await readCounts(db, COALESCED_TYPES.map(queuedOfTypeKey))).toEqual([1, 2]);
+  // The check reads them: the two profile updates merge.
+  expect(await coalesceQueued(db)).toMatchObject({ mergedProfileUpdates: 1 });
+});
+
+test('version 5 fills the counts from the ops a version-4 database holds (versions 6 to 8 then change indexes)', async () => {
   const name = db.name;
   db.close();
   await Dexie.delete(name);
@@ -181,7 +250,7 @@ test('version 5 fills the counts from the ops a version-4 database holds (versio
   old.close();
   db = createVersesDb(name);
   await db.open();
-  expect(db.verno).toBe(7);
+  expect(db.verno).toBe(8);
   expect(await db.meta.get(countKey('queued', null))).toEqual({ key: countKey('queued', null), value: 3 });
   await expectCountsMatchRows();
   expect(await countPending(db, USER_A)).toBe(2);

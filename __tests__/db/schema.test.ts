@@ -7,15 +7,15 @@ beforeEach(() => {
   db = fresh();
 });
 
-test('version 7 declares every table with the indexes the outbox queries, and no index nothing reads', async () => {
+test('version 8 declares every table with the indexes the outbox queries, and no index nothing reads', async () => {
   await db.open();
-  expect(db.verno).toBe(7);
+  expect(db.verno).toBe(8);
   expect(db.tables.map((t) => t.name).sort()).toEqual(
     ['actorSnapshots', 'aliases', 'meta', 'notices', 'profile', 'reviewLogs', 'syncBatches', 'syncOperations', 'verseCards', 'verses'].sort(),
   );
   const ops = db.syncOperations.schema;
   expect(ops.primKey.name).toBe('id');
-  expect(ops.indexes.map((i) => i.name).sort()).toEqual(['seq', '[status+seq]', '[status+type]', 'batchId', 'localRecordId', 'nextAttemptAt'].sort());
+  expect(ops.indexes.map((i) => i.name).sort()).toEqual(['seq', '[status+seq]', 'batchId', 'localRecordId', 'nextAttemptAt'].sort());
   expect(ops.indexes.find((i) => i.name === 'seq')?.unique).toBe(true);
   expect(db.meta.schema.primKey.name).toBe('key');
   expect(db.syncBatches.schema.indexes.map((i) => i.name)).toEqual(expect.arrayContaining(['status', 'createdAt', '[status+seq]']));

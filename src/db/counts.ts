@@ -18,13 +18,23 @@ export function countKey(kind: CountedKind, userId?: string | null): string {
   return userId === null ? `${PREFIX}.${kind}` : `${PREFIX}.${kind}.${userId ?? ''}`;
 }
 
-type Counted = Pick<SyncOperation, 'status' | 'userId' | 'setAside'>;
+/** The types whose queued ops coalescing looks for (every user's), counted so its check is a key lookup. */
+export const COALESCED_TYPES = ['DELETE_VERSE', 'UPDATE_PROFILE'] as const;
+export type CoalescedType = (typeof COALESCED_TYPES)[number];
+const coalesced: ReadonlySet<string> = new Set(COALESCED_TYPES);
+
+/** The meta key of the count of queued ops of `type` (every user's). */
+export function queuedOfTypeKey(type: CoalescedType): string {
+  return `${PREFIX}.queuedOfType.${type}`;
+}
+
+type Counted = Pick<SyncOperation, 'status' | 'userId' | 'setAside' | 'type'>;
 
 function addTo(deltas: Map<string, number>, op: Counted, by: number): void {
   const kinds: CountedKind[] = op.status === 'queued' && op.setAside?.confirmed ? ['queued', 'setAside'] : [op.status];
-  for (const kind of kinds) {
-    for (const key of [countKey(kind, null), countKey(kind, op.userId)]) deltas.set(key, (deltas.get(key) ?? 0) + by);
-  }
+  const keys = kinds.flatMap((kind) => [countKey(kind, null), countKey(kind, op.userId)]);
+  if (op.status === 'queued' && coalesced.has(op.type)) keys.push(queuedOfTypeKey(op.type as CoalescedType));
+  for (const key of keys) deltas.set(key, (deltas.get(key) ?? 0) + by);
 }
 
 /** The counts of a set of ops, as meta rows (for an upgrade that fills them). */
@@ -45,8 +55,8 @@ type Seen = Map<unknown, Counted | undefined>;
 
 const countedOf = (row: unknown): Counted | undefined => {
   if (row === undefined || row === null) return undefined;
-  const { status, userId, setAside } = row as Counted;
-  return setAside ? { status, userId, setAside: { ...setAside } } : { status, userId };
+  const { status, userId, setAside, type } = row as Counted;
+  return setAside ? { status, userId, type, setAside: { ...setAside } } : { status, userId, type };
 };
 
 function remember(seen: Seen | undefined, keys: readonly unknown[], rows: readonly unknown[]): void {

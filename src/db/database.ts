@@ -1,7 +1,7 @@
 // The one IndexedDB database of verses-sync: app tables and the outbox side by
 // side, so a local write and its sync operation commit in one transaction.
 import { Dexie, type DexieOptions, type EntityTable } from 'dexie';
-import { countRows, outboxCountsMiddleware } from './counts.ts';
+import { COALESCED_TYPES, countRows, outboxCountsMiddleware, queuedOfTypeKey } from './counts.ts';
 import type {
   ActorSnapshotRow,
   Alias,
@@ -102,6 +102,15 @@ const SCHEMA_V7 = {
   syncOperations: 'id, &seq, [status+seq], [status+type], batchId, localRecordId, nextAttemptAt',
 };
 
+/**
+ * Version 8: the outbox drops `[status+type]` too. Coalescing read it for two counts (queued
+ * deletes, queued profile updates), which the counts middleware now keeps in `meta`; they are
+ * filled here from the ops an older version left.
+ */
+const SCHEMA_V8 = {
+  syncOperations: 'id, &seq, [status+seq], batchId, localRecordId, nextAttemptAt',
+};
+
 /** Opens (lazily) the verses-sync database under `name`. */
 export function createVersesDb(name: string = DEFAULT_DB_NAME, options?: DexieOptions): VersesDb {
   const db = new Dexie(name, options) as VersesDb;
@@ -125,6 +134,13 @@ export function createVersesDb(name: string = DEFAULT_DB_NAME, options?: DexieOp
     });
   db.version(6).stores(SCHEMA_V6);
   db.version(7).stores(SCHEMA_V7);
+  db.version(8)
+    .stores(SCHEMA_V8)
+    .upgrade(async (tx) => {
+      const ops = await tx.table<SyncOperation, string>('syncOperations').toArray();
+      const typed = new Set(COALESCED_TYPES.map(queuedOfTypeKey));
+      await tx.table<MetaRow, string>('meta').bulkPut(countRows(ops).filter((row) => typed.has(row.key)));
+    });
   db.use(outboxCountsMiddleware);
   return db;
 }

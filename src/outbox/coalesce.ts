@@ -2,6 +2,7 @@
 // and deleted before it was ever sent cancels out with its reviews and aliases;
 // repeated profile updates merge field by field. Reviews never merge.
 import { Dexie } from 'dexie';
+import { queuedOfTypeKey, readCounts } from '../db/counts.ts';
 import type { VersesDb } from '../db/database.ts';
 import type { SyncOperation } from '../db/types.ts';
 
@@ -19,10 +20,9 @@ const cardOf = (op: SyncOperation) => (typeof op.payload.verseCardId === 'string
 /** Cancels and merges queued operations in one transaction; inFlight and dead ones are never touched. */
 export async function coalesceQueued(db: VersesDb): Promise<CoalesceOutcome> {
   return db.transaction('rw', db.syncOperations, async () => {
-    // Nothing to do unless a delete or a second profile update waits: two small index
-    // counts instead of reading the whole queue before every batch.
-    const queuedOfType = (type: string) => db.syncOperations.where('[status+type]').equals(['queued', type]).count();
-    const [deletes, profileUpdates] = await Dexie.Promise.all([queuedOfType('DELETE_VERSE'), queuedOfType('UPDATE_PROFILE')]);
+    // Nothing to do unless a delete or a second profile update waits: two counts the outbox
+    // keeps in `meta` (one request) instead of reading the whole queue before every batch.
+    const [deletes, profileUpdates] = await readCounts(db, [queuedOfTypeKey('DELETE_VERSE'), queuedOfTypeKey('UPDATE_PROFILE')]);
     if (deletes === 0 && profileUpdates < 2) {
       return { cancelledCards: 0, mergedProfileUpdates: 0, removed: 0 };
     }
