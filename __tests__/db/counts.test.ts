@@ -202,7 +202,13 @@ test('the queued deletes and profile updates coalescing looks for are counted th
   expect(await coalesceQueued(db)).toMatchObject({ cancelledCards: 0, mergedProfileUpdates: 1 });
   await expectCountsMatchRows();
   expect(await readCounts(db, COALESCED_TYPES.map(queuedOfTypeKey))).toEqual([1, 1]);
-  expect(kept.id).not.toBe(dropped.id);
+  const left = await db.syncOperations.orderBy('seq').toArray();
+  expect(left.map((o) => [o.type, o.payload.verseCardId])).toEqual([
+    ['CREATE_VERSE', kept.id],
+    ['CREATE_VERSE', dropped.id],
+    ['UPDATE_PROFILE', undefined],
+    ['DELETE_VERSE', dropped.id],
+  ]);
 });
 
 test('version 8 fills the counts of queued deletes and profile updates from the ops a version-7 database holds', async () => {

@@ -294,7 +294,8 @@ const api: BenchApi = {
     const { userId } = await window.newUser();
     const db = createVersesDb(`bench-costs-${uuid()}`);
     const data = createDataService({ db, getUserId: () => userId });
-    const costs: BatchCosts = { writeMs: [], coalesceMs: [], claimMs: [], settleMs: [] };
+    const noCosts = (): BatchCosts => ({ writeMs: [], coalesceMs: [], claimMs: [], settleMs: [] });
+    const costs = noCosts();
     const time = async <T>(into: number[], run: () => Promise<T>): Promise<T> => {
       const t = performance.now();
       const result = await run();
@@ -304,7 +305,7 @@ const api: BenchApi = {
     // The first batches warm the page's code and the database up; they are not counted.
     const warm = Math.min(5, batches);
     for (let b = 0; b < warm + batches; b++) {
-      const sink: BatchCosts = b < warm ? { writeMs: [], coalesceMs: [], claimMs: [], settleMs: [] } : costs;
+      const sink = b < warm ? noCosts() : costs;
       for (let i = 0; i < opsPerBatch; i++) await time(sink.writeMs, () => data.addVerseCard(uniqueRef()));
       await time(sink.coalesceMs, () => coalesceQueued(db));
       const claimed = await time(sink.claimMs, () => claimBatch(db, { batchId: uuid(), maxOps: opsPerBatch, maxBytes: 700_000 }, { userId }));
